@@ -1,0 +1,8 @@
+"""Give a CI system deploy-and-rollback access to exactly one EKS namespace."""
+
+from .args import EksCicdAccessArgs
+from .cluster import cluster_kubeconfig
+from .component import EksCicdAccess
+from .rbac import RoleRule
+
+__all__ = ["EksCicdAccess", "EksCicdAccessArgs", "RoleRule", "cluster_kubeconfig"]

@@ -1,0 +1,125 @@
+"""The rules of the namespaced Role that CI is bound to.
+
+Two presets, or rules of your own. The default is the least that lets
+``kubectl`` deploy and roll back a Deployment; ``tests/`` prove each verb is
+needed by some command.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NotRequired, TypedDict
+
+
+class RoleRule(TypedDict):
+    """One RBAC rule, in the SDK's snake_case spelling."""
+
+    api_groups: list[str]
+    """API groups, e.g. ``["apps"]``; ``""`` is the core group."""
+    resources: list[str]
+    """Resources, e.g. ``["deployments"]``; ``"deployments/scale"`` names a subresource."""
+    verbs: list[str]
+    """Verbs, e.g. ``["get", "patch"]``."""
+    resource_names: NotRequired[list[str]]
+    """Restricts the rule to these object names. Default: every object."""
+
+
+#: ``kubectl apply`` (client- and server-side), ``set image``, and
+#: ``rollout status|history|undo|restart`` on a Deployment need exactly this.
+#: ``rollout undo``/``history`` list ReplicaSets to find revisions;
+#: ``rollout status`` lists and watches Deployments by name.
+DEPLOY_ROLLBACK: list[RoleRule] = [
+    {"api_groups": ["apps"], "resources": ["deployments"], "verbs": ["get", "list", "watch", "create", "patch"]},
+    {"api_groups": ["apps"], "resources": ["replicasets"], "verbs": ["list"]},
+]
+
+#: The recipe's Role, verbatim. ``extensions`` has served no Deployments or
+#: ReplicaSets since Kubernetes 1.16; it is kept only for fidelity.
+RECIPE: list[RoleRule] = [
+    {
+        "api_groups": ["extensions", "apps"],
+        "resources": ["replicasets"],
+        "verbs": ["list", "get", "create", "update", "delete", "watch", "patch"],
+    },
+    {
+        "api_groups": ["extensions", "apps"],
+        "resources": ["deployments"],
+        "verbs": ["list", "get", "create", "update", "delete", "watch", "patch"],
+    },
+]
+
+PRESETS: dict[str, list[RoleRule]] = {"deploy-rollback": DEPLOY_ROLLBACK, "recipe": RECIPE}
+
+#: Verbs the API server knows for RBAC; anything else is a typo that would
+#: silently grant nothing.
+KNOWN_VERBS = frozenset(
+    {
+        "*",
+        "get",
+        "list",
+        "watch",
+        "create",
+        "update",
+        "patch",
+        "delete",
+        "deletecollection",
+        "use",
+        "bind",
+        "escalate",
+        "impersonate",
+        "approve",
+        "sign",
+    }
+)
+
+_RULE_KEYS = {"api_groups", "resources", "verbs", "resource_names"}
+
+
+def resolve_role_rules(role_rules: str | Sequence[RoleRule]) -> list[RoleRule]:
+    """Return the rules for a preset name or a list of rules, validated.
+
+    Raises ``ValueError`` naming ``role_rules`` and the broken rule: an unknown
+    preset, an empty list, a rule with no ``api_groups``, ``resources`` or
+    ``verbs``, an unknown key or verb.
+    """
+    if isinstance(role_rules, str):
+        if role_rules not in PRESETS:
+            raise ValueError(
+                f"role_rules: unknown preset {role_rules!r}; expected one of {sorted(PRESETS)} or a list of rules"
+            )
+        return [_copy_rule(rule) for rule in PRESETS[role_rules]]
+    rules = list(role_rules)
+    if not rules:
+        raise ValueError("role_rules: the list is empty; the Role would grant nothing")
+    for index, rule in enumerate(rules):
+        where = f"role_rules[{index}]"
+        if not isinstance(rule, dict):
+            raise ValueError(f"{where}: must be a mapping with api_groups, resources and verbs")
+        unknown = set(rule) - _RULE_KEYS
+        if unknown:
+            raise ValueError(f"{where}: unknown keys {sorted(unknown)}; allowed: {sorted(_RULE_KEYS)}")
+        for key in ("api_groups", "resources", "verbs"):
+            values = rule.get(key)
+            if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
+                raise ValueError(f"{where}.{key}: must be a non-empty list of strings")
+        for key in ("resources", "verbs"):
+            if any(not v for v in rule[key]):  # type: ignore[literal-required]
+                raise ValueError(f"{where}.{key}: must not contain an empty string")
+        bad_verbs = [v for v in rule["verbs"] if v not in KNOWN_VERBS]
+        if bad_verbs:
+            raise ValueError(f"{where}.verbs: unknown verbs {bad_verbs}; known: {sorted(KNOWN_VERBS)}")
+        names = rule.get("resource_names")
+        if names is not None and (not isinstance(names, list) or not all(isinstance(n, str) and n for n in names)):
+            raise ValueError(f"{where}.resource_names: must be a list of non-empty strings")
+    return [_copy_rule(rule) for rule in rules]
+
+
+def _copy_rule(rule: RoleRule) -> RoleRule:
+    copied: RoleRule = {
+        "api_groups": list(rule["api_groups"]),
+        "resources": list(rule["resources"]),
+        "verbs": list(rule["verbs"]),
+    }
+    if "resource_names" in rule:
+        copied["resource_names"] = list(rule["resource_names"])
+    return copied

@@ -1,0 +1,238 @@
+"""Pulumi mocks for every test: one mocks class, one recording monitor.
+
+The mocks echo inputs, add the outputs each provider computes (camelCase, as
+the engine returns them), answer ``aws:eks/getCluster`` and the read of
+``kube-system/aws-auth``. The monitor records each registration request as the
+engine would receive it, so tests can check parents, providers and resource
+options (``retainOnDelete``, ``replacementTrigger``...) and not only inputs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pytest
+from pulumi.runtime import rpc
+from pulumi.runtime.mocks import MockMonitor
+
+ACCOUNT = "123412341234"
+REGION = "us-east-1"
+CLUSTER_NAME = "my-cluster-1"
+CLUSTER_ENDPOINT = "https://0123456789ABCDEF.gr7.us-east-1.eks.amazonaws.com"
+CLUSTER_CA = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUMvakNDQWVhZ0F3SUJBZ0lCQURBTkJna3Foa2lHOXcwQkFRc0ZBREFWTVJNd0VRWURWUVFERXdwcmRXSmwKLS0tLS1FTkQgQ0VSVElGSUNBVEUtLS0tLQo="  # noqa: E501
+NODE_ROLES = (
+    "- rolearn: arn:aws:iam::123412341234:role/eks-node-group-role\n"
+    "  username: system:node:{{EC2PrivateDNSName}}\n"
+    "  groups:\n"
+    "    - system:bootstrappers\n"
+    "    - system:nodes\n"
+)
+OTHER_USERS = (
+    "- userarn: arn:aws:iam::123412341234:user/alice\n"
+    "  username: alice\n"
+    "  groups:\n"
+    "    - system:masters\n"
+    "- userarn: arn:aws:iam::123412341234:user/team-b-ci\n"
+    "  username: team-b-ci\n"
+    "  groups:\n"
+    "    - team-b\n"
+)
+
+
+def cluster_arn(name: str = CLUSTER_NAME) -> str:
+    return f"arn:aws:eks:{REGION}:{ACCOUNT}:cluster/{name}"
+
+
+@dataclass
+class Registration:
+    """One resource as the engine saw it: registered or read."""
+
+    urn: str
+    type: str
+    name: str
+    parent: str
+    provider: str
+    inputs: dict[str, Any]
+    read: bool = False
+    id: str = ""
+    retain_on_delete: bool = False
+    additional_secret_outputs: list[str] = field(default_factory=list)
+    replacement_trigger: Any = None
+    dependencies: list[str] = field(default_factory=list)
+
+    @property
+    def parent_type(self) -> str:
+        """Type token of the parent, from the parent's URN."""
+        return self.parent.split("::")[2].split("$")[-1] if self.parent else ""
+
+
+class EksMocks(pulumi.runtime.Mocks):
+    """Echo inputs; add each type's computed outputs; answer our invokes and reads."""
+
+    def __init__(self) -> None:
+        self.aws_auth: dict[str, str] | None = {"mapRoles": NODE_ROLES, "mapUsers": OTHER_USERS}
+        self.authentication_mode = "API_AND_CONFIG_MAP"
+        self.calls: list[pulumi.runtime.MockCallArgs] = []
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        outputs = copy.deepcopy(dict(args.inputs))
+        if args.typ == "kubernetes:core/v1:ConfigMap" and args.resource_id:
+            return self._read_config_map(args.resource_id)
+        name = outputs.get("name", args.name)
+        if args.typ == "aws:iam/user:User":
+            path = outputs.get("path", "/")
+            outputs.update(arn=f"arn:aws:iam::{ACCOUNT}:user{path}{name}", uniqueId=f"AIDA{name.upper()}")
+            return name, outputs
+        if args.typ == "aws:iam/policy:Policy":
+            outputs.update(arn=f"arn:aws:iam::{ACCOUNT}:policy/{name}", policyId="ANPA000000000000EXAMPLE")
+            return outputs["arn"], outputs
+        if args.typ == "aws:iam/accessKey:AccessKey":
+            outputs.update(status="Active")
+            if outputs.get("pgpKey"):
+                outputs.update(encryptedSecret="wcBMA-encrypted-secret-base64", keyFingerprint="0123ABCD")
+            else:
+                outputs.update(secret="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", sesSmtpPasswordV4="smtp-password")
+            return "AKIAIOSFODNN7EXAMPLE", outputs
+        if args.typ == "aws:eks/accessEntry:AccessEntry":
+            outputs.update(accessEntryArn=f"arn:aws:eks:{REGION}:{ACCOUNT}:access-entry/{outputs['clusterName']}/user")
+            return f"{outputs['clusterName']}:{outputs['principalArn']}", outputs
+        if args.typ.startswith("kubernetes:") and "metadata" in outputs:
+            meta = outputs["metadata"]
+            object_id = f"{meta['namespace']}/{meta['name']}" if meta.get("namespace") else meta.get("name", args.name)
+            return object_id, outputs
+        return f"{args.name}-id", outputs
+
+    def _read_config_map(self, object_id: str) -> tuple[str, dict[str, Any]]:
+        namespace, _, name = object_id.partition("/")
+        if (namespace, name) != ("kube-system", "aws-auth") or self.aws_auth is None:
+            # What the Kubernetes provider reports for a read of a missing object.
+            raise Exception(f"resource '{object_id}' does not exist")
+        return object_id, {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": name, "namespace": namespace},
+            "data": dict(self.aws_auth),
+        }
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        self.calls.append(args)
+        if args.token == "aws:eks/getCluster:getCluster":
+            name = args.args["name"]
+            return {
+                "name": name,
+                "id": name,
+                "arn": cluster_arn(name),
+                "endpoint": CLUSTER_ENDPOINT,
+                "status": "ACTIVE",
+                "version": "1.33",
+                "certificateAuthorities": [{"data": CLUSTER_CA}],
+                "accessConfigs": [
+                    {"authenticationMode": self.authentication_mode, "bootstrapClusterCreatorAdminPermissions": True}
+                ],
+            }, []
+        raise NotImplementedError(f"the mocks do not answer invoke {args.token}")
+
+
+class RecordingMonitor(MockMonitor):
+    """A mock monitor that keeps each request, so tests see resource options too."""
+
+    def __init__(self, mocks: EksMocks) -> None:
+        super().__init__(mocks)
+        self.registrations: list[Registration] = []
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            self.registrations.append(
+                Registration(
+                    urn=response.urn,
+                    type=request.type,
+                    name=request.name,
+                    parent=request.parent,
+                    provider=request.provider,
+                    inputs=rpc.deserialize_properties(request.object),
+                    id=response.id,
+                    retain_on_delete=request.retainOnDelete,
+                    additional_secret_outputs=list(request.additionalSecretOutputs),
+                    replacement_trigger=_unwrap(request, "replacement_trigger"),
+                    dependencies=list(request.dependencies),
+                )
+            )
+        return response
+
+    def ReadResource(self, request: Any) -> Any:
+        response = super().ReadResource(request)
+        self.registrations.append(
+            Registration(
+                urn=response.urn,
+                type=request.type,
+                name=request.name,
+                parent=request.parent,
+                provider=request.provider,
+                inputs={},
+                read=True,
+                id=request.id,
+            )
+        )
+        return response
+
+
+def _unwrap(request: Any, name: str) -> Any:
+    if not request.HasField(name):
+        return None
+    return rpc.deserialize_property(getattr(request, name))
+
+
+class Stack:
+    """The mocked deployment a test runs a program in."""
+
+    def __init__(self, mocks: EksMocks, monitor: RecordingMonitor) -> None:
+        self.mocks = mocks
+        self.monitor = monitor
+
+    @property
+    def resources(self) -> list[Registration]:
+        return self.monitor.registrations
+
+    def of_type(self, type_token: str) -> list[Registration]:
+        return [r for r in self.resources if r.type == type_token]
+
+    def one(self, type_token: str) -> Registration:
+        found = self.of_type(type_token)
+        assert len(found) == 1, f"expected exactly one {type_token}, found {[r.name for r in found]}"
+        return found[0]
+
+    def run(self, program: Callable[[], Any]) -> dict[str, Any]:
+        """Run ``program`` to completion; resolve the dict of Outputs it returns.
+
+        Returns ``{key: (value, is_secret)}``; exceptions raised in applies or
+        by the mocks propagate.
+        """
+        resolved: dict[str, Any] = {}
+
+        async def collect(outputs: dict[str, Any]) -> None:
+            for key, value in outputs.items():
+                output = pulumi.Output.from_input(value)
+                resolved[key] = (await output.future(), await output.is_secret())
+
+        @pulumi.runtime.test
+        def _program() -> Any:
+            outputs = program() or {}
+            return asyncio.ensure_future(collect(outputs))
+
+        _program()
+        return resolved
+
+
+@pytest.fixture(autouse=True)
+def stack() -> Iterator[Stack]:
+    """Fresh mocks and monitor for every test."""
+    mocks = EksMocks()
+    monitor = RecordingMonitor(mocks)
+    pulumi.runtime.set_mocks(mocks, project="eks-cicd-access", stack="dev", preview=False, monitor=monitor)
+    yield Stack(mocks, monitor)
