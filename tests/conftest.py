@@ -17,6 +17,7 @@ from typing import Any
 
 import pulumi
 import pytest
+from google.protobuf import json_format
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockMonitor
 
@@ -144,6 +145,7 @@ class RecordingMonitor(MockMonitor):
     def __init__(self, mocks: EksMocks) -> None:
         super().__init__(mocks)
         self.registrations: list[Registration] = []
+        self.registered_outputs: dict[str, dict[str, Any]] = {}
 
     def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)
@@ -165,6 +167,10 @@ class RecordingMonitor(MockMonitor):
             )
         return response
 
+    def RegisterResourceOutputs(self, request: Any) -> Any:
+        self.registered_outputs[request.urn] = rpc.deserialize_properties(request.outputs)
+        return super().RegisterResourceOutputs(request)
+
     def ReadResource(self, request: Any) -> Any:
         response = super().ReadResource(request)
         self.registrations.append(
@@ -185,7 +191,7 @@ class RecordingMonitor(MockMonitor):
 def _unwrap(request: Any, name: str) -> Any:
     if not request.HasField(name):
         return None
-    return rpc.deserialize_property(getattr(request, name))
+    return json_format.MessageToDict(getattr(request, name))
 
 
 class Stack:

@@ -1,6 +1,8 @@
 """The aws-auth mapUsers merge, without mocks; property tests over many live values."""
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 import yaml
@@ -43,7 +45,7 @@ def arn_of(entry):
 @given(entry_lists, st.sampled_from(["yaml", "flow", "json"]))
 def test_merge_keeps_every_other_entry_in_order(existing, style):
     """However the live mapUsers is written, every other entry survives unchanged and in order."""
-    writers = {
+    writers: dict[str, Callable[[Any], str]] = {
         "yaml": yaml.safe_dump,
         "flow": lambda v: yaml.safe_dump(v, default_flow_style=True),
         "json": json.dumps,

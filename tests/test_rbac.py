@@ -2,7 +2,7 @@
 
 import pytest
 
-from eks_cicd_access.rbac import resolve_role_rules
+from eks_cicd_access.rbac import RoleRule, resolve_role_rules
 
 
 def test_deploy_rollback_preset_is_minimal():
@@ -24,7 +24,9 @@ def test_recipe_preset_reproduces_the_recipe_role():
 
 def test_custom_rules_replace_the_preset_and_are_copied():
     """A list of rules is used as given (resourceNames kept), and later edits to it do not leak in."""
-    rules = [{"api_groups": ["apps"], "resources": ["deployments"], "verbs": ["get"], "resource_names": ["web"]}]
+    rules: list[RoleRule] = [
+        {"api_groups": ["apps"], "resources": ["deployments"], "verbs": ["get"], "resource_names": ["web"]}
+    ]
     resolved = resolve_role_rules(rules)
     rules[0]["verbs"].append("delete")
     assert resolved == [

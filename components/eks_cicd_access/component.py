@@ -126,7 +126,7 @@ class EksCicdAccess(pulumi.ComponentResource):
                 f"{name}-access-key",
                 user=user.name,
                 pgp_key=config.pgp_key,
-                opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["secret"]),
+                opts=child,
             )
             access_key_id = key.id
             secret_access_key = pulumi.Output.secret(key.secret)

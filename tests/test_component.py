@@ -1,0 +1,375 @@
+"""The EksCicdAccess resource graph under Pulumi mocks."""
+
+import json
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pytest
+import yaml
+
+from eks_cicd_access import EksCicdAccess
+from eks_cicd_access.component import TYPE_TOKEN
+from eks_cicd_access.kubeconfig import build_kubeconfig
+from tests.conftest import ACCOUNT, CLUSTER_CA, CLUSTER_ENDPOINT, NODE_ROLES, OTHER_USERS, cluster_arn
+
+RECIPE: dict[str, Any] = {
+    "cluster_name": "my-cluster-1",
+    "namespace": "my-test-ns",
+    "iam_user_name": "my-test-iam-user",
+    "iam_policy_name": "EKS_CICD_User_Policy",
+    "kubernetes_username": "my-test-user",
+    "kubernetes_groups": ["my-test-role"],
+    "role_name": "my-test-role",
+    "role_binding_name": "my-test-user-role-binding",
+}
+USER_ARN = f"arn:aws:iam::{ACCOUNT}:user/my-test-iam-user"
+
+COMMON = {
+    ("aws:iam/policy:Policy", "ci-policy"),
+    ("aws:iam/user:User", "ci-user"),
+    ("aws:iam/userPolicyAttachment:UserPolicyAttachment", "ci-policy-attachment"),
+    ("aws:iam/accessKey:AccessKey", "ci-access-key"),
+    ("kubernetes:core/v1:Namespace", "ci-namespace"),
+    ("kubernetes:rbac.authorization.k8s.io/v1:Role", "ci-role"),
+    ("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", "ci-role-binding"),
+}
+GRAPHS = {
+    "aws-auth": COMMON
+    | {("kubernetes:core/v1:ConfigMap", "ci-aws-auth-live"), ("kubernetes:core/v1:ConfigMapPatch", "ci-aws-auth")},
+    "access-entry": COMMON | {("aws:eks/accessEntry:AccessEntry", "ci-access-entry")},
+    "none": COMMON,
+}
+OUTPUTS = [
+    "iam_user_name",
+    "iam_user_arn",
+    "iam_policy_arn",
+    "access_key_id",
+    "secret_access_key",
+    "encrypted_secret_access_key",
+    "namespace",
+    "role_name",
+    "kubernetes_username",
+    "kubeconfig",
+]
+
+
+def deploy(stack, **overrides):
+    """Create the component with the recipe's names; return its resolved outputs."""
+
+    def program():
+        provider = k8s.Provider("cluster", kubeconfig="{}")
+        args: Any = {**RECIPE, **overrides}
+        access = EksCicdAccess("ci", args, pulumi.ResourceOptions(providers=[provider]))
+        return {key: getattr(access, key) for key in OUTPUTS}
+
+    return stack.run(program)
+
+
+@pytest.mark.parametrize("mode", sorted(GRAPHS))
+def test_resource_graph_per_identity_mapping(stack, mode):
+    """Each mode registers exactly its children, each parented to the component, named <name>-<suffix>."""
+    deploy(stack, identity_mapping=mode)
+    component = stack.one(TYPE_TOKEN)
+    assert component.parent_type == "pulumi:pulumi:Stack"
+    children = [r for r in stack.resources if r.type not in (TYPE_TOKEN, "pulumi:providers:kubernetes")]
+    assert {(r.type, r.name) for r in children} == GRAPHS[mode]
+    for r in children:
+        assert r.parent == component.urn, f"{r.name} is not parented to the component"
+
+
+def test_kubernetes_children_use_the_provider_from_opts(stack):
+    """Every Kubernetes child (read included) goes to the provider passed in opts, never a default provider."""
+    deploy(stack)
+    provider = stack.one("pulumi:providers:kubernetes")
+    kube = [r for r in stack.resources if r.type.startswith("kubernetes:")]
+    assert len(kube) == 5
+    for r in kube:
+        assert r.provider.startswith(provider.urn + "::"), f"{r.name} uses provider {r.provider!r}"
+
+
+@pytest.mark.parametrize(("scope", "resource"), [("cluster", cluster_arn()), ("any", "*")])
+def test_policy_document_per_scope(stack, scope, resource):
+    """The policy allows only eks:DescribeCluster, on the cluster's ARN or on "*" as asked."""
+    deploy(stack, policy_resource_scope=scope)
+    policy = stack.one("aws:iam/policy:Policy")
+    assert policy.inputs["name"] == "EKS_CICD_User_Policy"
+    document = json.loads(policy.inputs["policy"])
+    assert [(s["Effect"], s["Action"], s["Resource"]) for s in document["Statement"]] == [
+        ("Allow", ["eks:DescribeCluster"], resource)
+    ]
+
+
+def test_user_key_and_non_exclusive_attachment(stack):
+    """The user gets the policy through UserPolicyAttachment and one access key, under the given names."""
+    out = deploy(stack, iam_user_path="/ci/")
+    user = stack.one("aws:iam/user:User")
+    assert (user.inputs["name"], user.inputs["path"]) == ("my-test-iam-user", "/ci/")
+    attachment = stack.one("aws:iam/userPolicyAttachment:UserPolicyAttachment")
+    assert attachment.inputs == {
+        "user": "my-test-iam-user",
+        "policyArn": f"arn:aws:iam::{ACCOUNT}:policy/EKS_CICD_User_Policy",
+    }
+    assert stack.of_type("aws:iam/policyAttachment:PolicyAttachment") == []
+    assert stack.one("aws:iam/accessKey:AccessKey").inputs["user"] == "my-test-iam-user"
+    assert out["iam_user_arn"][0] == f"arn:aws:iam::{ACCOUNT}:user/ci/my-test-iam-user"
+
+
+def test_secret_key_is_secret(stack):
+    """The secret access key is a secret output, and the engine is told to encrypt AccessKey.secret in state."""
+    out = deploy(stack)
+    value, secret = out["secret_access_key"]
+    assert value and secret, "secret_access_key must be set and secret"
+    assert out["access_key_id"] == ("AKIAIOSFODNN7EXAMPLE", False)
+    assert "secret" in stack.one("aws:iam/accessKey:AccessKey").additional_secret_outputs
+
+
+def test_pgp_key_encrypts_the_secret(stack):
+    """With pgp_key the key is created encrypted; the encrypted secret is an output and no plain secret exists."""
+    out = deploy(stack, pgp_key="mQENBFexample")
+    assert stack.one("aws:iam/accessKey:AccessKey").inputs["pgpKey"] == "mQENBFexample"
+    assert out["encrypted_secret_access_key"][0] == "wcBMA-encrypted-secret-base64"
+    assert out["secret_access_key"][0] is None
+
+
+def test_no_access_key(stack):
+    """create_access_key=False registers no key and exports None for both key outputs."""
+    out = deploy(stack, create_access_key=False)
+    assert stack.of_type("aws:iam/accessKey:AccessKey") == []
+    assert out["access_key_id"][0] is None
+    assert out["secret_access_key"][0] is None
+
+
+def test_tags_on_every_taggable_aws_resource(stack):
+    """tags reach the policy, the user and the access entry."""
+    deploy(stack, identity_mapping="access-entry", tags={"team": "platform"})
+    for type_token in ("aws:iam/policy:Policy", "aws:iam/user:User", "aws:eks/accessEntry:AccessEntry"):
+        assert stack.one(type_token).inputs["tags"] == {"team": "platform"}, type_token
+
+
+def test_namespace_is_created_and_retained(stack):
+    """The namespace is created by default and retained on delete (it holds what CI deployed)."""
+    out = deploy(stack)
+    namespace = stack.one("kubernetes:core/v1:Namespace")
+    assert namespace.inputs["metadata"]["name"] == "my-test-ns"
+    assert namespace.retain_on_delete, "deleting the namespace would delete every workload in it"
+    assert out["namespace"][0] == "my-test-ns"
+
+
+def test_existing_namespace_is_adopted(stack):
+    """create_namespace=False registers no Namespace; Role and RoleBinding still go to that namespace."""
+    deploy(stack, create_namespace=False)
+    assert stack.of_type("kubernetes:core/v1:Namespace") == []
+    assert stack.one("kubernetes:rbac.authorization.k8s.io/v1:Role").inputs["metadata"]["namespace"] == "my-test-ns"
+
+
+def test_role_and_binding_depend_on_the_namespace(stack):
+    """Role and RoleBinding wait for the namespace they live in."""
+    deploy(stack)
+    namespace = stack.one("kubernetes:core/v1:Namespace")
+    for type_token in (
+        "kubernetes:rbac.authorization.k8s.io/v1:Role",
+        "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
+    ):
+        assert namespace.urn in stack.one(type_token).dependencies, type_token
+
+
+@pytest.mark.parametrize(
+    ("preset", "expected"),
+    [
+        (
+            "deploy-rollback",
+            [
+                {
+                    "apiGroups": ["apps"],
+                    "resources": ["deployments"],
+                    "verbs": ["get", "list", "watch", "create", "patch"],
+                },
+                {"apiGroups": ["apps"], "resources": ["replicasets"], "verbs": ["list"]},
+            ],
+        ),
+        (
+            "recipe",
+            [
+                {
+                    "apiGroups": ["extensions", "apps"],
+                    "resources": [resource],
+                    "verbs": ["list", "get", "create", "update", "delete", "watch", "patch"],
+                }
+                for resource in ("replicasets", "deployments")
+            ],
+        ),
+    ],
+)
+def test_role_rules_per_preset(stack, preset, expected):
+    """The Role in the namespace carries exactly the preset's rules."""
+    deploy(stack, role_rules=preset)
+    role = stack.one("kubernetes:rbac.authorization.k8s.io/v1:Role")
+    assert role.inputs["metadata"] == {"name": "my-test-role", "namespace": "my-test-ns"}
+    assert role.inputs["rules"] == expected
+
+
+def test_custom_rules_reach_the_role(stack):
+    """A list of rules replaces the preset, resourceNames included."""
+    rules = [
+        {"api_groups": ["apps"], "resources": ["deployments"], "verbs": ["get", "patch"], "resource_names": ["web"]}
+    ]
+    deploy(stack, role_rules=rules)
+    assert stack.one("kubernetes:rbac.authorization.k8s.io/v1:Role").inputs["rules"] == [
+        {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get", "patch"], "resourceNames": ["web"]}
+    ]
+
+
+def test_role_binding_binds_the_mapped_user_to_the_role(stack):
+    """The RoleBinding's only subject is the User the IAM user maps to, and its roleRef is our Role."""
+    out = deploy(stack)
+    binding = stack.one("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding")
+    assert binding.inputs["metadata"] == {"name": "my-test-user-role-binding", "namespace": "my-test-ns"}
+    assert binding.inputs["subjects"] == [
+        {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "my-test-user"}
+    ]
+    assert binding.inputs["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "Role",
+        "name": "my-test-role",
+    }
+    assert (out["kubernetes_username"][0], out["role_name"][0]) == ("my-test-user", "my-test-role")
+
+
+# --- aws-auth --------------------------------------------------------------
+
+
+def patched_map_users(stack):
+    patch = stack.one("kubernetes:core/v1:ConfigMapPatch")
+    return patch, patch.inputs["data"]["mapUsers"]
+
+
+def test_aws_auth_patch_merges_into_live_map_users(stack):
+    """The patch writes other teams' users, in order, then ours; it never carries mapRoles or mapAccounts."""
+    deploy(stack)
+    read = stack.one("kubernetes:core/v1:ConfigMap")
+    assert (read.read, read.id) == (True, "kube-system/aws-auth")
+    patch, map_users = patched_map_users(stack)
+    assert patch.inputs["metadata"]["name"] == "aws-auth"
+    assert patch.inputs["metadata"]["namespace"] == "kube-system"
+    assert set(patch.inputs["data"]) == {"mapUsers"}
+    assert yaml.safe_load(map_users) == [
+        *yaml.safe_load(OTHER_USERS),
+        {"userarn": USER_ARN, "username": "my-test-user", "groups": ["my-test-role"]},
+    ]
+
+
+def test_aws_auth_patch_survives_delete(stack):
+    """Deleting the patch would delete all of mapUsers: it is retained on delete and on replacement."""
+    deploy(stack)
+    patch, _ = patched_map_users(stack)
+    assert patch.retain_on_delete
+    assert patch.inputs["metadata"]["annotations"] == {"pulumi.com/patchForce": "true"}
+
+
+def test_aws_auth_second_run_is_identical(stack):
+    """Running again against what the first run wrote produces the same string: no perpetual diff."""
+    deploy(stack)
+    _, first = patched_map_users(stack)
+    stack.mocks.aws_auth = {"mapRoles": NODE_ROLES, "mapUsers": first}
+    stack.monitor.registrations.clear()
+    deploy(stack)
+    _, second = patched_map_users(stack)
+    assert second == first
+
+
+def test_aws_auth_existing_entry_is_replaced_not_duplicated(stack):
+    """A stale entry for our ARN is replaced in place."""
+    stale = f"- userarn: {USER_ARN}\n  username: old\n  groups: [old]\n"
+    stack.mocks.aws_auth = {"mapRoles": NODE_ROLES, "mapUsers": stale + OTHER_USERS}
+    deploy(stack)
+    entries = yaml.safe_load(patched_map_users(stack)[1])
+    assert [e["userarn"] for e in entries].count(USER_ARN) == 1
+    assert entries[0] == {"userarn": USER_ARN, "username": "my-test-user", "groups": ["my-test-role"]}
+
+
+def test_aws_auth_with_only_map_roles(stack):
+    """An aws-auth with no mapUsers key gets one holding only our user; mapRoles is not touched."""
+    stack.mocks.aws_auth = {"mapRoles": NODE_ROLES}
+    deploy(stack)
+    patch, map_users = patched_map_users(stack)
+    assert set(patch.inputs["data"]) == {"mapUsers"}
+    assert yaml.safe_load(map_users) == [{"userarn": USER_ARN, "username": "my-test-user", "groups": ["my-test-role"]}]
+
+
+def test_unparseable_map_users_writes_nothing(stack):
+    """A broken mapUsers fails the run with the fix, and no patch is registered."""
+    stack.mocks.aws_auth = {"mapRoles": NODE_ROLES, "mapUsers": "- userarn: [broken\n"}
+    with pytest.raises(ValueError, match=r"(?s)not valid YAML.*kubectl edit configmap aws-auth"):
+        deploy(stack)
+    assert stack.of_type("kubernetes:core/v1:ConfigMapPatch") == []
+
+
+def test_api_authentication_mode_writes_nothing(stack):
+    """A cluster in API mode fails with our message before aws-auth is even read."""
+    stack.mocks.authentication_mode = "API"
+    with pytest.raises(ValueError, match=r"authentication mode 'API'.*identity_mapping='access-entry'"):
+        deploy(stack)
+    assert stack.of_type("kubernetes:core/v1:ConfigMap") == []
+    assert stack.of_type("kubernetes:core/v1:ConfigMapPatch") == []
+
+
+def test_missing_aws_auth_writes_nothing(stack):
+    """If the read of kube-system/aws-auth fails, the run fails and no patch is registered."""
+    stack.mocks.aws_auth = None
+    with pytest.raises(Exception, match="kube-system/aws-auth"):
+        deploy(stack)
+    assert stack.of_type("kubernetes:core/v1:ConfigMapPatch") == []
+
+
+# --- access entry ----------------------------------------------------------
+
+
+def test_access_entry_maps_the_user_and_follows_its_identity(stack):
+    """The access entry maps the user's ARN to the username and groups, and is replaced when the user's id changes."""
+    deploy(stack, identity_mapping="access-entry")
+    entry = stack.one("aws:eks/accessEntry:AccessEntry")
+    assert entry.inputs["clusterName"] == "my-cluster-1"
+    assert entry.inputs["principalArn"] == USER_ARN
+    assert entry.inputs["userName"] == "my-test-user"
+    assert entry.inputs["kubernetesGroups"] == ["my-test-role"]
+    assert entry.inputs["type"] == "STANDARD"
+    assert entry.replacement_trigger == "AIDAMY-TEST-IAM-USER", "must be the user's unique id"
+    assert stack.of_type("kubernetes:core/v1:ConfigMap") == []
+
+
+def test_none_mapping_touches_no_identity_store(stack):
+    """identity_mapping="none" neither reads nor writes aws-auth and creates no access entry."""
+    deploy(stack, identity_mapping="none")
+    for type_token in (
+        "kubernetes:core/v1:ConfigMap",
+        "kubernetes:core/v1:ConfigMapPatch",
+        "aws:eks/accessEntry:AccessEntry",
+    ):
+        assert stack.of_type(type_token) == [], type_token
+
+
+# --- outputs ---------------------------------------------------------------
+
+
+def test_kubeconfig_output_is_built_from_the_cluster(stack):
+    """kubeconfig is the exec kubeconfig for the cluster's ARN, endpoint and CA."""
+    out = deploy(stack)
+    expected = build_kubeconfig(
+        cluster_name="my-cluster-1",
+        cluster_arn=cluster_arn(),
+        endpoint=CLUSTER_ENDPOINT,
+        certificate_authority_data=CLUSTER_CA,
+    )
+    assert out["kubeconfig"] == (expected, False)
+
+
+def test_all_outputs_are_registered(stack):
+    """register_outputs lists every output attribute (None values are not sent, so a pgp run covers the rest)."""
+    registered: set[str] = set()
+    for extra in ({}, {"pgp_key": "mQENBFexample"}):
+        deploy(stack, **extra)
+        component = stack.one(TYPE_TOKEN)
+        registered |= set(stack.monitor.registered_outputs[component.urn])
+        stack.monitor.registrations.clear()
+    assert registered == set(OUTPUTS)

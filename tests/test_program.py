@@ -1,0 +1,143 @@
+"""The Pulumi program (__main__.py) under mocks, with the dev stack's config."""
+
+import json
+import runpy
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+import yaml
+from pulumi.runtime import rpc
+
+from tests.conftest import ACCOUNT
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+DEV = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())["config"]
+EXPORTS = {
+    "accessKeyId",
+    "secretAccessKey",
+    "encryptedSecretAccessKey",
+    "iamUserArn",
+    "iamUserName",
+    "iamPolicyArn",
+    "namespace",
+    "roleName",
+    "kubernetesUsername",
+    "kubeconfig",
+}
+
+
+def stack_config(overrides=None, stack_file=DEV):
+    """Config as the CLI hands it to the program: Pulumi.yaml defaults, then the stack file, as strings."""
+    values = {f"eks-cicd-access:{k}": v["default"] for k, v in PROJECT["config"].items() if "default" in v}
+    values.update(stack_file)
+    values.update(overrides or {})
+    return {k: v if isinstance(v, str) else json.dumps(v) for k, v in values.items()}
+
+
+def run_program(stack, monkeypatch, config):
+    """Run __main__.py with ``config``; return its exports as {name: (value, is_secret)}."""
+    pulumi.runtime.set_all_config(config)
+    exports: dict[str, Any] = {}
+    monkeypatch.setattr(pulumi, "export", lambda name, value: exports.__setitem__(name, value))
+
+    def program():
+        runpy.run_path(str(ROOT / "__main__.py"))
+        return exports
+
+    try:
+        return stack.run(program)
+    finally:
+        pulumi.runtime.set_all_config({})
+
+
+def test_dev_stack_exports(stack, monkeypatch):
+    """With Pulumi.dev.yaml the program creates the recipe's names and exports what CI needs, the key as a secret."""
+    out = run_program(stack, monkeypatch, stack_config())
+    assert set(out) == EXPORTS
+    assert out["iamUserName"] == ("my-test-iam-user", False)
+    assert out["iamUserArn"][0] == f"arn:aws:iam::{ACCOUNT}:user/my-test-iam-user"
+    assert out["iamPolicyArn"][0] == f"arn:aws:iam::{ACCOUNT}:policy/EKS_CICD_User_Policy"
+    assert out["namespace"][0] == "my-test-ns"
+    assert out["roleName"][0] == "my-test-role"
+    assert out["kubernetesUsername"][0] == "my-test-user"
+    assert out["accessKeyId"] == ("AKIAIOSFODNN7EXAMPLE", False)
+    assert out["secretAccessKey"][0] and out["secretAccessKey"][1], "secretAccessKey must be a secret"
+    assert yaml.safe_load(out["kubeconfig"][0])["users"][0]["user"]["exec"]["command"] == "aws"
+    binding = stack.one("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding")
+    assert binding.inputs["metadata"]["name"] == "my-test-user-role-binding"
+    assert "my-test-role" in stack.one("kubernetes:core/v1:ConfigMapPatch").inputs["data"]["mapUsers"]
+
+
+def test_default_provider_is_built_from_the_eks_cluster(stack, monkeypatch):
+    """Without kubeconfig/kubeContext the provider authenticates to the cluster by `aws eks get-token`, SSA on."""
+    run_program(stack, monkeypatch, stack_config({"aws:profile": "ops"}))
+    provider = stack.one("pulumi:providers:kubernetes")
+    kubeconfig = yaml.safe_load(provider.inputs["kubeconfig"])
+    exec_config = kubeconfig["users"][0]["user"]["exec"]
+    assert exec_config["args"][-4:] == ["--cluster-name", "my-cluster-1", "--output", "json"]
+    assert exec_config["env"] == [{"name": "AWS_PROFILE", "value": "ops"}]
+    assert provider.inputs["enableServerSideApply"] == "true"
+
+
+def test_kube_context_provider(stack, monkeypatch):
+    """kubeContext selects a context of the operator's kubeconfig instead."""
+    run_program(stack, monkeypatch, stack_config({"eks-cicd-access:kubeContext": "admin@prod"}))
+    provider = stack.one("pulumi:providers:kubernetes")
+    assert provider.inputs["context"] == "admin@prod"
+    assert "kubeconfig" not in provider.inputs
+
+
+def test_kubeconfig_config_provider(stack, monkeypatch):
+    """A kubeconfig from config is used as given and treated as a secret."""
+    given = "apiVersion: v1\nkind: Config\n"
+    run_program(stack, monkeypatch, stack_config({"eks-cicd-access:kubeconfig": given}))
+    sent = stack.one("pulumi:providers:kubernetes").inputs["kubeconfig"]
+    assert rpc.is_rpc_secret(sent), "the kubeconfig from config must reach the engine as a secret"
+    assert rpc.unwrap_rpc_secret(sent) == given
+
+
+def test_project_defaults_alone(stack, monkeypatch):
+    """With only the required keys, Pulumi.yaml's defaults give one IAM user per stack and the component defaults."""
+    out = run_program(
+        stack,
+        monkeypatch,
+        stack_config(stack_file={"eks-cicd-access:clusterName": "c1", "eks-cicd-access:namespace": "apps"}),
+    )
+    assert out["iamUserName"][0] == "eks-cicd-access-dev"
+    assert out["kubernetesUsername"][0] == "eks-cicd-access-dev"
+    assert out["roleName"][0] == "cicd-access-deployer"
+    assert json.loads(stack.one("aws:iam/policy:Policy").inputs["policy"])["Statement"][0]["Resource"].endswith(
+        ":cluster/c1"
+    )
+    assert stack.one("aws:iam/policy:Policy").inputs["name"] == "eks-cicd-access-dev-eks-describe-cluster"
+
+
+def test_role_rules_json_config(stack, monkeypatch):
+    """roleRules may be a JSON list of rules spelt as in a Role manifest."""
+    rules = [{"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get", "patch"], "resourceNames": ["web"]}]
+    run_program(stack, monkeypatch, stack_config({"eks-cicd-access:roleRules": json.dumps(rules)}))
+    assert stack.one("kubernetes:rbac.authorization.k8s.io/v1:Role").inputs["rules"] == rules
+
+
+def test_bad_config_fails_with_the_field(stack, monkeypatch):
+    """A bad value in stack config surfaces as the component's ValueError naming the argument."""
+    with pytest.raises(ValueError, match="namespace: 'My_NS'"):
+        run_program(stack, monkeypatch, stack_config({"eks-cicd-access:namespace": "My_NS"}))
+
+
+def test_every_project_key_is_declared_with_type_and_description():
+    """Pulumi.yaml declares each key with a type and description; only the required keys lack a default."""
+    for key, spec in PROJECT["config"].items():
+        assert {"type", "description"} <= set(spec), key
+    assert {k for k, v in PROJECT["config"].items() if "default" not in v} == {"clusterName", "namespace"}
+    assert PROJECT["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": "venv"}}
+
+
+def test_dev_stack_only_sets_declared_keys():
+    """Every project key in Pulumi.dev.yaml is declared in Pulumi.yaml (a typo would be silently ignored)."""
+    project_keys = {k.split(":", 1)[1] for k in DEV if k.startswith("eks-cicd-access:")}
+    assert project_keys <= set(PROJECT["config"])
+    assert "aws:region" in DEV
