@@ -20,6 +20,7 @@ import pytest
 from google.protobuf import json_format
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockMonitor
+from pulumi.runtime.sync_await import _ensure_event_loop
 
 ACCOUNT = "123412341234"
 REGION = "us-east-1"
@@ -242,3 +243,21 @@ def stack() -> Iterator[Stack]:
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_mocks(mocks, project="eks-cicd-access", stack="dev", preview=False, monitor=monitor)
     yield Stack(mocks, monitor)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def quiet_unretrieved_futures() -> None:
+    """Keep the error-path tests' leftovers out of the test output.
+
+    A run that fails on purpose leaves Output futures whose exception nobody
+    awaits; asyncio would print each one (with its traceback) when it is
+    garbage collected, often after pytest's summary. Those are dropped here;
+    any other loop error still goes to the default handler.
+    """
+    loop = _ensure_event_loop()
+
+    def handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        if context.get("message") != "Future exception was never retrieved":
+            loop.default_exception_handler(context)
+
+    loop.set_exception_handler(handler)
