@@ -79,6 +79,8 @@ class EksMocks(pulumi.runtime.Mocks):
     def __init__(self) -> None:
         self.aws_auth: dict[str, str] | None = {"mapRoles": NODE_ROLES, "mapUsers": OTHER_USERS}
         self.authentication_mode = "API_AND_CONFIG_MAP"
+        #: Replaces fields of the getCluster answer (e.g. a moto cluster's arn, endpoint, CA).
+        self.cluster: dict[str, Any] = {}
         self.calls: list[pulumi.runtime.MockCallArgs] = []
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
@@ -136,6 +138,7 @@ class EksMocks(pulumi.runtime.Mocks):
                 "accessConfigs": [
                     {"authenticationMode": self.authentication_mode, "bootstrapClusterCreatorAdminPermissions": True}
                 ],
+                **self.cluster,
             }, []
         raise NotImplementedError(f"the mocks do not answer invoke {args.token}")
 

@@ -71,3 +71,84 @@ def build_kubeconfig(
         "users": [{"name": cluster_arn, "user": {"exec": exec_config}}],
     }
     return yaml.safe_dump(config, default_flow_style=False, sort_keys=False)
+
+
+class KubeconfigError(Exception):
+    """The cluster cannot be described into a kubeconfig; the message says why and what to do."""
+
+
+#: States in which the API server serves requests (``aws eks update-kubeconfig`` accepts the same).
+SERVING_STATUSES = ("ACTIVE", "UPDATING")
+
+
+def fetch_kubeconfig(cluster_name: str, region: str | None = None, client: Any = None) -> str:
+    """Describe ``cluster_name`` with boto3 and return its kubeconfig.
+
+    Needs only ``eks:DescribeCluster``: the one permission the CI user has.
+    """
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
+
+    try:
+        eks = client or boto3.client("eks", region_name=region)
+        cluster = eks.describe_cluster(name=cluster_name)["cluster"]
+    except NoRegionError as error:
+        raise KubeconfigError("no AWS region: pass --region or set AWS_REGION") from error
+    except NoCredentialsError as error:
+        raise KubeconfigError(
+            "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (the stack outputs)"
+        ) from error
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if code == "ResourceNotFoundException":
+            raise KubeconfigError(f"cluster {cluster_name!r} not found in this account and region") from error
+        if code in ("AccessDeniedException", "AccessDenied") or (status == 403 and "not authorized" in str(error)):
+            raise KubeconfigError(
+                f"access denied describing cluster {cluster_name!r}: the credentials need eks:DescribeCluster "
+                "on it (is this the right key, cluster name and region?)"
+            ) from error
+        raise KubeconfigError(f"describing cluster {cluster_name!r} failed: {error}") from error
+    except BotoCoreError as error:
+        raise KubeconfigError(f"describing cluster {cluster_name!r} failed: {error}") from error
+    status = cluster.get("status")
+    if status not in SERVING_STATUSES:
+        raise KubeconfigError(f"cluster {cluster_name!r} is {status}, not ACTIVE: wait for it and retry")
+    return build_kubeconfig(
+        cluster_name=cluster_name,
+        cluster_arn=cluster["arn"],
+        endpoint=cluster["endpoint"],
+        certificate_authority_data=cluster["certificateAuthority"]["data"],
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``eks-cicd-kubeconfig``: write the kubeconfig for a cluster (CI side)."""
+    import argparse
+    import os
+    import sys
+
+    parser = argparse.ArgumentParser(
+        prog="eks-cicd-kubeconfig",
+        description="Build the kubeconfig `aws eks update-kubeconfig` would write, using only eks:DescribeCluster.",
+    )
+    parser.add_argument("--cluster-name", required=True, help="EKS cluster name")
+    parser.add_argument("--region", help="AWS region (default: AWS_REGION / the AWS config)")
+    parser.add_argument("--output", help="file to write (mode 0600); default: standard output")
+    options = parser.parse_args(argv)
+    try:
+        kubeconfig = fetch_kubeconfig(options.cluster_name, options.region)
+    except KubeconfigError as error:
+        print(f"eks-cicd-kubeconfig: {error}", file=sys.stderr)
+        return 1
+    if options.output:
+        descriptor = os.open(options.output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as out:
+            out.write(kubeconfig)
+    else:
+        sys.stdout.write(kubeconfig)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
