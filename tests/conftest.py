@@ -15,9 +15,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import boto3
 import pulumi
 import pytest
 from google.protobuf import json_format
+from moto import mock_aws
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.sync_await import _ensure_event_loop
@@ -237,6 +239,21 @@ class Stack:
 
         _program()
         return resolved
+
+
+@pytest.fixture
+def moto_eks(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, dict[str, Any]]]:
+    """moto with two ACTIVE EKS clusters, "my-cluster-1" and "other-cluster"; yields their descriptions by name."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    with mock_aws():
+        iam = boto3.client("iam", region_name=REGION)
+        role = iam.create_role(RoleName="eks-cluster", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        eks = boto3.client("eks", region_name=REGION)
+        for name in ("my-cluster-1", "other-cluster"):
+            eks.create_cluster(name=name, roleArn=role, resourcesVpcConfig={"subnetIds": []})
+        yield {name: eks.describe_cluster(name=name)["cluster"] for name in ("my-cluster-1", "other-cluster")}
 
 
 @pytest.fixture(autouse=True)

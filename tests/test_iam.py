@@ -13,7 +13,7 @@ moto 5.2.5 limits, worked around or stated here rather than hidden:
 """
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -22,14 +22,13 @@ import parliament
 import pulumi
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws, settings
+from moto import settings
 from moto.core.authorization import ActionAuthenticatorMixin
 from moto.iam.access_control import IAMRequestBase
 
 from eks_cicd_access import EksCicdAccess
 from eks_cicd_access.kubeconfig import KubeconfigError, fetch_kubeconfig
-
-REGION = "us-east-1"
+from tests.conftest import REGION
 
 
 def component_policy(stack, cluster_arn: str, scope: str) -> str:
@@ -76,19 +75,9 @@ def bodyless_signature_fix(monkeypatch) -> None:
 
 
 @pytest.fixture
-def aws(monkeypatch, bodyless_signature_fix) -> Iterator[dict[str, str]]:
-    """moto with two ACTIVE clusters; yields their ARNs by name."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    with mock_aws():
-        iam = boto3.client("iam", region_name=REGION)
-        role = iam.create_role(RoleName="eks-cluster", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-        eks = boto3.client("eks", region_name=REGION)
-        yield {
-            name: eks.create_cluster(name=name, roleArn=role, resourcesVpcConfig={"subnetIds": []})["cluster"]["arn"]
-            for name in ("my-cluster-1", "other-cluster")
-        }
+def aws(moto_eks, bodyless_signature_fix) -> dict[str, str]:
+    """moto with two ACTIVE clusters; their ARNs by name."""
+    return {name: cluster["arn"] for name, cluster in moto_eks.items()}
 
 
 def ci_session(monkeypatch, policy_document: str | None) -> boto3.session.Session:

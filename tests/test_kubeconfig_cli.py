@@ -2,32 +2,20 @@
 
 import os
 import stat
-from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pulumi
 import pytest
-from moto import mock_aws
 
 from eks_cicd_access import EksCicdAccess
 from eks_cicd_access.kubeconfig import KubeconfigError, fetch_kubeconfig, main
-
-REGION = "us-east-1"
+from tests.conftest import REGION
 
 
 @pytest.fixture
-def moto_cluster(monkeypatch) -> Iterator[dict[str, Any]]:
-    """An ACTIVE EKS cluster "my-cluster-1" in moto; yields its description."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    with mock_aws():
-        iam = boto3.client("iam", region_name=REGION)
-        role = iam.create_role(RoleName="eks-cluster", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-        eks = boto3.client("eks", region_name=REGION)
-        eks.create_cluster(name="my-cluster-1", roleArn=role, resourcesVpcConfig={"subnetIds": []})
-        yield eks.describe_cluster(name="my-cluster-1")["cluster"]
+def moto_cluster(moto_eks: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The ACTIVE cluster "my-cluster-1" in moto, described."""
+    return moto_eks["my-cluster-1"]
 
 
 def test_tool_output_equals_the_component_output(stack, moto_cluster):
