@@ -83,6 +83,8 @@ class EksMocks(pulumi.runtime.Mocks):
         self.authentication_mode = "API_AND_CONFIG_MAP"
         #: Replaces fields of the getCluster answer (e.g. a moto cluster's arn, endpoint, CA).
         self.cluster: dict[str, Any] = {}
+        #: Act as a preview: created resources' computed outputs (ARNs, ids) are unknown.
+        self.preview = False
         self.calls: list[pulumi.runtime.MockCallArgs] = []
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
@@ -90,6 +92,8 @@ class EksMocks(pulumi.runtime.Mocks):
         if args.typ == "kubernetes:core/v1:ConfigMap" and args.resource_id:
             return self._read_config_map(args.resource_id)
         name = outputs.get("name", args.name)
+        if self.preview and not args.resource_id:
+            return None, outputs
         if args.typ == "aws:iam/user:User":
             path = outputs.get("path", "/")
             outputs.update(arn=f"arn:aws:iam::{ACCOUNT}:user{path}{name}", uniqueId=f"AIDA{name.upper()}")
@@ -218,6 +222,11 @@ class Stack:
         found = self.of_type(type_token)
         assert len(found) == 1, f"expected exactly one {type_token}, found {[r.name for r in found]}"
         return found[0]
+
+    def start_preview(self) -> None:
+        """Switch to a preview: computed outputs of new resources are unknown, reads still answer."""
+        self.mocks.preview = True
+        pulumi.runtime.set_mocks(self.mocks, project="eks-cicd-access", stack="dev", preview=True, monitor=self.monitor)
 
     def run(self, program: Callable[[], Any]) -> dict[str, Any]:
         """Run ``program`` to completion; resolve the dict of Outputs it returns.

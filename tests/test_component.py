@@ -305,6 +305,21 @@ def test_unparseable_map_users_writes_nothing(stack):
     assert stack.of_type("kubernetes:core/v1:ConfigMapPatch") == []
 
 
+def test_unparseable_map_users_fails_the_preview(stack):
+    """A broken mapUsers fails already in preview, while the new user's ARN is still unknown."""
+    stack.start_preview()
+    stack.mocks.aws_auth = {"mapRoles": NODE_ROLES, "mapUsers": "- userarn: [broken\n"}
+    with pytest.raises(ValueError, match=r"(?s)not valid YAML.*kubectl edit configmap aws-auth"):
+        deploy(stack)
+
+
+def test_preview_with_a_good_map_users_passes(stack):
+    """The preview of a healthy cluster does not fail (the merge waits for the ARN)."""
+    stack.start_preview()
+    deploy(stack)
+    assert stack.one("kubernetes:core/v1:ConfigMap").read
+
+
 def test_api_authentication_mode_writes_nothing(stack):
     """A cluster in API mode fails with our message before aws-auth is even read."""
     stack.mocks.authentication_mode = "API"

@@ -72,6 +72,12 @@ def parse_map_users(map_users: str | None) -> list[Any]:
     return parsed
 
 
+def checked_map_users(map_users: str | None) -> str | None:
+    """Return ``map_users`` unchanged once it is known to parse (see ``parse_map_users``)."""
+    parse_map_users(map_users)
+    return map_users
+
+
 def dump_map_users(entries: list[Any]) -> str:
     """Serialize entries the same way every time, so an unchanged merge has no diff."""
     return yaml.safe_dump(entries, default_flow_style=False, sort_keys=False, allow_unicode=True)

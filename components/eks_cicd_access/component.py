@@ -14,6 +14,7 @@ from .aws_auth import (
     AWS_AUTH_NAMESPACE,
     MAP_USERS_KEY,
     check_authentication_mode,
+    checked_map_users,
     map_users_entry,
     merge_map_users,
 )
@@ -234,8 +235,11 @@ class EksCicdAccess(pulumi.ComponentResource):
             pulumi.Output.all(cluster_name, cluster.access_configs).apply(live_id),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        map_users = pulumi.Output.all(live.data, user_arn).apply(
-            lambda a: merge_map_users((a[0] or {}).get(MAP_USERS_KEY), map_users_entry(a[1], username, groups))
+        # Checked on its own so that a broken mapUsers fails the preview, while
+        # the user's ARN (needed for the merge) is still unknown.
+        live_map_users = live.data.apply(lambda data: checked_map_users((data or {}).get(MAP_USERS_KEY)))
+        map_users = pulumi.Output.all(live_map_users, user_arn).apply(
+            lambda a: merge_map_users(a[0], map_users_entry(a[1], username, groups))
         )
         k8s.core.v1.ConfigMapPatch(
             f"{name}-aws-auth",
