@@ -4,7 +4,7 @@ provider, creates an ``EksCicdAccess`` and exports what CI needs."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 import pulumi
 import pulumi_aws as aws
@@ -82,7 +82,7 @@ def component_args() -> EksCicdAccessArgs:
     rules = config.get("roleRules")
     if rules:
         args["role_rules"] = role_rules_from_config(rules)
-    return args  # type: ignore[return-value]  # validated by the component
+    return cast(EksCicdAccessArgs, args)  # validated by the component
 
 
 access = EksCicdAccess(

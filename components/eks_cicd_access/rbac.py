@@ -102,8 +102,8 @@ def resolve_role_rules(role_rules: str | Sequence[RoleRule]) -> list[RoleRule]:
             values = rule.get(key)
             if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
                 raise ValueError(f"{where}.{key}: must be a non-empty list of strings")
-        for key in ("resources", "verbs"):
-            if any(not v for v in rule[key]):  # type: ignore[literal-required]
+        for key, values in (("resources", rule["resources"]), ("verbs", rule["verbs"])):
+            if any(not v for v in values):
                 raise ValueError(f"{where}.{key}: must not contain an empty string")
         bad_verbs = [v for v in rule["verbs"] if v not in KNOWN_VERBS]
         if bad_verbs:
