@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, NotRequired, TypedDict, TypeVar
+from typing import Any, Literal, NotRequired, TypedDict
 
 import pulumi
 
@@ -90,8 +90,6 @@ _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _IAM_NAME = re.compile(r"^[A-Za-z0-9+=,.@_-]+$")
 _IAM_PATH = re.compile(r"^(/|/[\x21-\x7e]+/)$")
 _EKS_CLUSTER_NAME = re.compile(r"^[0-9A-Za-z][A-Za-z0-9_-]*$")
-
-T = TypeVar("T")
 
 
 def check_namespace(value: str) -> str:
