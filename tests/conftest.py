@@ -24,6 +24,8 @@ from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.sync_await import _ensure_event_loop
 
+from tests.apiserver.report import KUBECTL_REPORT
+
 ACCOUNT = "123412341234"
 REGION = "us-east-1"
 CLUSTER_NAME = "my-cluster-1"
@@ -290,3 +292,12 @@ def quiet_unretrieved_futures() -> None:
             loop.default_exception_handler(context)
 
     loop.set_exception_handler(handler)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """Print the kubectl tier's tables (command -> requests -> allowed/denied) when it ran."""
+    lines = config.stash.get(KUBECTL_REPORT, None)
+    if lines:
+        terminalreporter.section("kubectl against the test API server")
+        for line in lines:
+            terminalreporter.write_line(line)
