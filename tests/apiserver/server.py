@@ -17,6 +17,7 @@ semantics (``tests.apiserver.rbac``) and recorded.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime
 import hashlib
 import json
@@ -25,7 +26,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -53,7 +54,6 @@ _NOT_COPIED = {
     "deprecated.deployment.rollback.to",
 }
 _KINDS = {"deployments": ("apps", "Deployment"), "replicasets": ("apps", "ReplicaSet")}
-_SCHEMAS = {"deployments": schema.DEPLOYMENT, "replicasets": schema.REPLICA_SET}
 _EMPTY_CORE = {"pods": "Pod", "secrets": "Secret", "configmaps": "ConfigMap"}
 
 
@@ -76,7 +76,6 @@ class Request:
     attributes: Attributes
     user: str = ""
     status: int = 0
-    allowed: bool = True
     #: Extra authorization checks made while serving (a server-side apply that creates needs ``create``).
     also_checked: list[tuple[str, bool]] = field(default_factory=list)
 
@@ -397,16 +396,14 @@ class KubeApiServer:
             record.user = identity.username
             groups = (*identity.groups, "system:authenticated")
             decision = self.authorizer.authorize(identity.username, groups, attrs)
-            record.allowed = decision.allowed
             if not decision.allowed:
                 raise ApiError(403, "Forbidden", forbidden_message(identity.username, attrs))
 
             def also(verb: str) -> None:
-                extra = Attributes(**{**attrs.__dict__, "verb": verb})
+                extra = dataclasses.replace(attrs, verb=verb)
                 allowed = self.authorizer.authorize(identity.username, groups, extra).allowed
                 record.also_checked.append((verb, allowed))
                 if not allowed:
-                    record.allowed = False
                     raise ApiError(403, "Forbidden", forbidden_message(identity.username, extra))
 
             if not attrs.resource_request:
@@ -436,7 +433,13 @@ class KubeApiServer:
         raise ApiError(404, "NotFound", "the server could not find the requested resource")
 
     def _resource(
-        self, method: str, attrs: Attributes, query: dict[str, list[str]], content_type: str, body: bytes, also: Any
+        self,
+        method: str,
+        attrs: Attributes,
+        query: dict[str, list[str]],
+        content_type: str,
+        body: bytes,
+        also: Callable[[str], None],
     ) -> tuple[int, Any]:
         resource, namespace, name = attrs.resource, attrs.namespace, attrs.name
         if attrs.subresource or not namespace:
@@ -481,7 +484,7 @@ class KubeApiServer:
         raise ApiError(405, "MethodNotAllowed", f"the test server does not serve {attrs.describe()}")
 
     def _patch(
-        self, namespace: str, name: str, content_type: str, body: bytes, dry_run: bool, also: Any
+        self, namespace: str, name: str, content_type: str, body: bytes, dry_run: bool, also: Callable[[str], None]
     ) -> tuple[int, Any]:
         current = self.store.get("deployments", namespace, name)
         deployment_schema = schema.definitions()[schema.DEPLOYMENT]
@@ -567,10 +570,6 @@ class KubeApiServer:
             handler.end_stream()
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError, OSError):
             return
-
-    def api_requests(self) -> Iterator[Request]:
-        """Requests for API resources (not discovery or OpenAPI)."""
-        return (r for r in self.requests if r.api)
 
 
 def _without_hash(template: Mapping[str, Any]) -> Any:
