@@ -11,12 +11,15 @@ import os
 import subprocess
 
 import pytest
+import yaml
 
-from tests.apiserver.kubectl import BIN
+from eks_cicd_access.kubeconfig import build_kubeconfig
+from tests.apiserver.kubectl import BIN, point_at
 from tests.apiserver.merge import apply_merge, strategic_merge_patch
 from tests.apiserver.rbac import Attributes, Authorizer, request_attributes, rule_allows
 from tests.apiserver.schema import DEPLOYMENT, definitions
 from tests.apiserver.token import TokenError, verify_token
+from tests.conftest import CLUSTER_CA, CLUSTER_ENDPOINT, cluster_arn
 
 NS = "my-test-ns"
 DEPLOYMENTS = f"/apis/apps/v1/namespaces/{NS}/deployments"
@@ -277,3 +280,17 @@ def test_server_side_apply_merges_list_maps_by_key():
         {"name": "app", "image": "a:2"},
         {"name": "sidecar", "image": "s:1"},
     ]
+
+
+def test_kubectl_gets_the_components_kubeconfig_with_only_the_address_swapped():
+    """point_at changes the cluster's server and CA and nothing else (names, context, exec stanza)."""
+    original = build_kubeconfig(
+        cluster_name="my-cluster-1",
+        cluster_arn=cluster_arn(),
+        endpoint=CLUSTER_ENDPOINT,
+        certificate_authority_data=CLUSTER_CA,
+    )
+    pointed = yaml.safe_load(point_at(original, "https://127.0.0.1:6443", "Q0E="))
+    expected = yaml.safe_load(original)
+    expected["clusters"][0]["cluster"] = {"certificate-authority-data": "Q0E=", "server": "https://127.0.0.1:6443"}
+    assert pointed == expected

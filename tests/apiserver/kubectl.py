@@ -48,7 +48,7 @@ class Run:
         return [r for r in self.requests if r.api]
 
 
-def point_at(kubeconfig: str, server: KubeApiServer) -> str:
+def point_at(kubeconfig: str, url: str, ca_data: str) -> str:
     """The component's kubeconfig with the cluster's endpoint and CA replaced by the test server's.
 
     Only ``server`` and ``certificate-authority-data`` change: names, context
@@ -56,8 +56,8 @@ def point_at(kubeconfig: str, server: KubeApiServer) -> str:
     """
     config: dict[str, Any] = yaml.safe_load(kubeconfig)
     (cluster,) = config["clusters"]
-    cluster["cluster"]["server"] = server.url
-    cluster["cluster"]["certificate-authority-data"] = server.ca_data
+    cluster["cluster"]["server"] = url
+    cluster["cluster"]["certificate-authority-data"] = ca_data
     return yaml.safe_dump(config, sort_keys=False)
 
 
@@ -83,7 +83,7 @@ def run_kubectl(
         aws = shutil.which("aws", path=path)
         if aws is None or Path(aws).parent != BIN:
             raise FileNotFoundError(f"aws CLI not found in {BIN}: install requirements-dev.txt (awscli)")
-        (home / "kubeconfig").write_text(point_at(kubeconfig, server))
+        (home / "kubeconfig").write_text(point_at(kubeconfig, server.url, server.ca_data))
         for name, text in (files or {}).items():
             (home / name).write_text(text)
         process_env = {
