@@ -127,6 +127,16 @@ def _prints(*texts: str) -> Check:
     return check
 
 
+def _lists_revisions(*revisions: int) -> Check:
+    """``rollout history`` printed exactly these revisions."""
+
+    def check(server: KubeApiServer, namespace: str, run: Run) -> None:
+        rows = [line.split()[0] for line in run.stdout.splitlines()[2:] if line.strip()]
+        assert rows == [str(r) for r in revisions], f"history lists {rows}; stdout: {run.stdout}"
+
+    return check
+
+
 def _read_only(server: KubeApiServer, namespace: str, run: Run) -> None:
     """A read has no effect on the server to check."""
 
@@ -157,9 +167,7 @@ SCENARIOS = [
         _progressing,
         _prints("Waiting for deployment", 'deployment "web" successfully rolled out'),
     ),
-    Scenario(
-        "rollout history", ("rollout", "history", "deployment/web"), _deployed(1, 2), _prints("REVISION", "1 ", "2 ")
-    ),
+    Scenario("rollout history", ("rollout", "history", "deployment/web"), _deployed(1, 2), _lists_revisions(1, 2)),
     Scenario("rollout undo", ("rollout", "undo", "deployment/web"), _deployed(1, 2), _runs(1, 3)),
     Scenario(
         "rollout undo --to-revision=1",
