@@ -20,18 +20,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
 import pytest
 import yaml
 
-from eks_cicd_access import EksCicdAccess
 from eks_cicd_access.rbac import DEPLOY_ROLLBACK, RoleRule
 from tests.apiserver.kubectl import MODES, Run, run_kubectl
 from tests.apiserver.rbac import Authorizer
 from tests.apiserver.report import KUBECTL_REPORT
 from tests.apiserver.server import LAST_APPLIED, REVISION, Identity, KubeApiServer, Request
 from tests.conftest import EksMocks, RecordingMonitor, Stack
-from tests.test_component import RECIPE
+from tests.test_component import RECIPE, deploy
 
 pytestmark = pytest.mark.kubectl
 
@@ -212,28 +210,17 @@ def render(role_rules: str | list[RoleRule]) -> Access:
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_mocks(mocks, project="eks-cicd-access", stack="dev", preview=False, monitor=monitor)
     stack = Stack(mocks, monitor)
-
-    def program() -> dict[str, Any]:
-        provider = k8s.Provider("cluster", kubeconfig="{}")
-        args: Any = {**RECIPE, "role_rules": role_rules}
-        access = EksCicdAccess("ci", args, pulumi.ResourceOptions(providers=[provider]))
-        return {
-            "key": access.access_key_id,
-            "secret": access.secret_access_key,
-            "arn": access.iam_user_arn,
-            "kubeconfig": access.kubeconfig,
-        }
-
-    out = {key: value for key, (value, _) in stack.run(program).items()}
+    out = {key: value for key, (value, _) in deploy(stack, role_rules=role_rules).items()}
     map_users = yaml.safe_load(stack.one("kubernetes:core/v1:ConfigMapPatch").inputs["data"]["mapUsers"])
-    (entry,) = [e for e in map_users if e["userarn"] == out["arn"]]
+    (entry,) = [e for e in map_users if e["userarn"] == out["iam_user_arn"]]
+    key, secret = out["access_key_id"], out["secret_access_key"]
     return Access(
         roles=[stack.one("kubernetes:rbac.authorization.k8s.io/v1:Role").inputs],
         bindings=[stack.one("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding").inputs],
         # The chain EKS follows: access key -> IAM user -> aws-auth mapUsers entry -> Kubernetes user.
-        identities={out["key"]: Identity(entry["username"], tuple(entry.get("groups", [])))},
-        secrets={out["key"]: out["secret"]},
-        credentials={"AWS_ACCESS_KEY_ID": out["key"], "AWS_SECRET_ACCESS_KEY": out["secret"]},
+        identities={key: Identity(entry["username"], tuple(entry.get("groups", [])))},
+        secrets={key: secret},
+        credentials={"AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret},
         kubeconfig=out["kubeconfig"],
         username=entry["username"],
     )

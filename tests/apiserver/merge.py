@@ -1,7 +1,6 @@
-"""The patch formats the API server accepts, for the test API server.
+"""Strategic merge patch and server-side apply, for the test API server.
 
-Strategic merge patch and server-side apply merge lists by the keys the
-OpenAPI schema declares (``x-kubernetes-patch-merge-key``,
+Both merge lists by the keys the OpenAPI schema declares (``x-kubernetes-patch-merge-key``,
 ``x-kubernetes-list-map-keys``), as the API server does. Server-side apply
 here has one field manager's view: it merges, and never reports conflicts.
 """
@@ -18,19 +17,6 @@ _DIRECTIVE_PREFIXES = ("$setElementOrder/", "$deleteFromPrimitiveList/", "$retai
 
 class PatchError(ValueError):
     """The patch cannot be applied (the API server answers 400 or 422)."""
-
-
-def json_merge_patch(target: Any, patch: Any) -> Any:
-    """RFC 7386."""
-    if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    result = dict(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = json_merge_patch(result.get(key), value)
-    return result
 
 
 def strategic_merge_patch(target: dict[str, Any], patch: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:

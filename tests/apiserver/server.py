@@ -3,10 +3,11 @@
 It serves what ``kubectl apply``, ``set image`` and ``rollout
 status|history|undo|restart`` use: discovery, ``/openapi/v3`` for
 ``apps/v1``, and ``apps/v1`` Deployments and ReplicaSets with get, list,
-watch (including watch-list, ``sendInitialEvents=true``), create and every
-patch type. A small deployment controller gives each new pod template a
-ReplicaSet with the next revision, as the real one does, so rollout
-history and undo have something to work with.
+watch (including watch-list, ``sendInitialEvents=true``), create, and the
+patches kubectl sends (strategic merge, JSON patch, server-side apply).
+A small deployment controller gives each new pod template a ReplicaSet
+with the next revision, as the real one does, so rollout history and undo
+have something to work with.
 
 Every request is authenticated (the ``k8s-aws-v1.`` token ``aws eks
 get-token`` makes, checked by its STS signature: ``tests.apiserver.token``),
@@ -98,7 +99,6 @@ class Request:
 
 _PATCH_NAMES = {
     "application/strategic-merge-patch+json": "strategic",
-    "application/merge-patch+json": "merge",
     "application/json-patch+json": "json",
     "application/apply-patch+yaml": "apply",
 }
@@ -250,7 +250,7 @@ class KubeApiServer:
                 obj["spec"]["template"]["spec"]["containers"][0]["image"] = image
                 obj = self._update("deployments", obj)
 
-    def seed_progressing(self, namespace: str, name: str, image: str, steps: int = 3) -> None:
+    def seed_progressing(self, namespace: str, name: str, image: str) -> None:
         """Start a rollout to ``image`` that is still going: the new ReplicaSet has one
         updated replica. Once a client watches the Deployment, the rollout advances one
         replica per step until it completes."""
@@ -456,7 +456,6 @@ class KubeApiServer:
         if resource not in _KINDS or attrs.api_group != "apps":
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
         group, kind = _KINDS[resource]
-        dry_run = bool(query.get("dryRun"))
         with self.store.lock:
             if attrs.verb == "get":
                 obj = self.store.get(resource, namespace, name)
@@ -478,13 +477,13 @@ class KubeApiServer:
                     raise ApiError(
                         409, "AlreadyExists", f'{resource}.{group} "{obj["metadata"]["name"]}" already exists'
                     )
-                return 201, (obj if dry_run else self._create(resource, obj))
+                return 201, self._create(resource, obj)
             if attrs.verb == "patch" and resource == "deployments":
-                return self._patch(namespace, name, content_type, body, dry_run, also)
+                return self._patch(namespace, name, content_type, body, also)
         raise ApiError(405, "MethodNotAllowed", f"the test server does not serve {attrs.describe()}")
 
     def _patch(
-        self, namespace: str, name: str, content_type: str, body: bytes, dry_run: bool, also: Callable[[str], None]
+        self, namespace: str, name: str, content_type: str, body: bytes, also: Callable[[str], None]
     ) -> tuple[int, Any]:
         current = self.store.get("deployments", namespace, name)
         deployment_schema = schema.definitions()[schema.DEPLOYMENT]
@@ -494,21 +493,19 @@ class KubeApiServer:
                 if current is None:
                     also("create")  # a server-side apply that creates the object needs create
                     config.setdefault("metadata", {})["namespace"] = namespace
-                    return 201, (config if dry_run else self._create("deployments", config))
+                    return 201, self._create("deployments", config)
                 patched = merge.apply_merge(current, config, deployment_schema)
             elif current is None:
                 raise ApiError(404, "NotFound", f'deployments.apps "{name}" not found')
             elif content_type == "application/strategic-merge-patch+json":
                 patched = merge.strategic_merge_patch(current, json.loads(body), deployment_schema)
-            elif content_type == "application/merge-patch+json":
-                patched = merge.json_merge_patch(current, json.loads(body))
             elif content_type == "application/json-patch+json":
                 patched = jsonpatch.apply_patch(current, json.loads(body))
             else:
                 raise ApiError(415, "UnsupportedMediaType", f"unsupported patch type {content_type}")
         except (merge.PatchError, jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as error:
             raise ApiError(422, "Invalid", str(error)) from None
-        return 200, (patched if dry_run else self._update("deployments", patched))
+        return 200, self._update("deployments", patched)
 
     def _select(self, resource: str, namespace: str, query: Mapping[str, list[str]]) -> list[dict[str, Any]]:
         labels = query.get("labelSelector", [""])[0]
