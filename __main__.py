@@ -10,7 +10,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from eks_cicd_access import EksCicdAccess, EksCicdAccessArgs, RoleRule, cluster_kubeconfig
+from eks_cicd_access import EksCicdAccess, EksCicdAccessArgs, RoleRule, cluster_kubeconfig, context_kubeconfig
 
 config = pulumi.Config()
 cluster_name = config.require("clusterName")
@@ -33,21 +33,21 @@ def role_rules_from_config(value: str) -> str | list[RoleRule]:
     return rules
 
 
-def kubernetes_provider() -> k8s.Provider:
-    """The cluster the Kubernetes objects go to, chosen explicitly (never the ambient kubeconfig).
+def cluster_access() -> pulumi.Output[str]:
+    """The kubeconfig the Kubernetes objects and the aws-auth entry are written with (a secret).
 
-    ``kubeconfig`` (secret) or ``kubeContext`` when set; otherwise built from
-    the EKS cluster itself, authenticating as whoever runs ``pulumi up``.
+    ``kubeconfig`` when set; else the ``kubeContext`` context of your kubeconfig
+    files, flattened; else one built from the EKS cluster itself,
+    authenticating as whoever runs ``pulumi up``. Never the ambient context.
     """
     kubeconfig = config.get("kubeconfig")
     kube_context = config.get("kubeContext")
     if kubeconfig:
-        return k8s.Provider("cluster", kubeconfig=pulumi.Output.secret(kubeconfig), enable_server_side_apply=True)
+        return pulumi.Output.secret(kubeconfig)
     if kube_context:
-        return k8s.Provider("cluster", context=kube_context, enable_server_side_apply=True)
+        return pulumi.Output.secret(context_kubeconfig(kube_context))
     cluster = aws.eks.get_cluster_output(name=cluster_name)
-    generated = cluster_kubeconfig(cluster, cluster_name, profile=pulumi.Config("aws").get("profile"))
-    return k8s.Provider("cluster", kubeconfig=generated, enable_server_side_apply=True)
+    return pulumi.Output.secret(cluster_kubeconfig(cluster, cluster_name, profile=pulumi.Config("aws").get("profile")))
 
 
 def component_args() -> EksCicdAccessArgs:
@@ -85,10 +85,12 @@ def component_args() -> EksCicdAccessArgs:
     return cast(EksCicdAccessArgs, args)  # validated by the component
 
 
+kubeconfig = cluster_access()
+provider = k8s.Provider("cluster", kubeconfig=kubeconfig, enable_server_side_apply=True)
 access = EksCicdAccess(
     "cicd-access",
-    component_args(),
-    opts=pulumi.ResourceOptions(providers=[kubernetes_provider()]),
+    {**component_args(), "kubeconfig": kubeconfig},
+    opts=pulumi.ResourceOptions(providers=[provider]),
 )
 
 pulumi.export("accessKeyId", access.access_key_id)

@@ -1,10 +1,15 @@
-"""Pulumi mocks for every test: one mocks class, one recording monitor.
+"""Pulumi mocks for every test: one mocks class, one recording monitor; and a test cluster.
 
 The mocks echo inputs, add the outputs each provider computes (camelCase, as
-the engine returns them), answer ``aws:eks/getCluster`` and the read of
-``kube-system/aws-auth``. The monitor records each registration request as the
-engine would receive it, so tests can check parents, providers and resource
-options (``retainOnDelete``, ``replacementTrigger``...) and not only inputs.
+the engine returns them) and answer ``aws:eks/getCluster``. The monitor
+records each registration request as the engine would receive it, so tests
+can check parents, providers and resource options (``retainOnDelete``,
+``replacementTrigger``...) and not only inputs.
+
+The ``cluster`` fixture is the test API server (HTTPS, ``tests/apiserver``)
+holding an ``aws-auth`` with node roles and other teams' users, plus the
+engine harness (``tests/engine``) that runs a dynamic resource's provider as
+the Pulumi engine's host does.
 """
 
 from __future__ import annotations
@@ -18,13 +23,17 @@ from typing import Any
 import boto3
 import pulumi
 import pytest
-from google.protobuf import json_format
+from google.protobuf import json_format, struct_pb2
 from moto import mock_aws
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.sync_await import _ensure_event_loop
 
+from tests.apiserver.authenticator import Identity
+from tests.apiserver.rbac import Authorizer
 from tests.apiserver.report import KUBECTL_REPORT
+from tests.apiserver.server import KubeApiServer
+from tests.engine import Engine
 
 ACCOUNT = "123412341234"
 REGION = "us-east-1"
@@ -48,6 +57,10 @@ OTHER_USERS = (
     "  groups:\n"
     "    - team-b\n"
 )
+MAP_ACCOUNTS = "- '111122223333'\n"
+#: The deployer (whoever runs `pulumi up`): a static token in system:masters on the test server.
+ADMIN_TOKEN = "deployer-token"
+DEPLOYER = Identity("deployer", ("system:masters",))
 
 
 def cluster_arn(name: str = CLUSTER_NAME) -> str:
@@ -70,6 +83,8 @@ class Registration:
     additional_secret_outputs: list[str] = field(default_factory=list)
     replacement_trigger: Any = None
     dependencies: list[str] = field(default_factory=list)
+    #: The inputs exactly as sent (a protobuf Struct): what the engine hands a provider.
+    raw: Any = None
 
     @property
     def parent_type(self) -> str:
@@ -78,10 +93,9 @@ class Registration:
 
 
 class EksMocks(pulumi.runtime.Mocks):
-    """Echo inputs; add each type's computed outputs; answer our invokes and reads."""
+    """Echo inputs; add each type's computed outputs; answer our invokes."""
 
     def __init__(self) -> None:
-        self.aws_auth: dict[str, str] | None = {"mapRoles": NODE_ROLES, "mapUsers": OTHER_USERS}
         self.authentication_mode = "API_AND_CONFIG_MAP"
         #: Replaces fields of the getCluster answer (e.g. a moto cluster's arn, endpoint, CA).
         self.cluster: dict[str, Any] = {}
@@ -91,8 +105,6 @@ class EksMocks(pulumi.runtime.Mocks):
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         outputs = copy.deepcopy(dict(args.inputs))
-        if args.typ == "kubernetes:core/v1:ConfigMap" and args.resource_id:
-            return self._read_config_map(args.resource_id)
         name = outputs.get("name", args.name)
         if self.preview and not args.resource_id:
             return None, outputs
@@ -118,18 +130,6 @@ class EksMocks(pulumi.runtime.Mocks):
             object_id = f"{meta['namespace']}/{meta['name']}" if meta.get("namespace") else meta.get("name", args.name)
             return object_id, outputs
         return f"{args.name}-id", outputs
-
-    def _read_config_map(self, object_id: str) -> tuple[str, dict[str, Any]]:
-        namespace, _, name = object_id.partition("/")
-        if (namespace, name) != ("kube-system", "aws-auth") or self.aws_auth is None:
-            # What the Kubernetes provider reports for a read of a missing object.
-            raise Exception(f"resource '{object_id}' does not exist")
-        return object_id, {
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
-            "metadata": {"name": name, "namespace": namespace},
-            "data": dict(self.aws_auth),
-        }
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         self.calls.append(args)
@@ -175,6 +175,7 @@ class RecordingMonitor(MockMonitor):
                     additional_secret_outputs=list(request.additionalSecretOutputs),
                     replacement_trigger=_unwrap(request, "replacement_trigger"),
                     dependencies=list(request.dependencies),
+                    raw=_copy_struct(request.object),
                 )
             )
         return response
@@ -198,6 +199,12 @@ class RecordingMonitor(MockMonitor):
             )
         )
         return response
+
+
+def _copy_struct(struct: Any) -> struct_pb2.Struct:
+    copied = struct_pb2.Struct()
+    copied.CopyFrom(struct)
+    return copied
 
 
 def _unwrap(request: Any, name: str) -> Any:
@@ -265,6 +272,47 @@ def moto_eks(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, dict[str, An
         for name in ("my-cluster-1", "other-cluster"):
             eks.create_cluster(name=name, roleArn=role, resourcesVpcConfig={"subnetIds": []})
         yield {name: eks.describe_cluster(name=name)["cluster"] for name in ("my-cluster-1", "other-cluster")}
+
+
+@dataclass
+class Cluster:
+    """The test API server, its deployer's kubeconfig, and the engine harness to run providers with."""
+
+    server: KubeApiServer
+    engine: Engine
+
+    @property
+    def kubeconfig(self) -> str:
+        """The deployer's kubeconfig (system:masters), as a program would pass it."""
+        return self.server.kubeconfig(ADMIN_TOKEN)
+
+    def aws_auth(self) -> dict[str, Any]:
+        """The stored kube-system/aws-auth ConfigMap."""
+        found = self.server.configmap("kube-system", "aws-auth")
+        assert found is not None, "kube-system/aws-auth does not exist"
+        return found
+
+    def writes(self) -> list[str]:
+        """The ConfigMap writes the server answered, e.g. ``["update configmaps aws-auth -> 409"]``."""
+        return [
+            r.describe()
+            for r in self.server.requests
+            if r.attributes.resource == "configmaps" and r.attributes.verb in ("create", "update")
+        ]
+
+
+@pytest.fixture
+def cluster() -> Iterator[Cluster]:
+    """A test API server with aws-auth holding node roles, two other teams' users and an account."""
+    with KubeApiServer(Authorizer([], []), cluster_name=CLUSTER_NAME, tokens={ADMIN_TOKEN: DEPLOYER}) as server:
+        server.seed_configmap(
+            "kube-system", "aws-auth", {"mapRoles": NODE_ROLES, "mapUsers": OTHER_USERS, "mapAccounts": MAP_ACCOUNTS}
+        )
+        engine = Engine()
+        try:
+            yield Cluster(server, engine)
+        finally:
+            engine.pool.shutdown(wait=True)
 
 
 @pytest.fixture(autouse=True)

@@ -200,7 +200,7 @@ def token():
 
 def test_a_get_token_token_verifies_for_its_key_and_cluster(token):
     """The server accepts what `aws eks get-token` signs, and says which key signed it."""
-    assert verify_token(token, {KEY: SECRET}, "my-cluster-1") == KEY
+    assert verify_token(token, {KEY: SECRET}, "my-cluster-1") == (KEY, None)
 
 
 @pytest.mark.parametrize(

@@ -1,109 +1,222 @@
-"""The aws-auth mapUsers merge, without mocks; property tests over many live values."""
+"""The pure aws-auth edits, without mocks or a server: byte-level and property tests."""
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 import yaml
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from eks_cicd_access.aws_auth import (
+    MAP_ROLES,
+    MAP_USERS,
     AwsAuthError,
     check_authentication_mode,
-    map_users_entry,
-    merge_map_users,
+    entries_for,
+    map_key,
+    parse_entries,
+    strip_role_path,
+    with_entry,
+    without_arn,
+)
+from tests.conftest import NODE_ROLES
+
+OUR_ARN = "arn:aws:iam::123412341234:user/my-test-iam-user"
+OURS = MAP_USERS.entry(OUR_ARN, "my-test-user", ["my-test-role"])
+
+#: How eksctl (Go yaml.Marshal: sorted keys, 2-space indent), Terraform (yamlencode: quoted keys)
+#: and a person with kubectl edit write the same kind of list.
+EKSCTL = "- groups:\n  - system:masters\n  userarn: arn:aws:iam::123412341234:user/alice\n  username: alice\n"
+TERRAFORM = '- "groups":\n  - "team-b"\n  "userarn": "arn:aws:iam::123412341234:user/team-b"\n  "username": "team-b"\n'
+BY_HAND = (
+    "# CI users, ask #platform before editing\n"
+    "  - userarn: arn:aws:iam::123412341234:user/carol   # on-call\n"
+    "    username: carol\n"
+    "    groups: [ops, 'read-only']\n"
+    "\n"
+    "  - {userarn: 'arn:aws:iam::123412341234:user/dave', username: dave}\n"
 )
 
-OURS = map_users_entry("arn:aws:iam::123412341234:user/my-test-iam-user", "my-test-user", ["my-test-role"])
 
-RECIPE_STYLE = """\
-- userarn: arn:aws:iam::123412341234:user/alice
-  username: alice
-  groups:
-    - system:masters
-# a comment someone left
-- userarn: arn:aws:iam::123412341234:user/team-b
-  username: team-b
-  groups: [team-b]
-"""
-
-names = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_.@", min_size=1, max_size=20)
-arns = names.map(lambda n: f"arn:aws:iam::123412341234:user/{n}")
-entries = st.fixed_dictionaries(
-    {"userarn": arns, "username": names, "groups": st.lists(names, max_size=3)},
-    optional={"extra": st.one_of(st.integers(), st.booleans(), names)},
-)
-entry_lists = st.lists(entries, max_size=8)
+# --- byte-level expectations -------------------------------------------------------------
 
 
-def arn_of(entry):
-    return entry.get("userarn") if isinstance(entry, dict) else None
+@pytest.mark.parametrize("live", [EKSCTL, TERRAFORM, BY_HAND, EKSCTL + TERRAFORM])
+def test_adding_ours_leaves_the_live_text_as_a_prefix(live):
+    """Appending our entry changes no byte of what was there: layout, quoting and comments stay."""
+    merged = with_entry(MAP_USERS, live, OURS)
+    assert merged.startswith(live)
+    assert yaml.safe_load(merged) == [*yaml.safe_load(live), OURS]
 
 
-@given(entry_lists, st.sampled_from(["yaml", "flow", "json"]))
-def test_merge_keeps_every_other_entry_in_order(existing, style):
-    """However the live mapUsers is written, every other entry survives unchanged and in order."""
-    writers: dict[str, Callable[[Any], str]] = {
-        "yaml": yaml.safe_dump,
-        "flow": lambda v: yaml.safe_dump(v, default_flow_style=True),
-        "json": json.dumps,
-    }
-    live = writers[style](existing)
-    merged = yaml.safe_load(merge_map_users(live, OURS))
-    others_before = [e for e in existing if arn_of(e) != OURS["userarn"]]
-    others_after = [e for e in merged if arn_of(e) != OURS["userarn"]]
-    assert others_after == others_before
-
-
-@given(entry_lists, st.integers(min_value=0, max_value=3), st.data())
-def test_merge_has_exactly_one_entry_for_our_arn(existing, copies, data):
-    """Ours appears exactly once, with our username and groups, even if the live value had duplicates of our ARN."""
-    for _ in range(copies):
-        stale = {"userarn": OURS["userarn"], "username": "stale", "groups": ["old"]}
-        existing.insert(data.draw(st.integers(min_value=0, max_value=len(existing))), stale)
-    merged = yaml.safe_load(merge_map_users(yaml.safe_dump(existing), OURS))
-    assert [e for e in merged if arn_of(e) == OURS["userarn"]] == [OURS]
-
-
-@given(entry_lists)
-def test_merge_is_idempotent(existing):
-    """A second run on the first run's result yields the identical string: no perpetual diff."""
-    once = merge_map_users(yaml.safe_dump(existing), OURS)
-    assert merge_map_users(once, OURS) == once
-
-
-def test_existing_entry_is_replaced_in_place():
-    """An entry with our ARN is updated where it stands, not moved or duplicated."""
-    live = yaml.safe_dump(
-        [
-            {"userarn": "arn:aws:iam::1:user/a", "username": "a", "groups": []},
-            {"userarn": OURS["userarn"], "username": "old-name", "groups": ["old"]},
-            {"userarn": "arn:aws:iam::1:user/b", "username": "b", "groups": []},
-        ]
+def test_our_entry_is_indented_like_the_others():
+    """In a list indented by two spaces, our entry is indented the same way (it must parse as one list)."""
+    merged = with_entry(MAP_USERS, BY_HAND, OURS)
+    assert merged[len(BY_HAND) :] == (
+        "  - userarn: arn:aws:iam::123412341234:user/my-test-iam-user\n"
+        "    username: my-test-user\n"
+        "    groups:\n"
+        "    - my-test-role\n"
     )
-    merged = yaml.safe_load(merge_map_users(live, OURS))
-    assert [e["username"] for e in merged] == ["a", "my-test-user", "b"]
-    assert merged[1] == OURS
 
 
-def test_no_op_keeps_foreign_formatting_and_comments():
-    """When our entry is already there exactly, the live string is returned byte for byte."""
-    live = RECIPE_STYLE + yaml.safe_dump([OURS])
-    assert merge_map_users(live, OURS) is live
+def test_replacing_ours_in_place_keeps_the_neighbours_bytes():
+    """A stale entry of ours between two foreign ones is rewritten; the text before and after it is untouched."""
+    stale = "- userarn: arn:aws:iam::123412341234:user/my-test-iam-user\n  username: old\n  groups: [old]\n"
+    merged = with_entry(MAP_USERS, EKSCTL + stale + TERRAFORM, OURS)
+    assert merged == EKSCTL + yaml.safe_dump([OURS], sort_keys=False) + TERRAFORM
 
 
-@pytest.mark.parametrize("live", [None, "", "   \n", "null\n", "[]\n"])
-def test_missing_or_empty_map_users_starts_a_list(live):
-    """No mapUsers key (only mapRoles) or an empty one gives a list holding just our entry."""
-    assert yaml.safe_load(merge_map_users(live, OURS)) == [OURS]
+def test_removing_ours_gives_back_the_exact_text():
+    """Adding and then removing our entry restores the original string exactly, comments included."""
+    for live in (EKSCTL, TERRAFORM, BY_HAND, EKSCTL + TERRAFORM):
+        assert without_arn(MAP_USERS, with_entry(MAP_USERS, live, OURS), OUR_ARN) == live
 
 
-def test_entries_of_other_shapes_are_kept():
-    """Entries that are not {userarn,...} mappings are someone else's business: kept as they are."""
-    live = yaml.safe_dump(["odd-string", {"username": "no-arn"}, 42])
-    assert yaml.safe_load(merge_map_users(live, OURS)) == ["odd-string", {"username": "no-arn"}, 42, OURS]
+def test_removal_takes_every_copy_of_our_arn_and_nothing_else():
+    """Duplicates of our ARN (any case, any key spelling) all go; a comment above the next entry stays."""
+    ours_twice = (
+        "- userarn: arn:aws:iam::123412341234:user/MY-TEST-IAM-USER\n  username: x\n"
+        "# alice is the admin\n"
+        + EKSCTL
+        + '- UserArn: "arn:aws:iam::123412341234:user/my-test-iam-user"\n  username: y\n'
+    )
+    assert without_arn(MAP_USERS, ours_twice, OUR_ARN) == "# alice is the admin\n" + EKSCTL
+
+
+@pytest.mark.parametrize(
+    ("live", "expected"),
+    [
+        (
+            '[{"userarn": "arn:aws:iam::1:user/a"}, {"userarn": "arn:aws:iam::1:user/b"}]',
+            '[{"userarn": "arn:aws:iam::1:user/a"}, {"userarn": "arn:aws:iam::1:user/b"}, ' + json.dumps(OURS) + "]",
+        ),
+        ("[]", "- " + yaml.safe_dump(OURS, sort_keys=False).replace("\n", "\n  ").rstrip(" ")),
+    ],
+)
+def test_a_flow_list_stays_a_flow_list(live, expected):
+    """A JSON or flow-style list gets our entry as JSON before the closing bracket; an empty one becomes a list."""
+    assert with_entry(MAP_USERS, live, OURS) == expected
+
+
+def test_flow_removal_takes_one_comma_with_each_entry():
+    """Removing from a flow list leaves a valid list with the other entries' text untouched."""
+    a, b = '{"userarn": "arn:aws:iam::1:user/a"}', "{userarn: 'arn:aws:iam::1:user/b', username: b}"
+    ours = json.dumps(OURS)
+    for live, left in [
+        (f"[{ours}, {a}, {b}]", f"[{a}, {b}]"),
+        (f"[{a}, {ours}, {b}]", f"[{a}, {b}]"),
+        (f"[{a}, {b}, {ours}]", f"[{a}, {b}]"),
+        (f"[{ours}]", "[]"),
+        (f"[{a}, {ours}, {ours}, {b}, {ours}]", f"[{a}, {b}]"),
+    ]:
+        assert without_arn(MAP_USERS, live, OUR_ARN) == left, live
+
+
+def test_no_op_returns_the_same_string():
+    """When our entry is already there exactly once, the live string itself comes back: nothing to write."""
+    live = EKSCTL + yaml.safe_dump([OURS]) + TERRAFORM
+    assert with_entry(MAP_USERS, live, OURS) is live
+    assert without_arn(MAP_USERS, EKSCTL, OUR_ARN) is EKSCTL
+
+
+def test_our_entry_with_other_key_order_counts_as_present():
+    """Key order does not matter: eksctl's sorted keys with our values are our entry."""
+    live = (
+        "- groups:\n  - my-test-role\n  userarn: arn:aws:iam::123412341234:user/my-test-iam-user\n"
+        "  username: my-test-user\n"
+    )
+    assert with_entry(MAP_USERS, live, OURS) is live
+
+
+@pytest.mark.parametrize("live", [None, "", "   \n", "null\n", "[]\n", "~"])
+def test_missing_or_empty_key_starts_a_list(live):
+    """No key, or an empty one, gives a block list holding just our entry."""
+    assert with_entry(MAP_USERS, live, OURS) == yaml.safe_dump([OURS], sort_keys=False)
+
+
+def test_comments_alone_are_kept():
+    """A key holding only a comment keeps it above our entry."""
+    assert with_entry(MAP_USERS, "# managed by hand\n", OURS) == "# managed by hand\n" + yaml.safe_dump(
+        [OURS], sort_keys=False
+    )
+
+
+def test_entries_of_other_shapes_are_kept_verbatim():
+    """Strings, numbers and entries without an ARN are not ours: they keep their bytes."""
+    live = "- odd-string\n- 42\n- username: no-arn\n  extra: {a: 1}\n"
+    merged = with_entry(MAP_USERS, live, OURS)
+    assert merged.startswith(live)
+    assert without_arn(MAP_USERS, merged, OUR_ARN) == live
+
+
+def test_anchors_fall_back_to_a_fresh_serialization_that_keeps_every_entry():
+    """A list using anchors cannot be cut safely by text; it is re-serialized with every entry's data."""
+    live = "- &ci {userarn: 'arn:aws:iam::1:user/a', username: a}\n- *ci\n"
+    merged = with_entry(MAP_USERS, live, OURS)
+    assert yaml.safe_load(merged) == [*yaml.safe_load(live), OURS]
+    assert "&" not in merged
+
+
+# --- mapRoles: the node roles -----------------------------------------------------------------
+
+
+def test_map_roles_entry_strips_the_path():
+    """A role's mapRoles entry names it without its IAM path, as EKS compares it."""
+    entry = MAP_ROLES.entry("arn:aws:iam::1:role/ci/deployers/web-ci", "web-ci", ["g"])
+    assert entry == {"rolearn": "arn:aws:iam::1:role/web-ci", "username": "web-ci", "groups": ["g"]}
+
+
+@pytest.mark.parametrize(
+    ("arn", "stripped"),
+    [
+        ("arn:aws:iam::1:role/a", "arn:aws:iam::1:role/a"),
+        ("arn:aws:iam::1:role/p/q/a", "arn:aws:iam::1:role/a"),
+        ("arn:aws-us-gov:iam::1:role/p/a", "arn:aws-us-gov:iam::1:role/a"),
+        ("arn:aws:iam::1:user/p/a", "arn:aws:iam::1:user/p/a"),
+        ("arn:aws:sts::1:role/x/y", "arn:aws:sts::1:role/x/y"),
+    ],
+)
+def test_strip_role_path(arn, stripped):
+    """Only IAM role ARNs lose their path; users keep it (EKS matches users as written)."""
+    assert strip_role_path(arn) == stripped
+
+
+def test_node_roles_survive_our_role_byte_for_byte():
+    """Adding and removing a CI role leaves the node roles' text exactly as it was."""
+    role = "arn:aws:iam::123412341234:role/ci/web-ci"
+    entry = MAP_ROLES.entry(role, "web-ci", ["web"])
+    merged = with_entry(MAP_ROLES, NODE_ROLES, entry)
+    assert merged.startswith(NODE_ROLES)
+    assert entries_for(MAP_ROLES, merged, role) == [entry]
+    assert without_arn(MAP_ROLES, merged, role) == NODE_ROLES
+
+
+def test_a_role_mapped_with_its_path_is_ours():
+    """An old entry that named our role with its path (which EKS never matches) is replaced by the right one."""
+    live = NODE_ROLES + "- rolearn: arn:aws:iam::123412341234:role/ci/web-ci\n  username: web-ci\n"
+    entry = MAP_ROLES.entry("arn:aws:iam::123412341234:role/ci/web-ci", "web-ci", [])
+    merged = with_entry(MAP_ROLES, live, entry)
+    assert merged.startswith(NODE_ROLES)
+    assert yaml.safe_load(merged)[-1] == entry
+    assert len(yaml.safe_load(merged)) == 2
+
+
+def test_a_user_with_our_role_name_is_not_ours():
+    """mapRoles only matches rolearn: a user entry with the same name in mapUsers is another principal."""
+    assert MAP_ROLES.arn_of({"userarn": "arn:aws:iam::1:role/a"}) is None
+    assert not MAP_USERS.is_ours({"userarn": "arn:aws:iam::1:user/a"}, "arn:aws:iam::1:user/b")
+
+
+def test_unknown_key_is_refused():
+    """Only mapUsers and mapRoles map principals; any other key is a ValueError naming key."""
+    assert map_key("mapRoles") is MAP_ROLES
+    with pytest.raises(ValueError, match="key: 'mapAccounts' is not one of"):
+        map_key("mapAccounts")
+
+
+# --- refusals -------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -114,12 +227,20 @@ def test_entries_of_other_shapes_are_kept():
         ("just a string\n", "must be a YAML list.*got str"),
     ],
 )
-def test_unparseable_map_users_is_a_clear_error(live, message):
-    """A broken mapUsers is reported with the fix (kubectl edit), never overwritten."""
-    with pytest.raises(AwsAuthError, match=message) as raised:
-        merge_map_users(live, OURS)
-    assert "kubectl edit configmap aws-auth -n kube-system" in str(raised.value)
-    assert "Nothing was written" in str(raised.value)
+def test_unparseable_key_is_a_clear_error(live, message):
+    """A broken mapUsers is reported with the fix (kubectl edit), never overwritten or removed from."""
+    for edit in (lambda: with_entry(MAP_USERS, live, OURS), lambda: without_arn(MAP_USERS, live, OUR_ARN)):
+        with pytest.raises(AwsAuthError, match=message) as raised:
+            edit()
+        assert "data.mapUsers" in str(raised.value)
+        assert "kubectl edit configmap aws-auth -n kube-system" in str(raised.value)
+        assert "Nothing was written" in str(raised.value)
+
+
+def test_a_broken_map_roles_names_map_roles():
+    """The error names the key that is broken."""
+    with pytest.raises(AwsAuthError, match=r"data\.mapRoles must be a YAML list of \{rolearn"):
+        parse_entries(MAP_ROLES, "rolearn: x\n")
 
 
 @pytest.mark.parametrize("mode", ["CONFIG_MAP", "API_AND_CONFIG_MAP", None])
@@ -132,3 +253,73 @@ def test_api_mode_is_refused_with_the_fix():
     """An API-only cluster ignores aws-auth: the error says to use access entries."""
     with pytest.raises(AwsAuthError, match=r"authentication mode 'API'.*identity_mapping='access-entry'"):
         check_authentication_mode("my-cluster-1", "API")
+
+
+# --- properties over many live values ------------------------------------------------------
+
+names = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_.@", min_size=1, max_size=12)
+arns = names.map(lambda n: f"arn:aws:iam::123412341234:user/{n}")
+foreign_entries = st.one_of(
+    st.fixed_dictionaries(
+        {"userarn": arns, "username": names, "groups": st.lists(names, max_size=3)},
+        optional={"extra": st.one_of(st.integers(), st.booleans(), names)},
+    ),
+    names.map(lambda n: f"odd-{n}"),
+    st.integers(),
+)
+STYLES = ("block", "indented", "eksctl", "flow", "json", "commented")
+
+
+def render(entries: list[Any], style: str) -> tuple[str, list[str]]:
+    """A live value holding ``entries`` in ``style``, and each entry's own text."""
+    if style in ("flow", "json"):
+        texts = [
+            yaml.safe_dump(e, default_flow_style=True).strip()
+            if style == "flow" and isinstance(e, dict)
+            else json.dumps(e)
+            for e in entries
+        ]
+        return "[" + ", ".join(texts) + "]", texts
+    texts = []
+    for entry in entries:
+        text = yaml.safe_dump([entry], default_flow_style=False, sort_keys=style == "eksctl")
+        if style == "indented":
+            text = "".join("  " + line for line in text.splitlines(keepends=True))
+        if style == "commented":
+            text = text.replace("\n", "  # kept\n", 1)
+        texts.append(text)
+    glue = "# next entry\n" if style == "commented" else ""
+    return glue.join(texts), texts
+
+
+def assert_in_order(haystack: str, needles: list[str]) -> None:
+    at = 0
+    for needle in needles:
+        found = haystack.find(needle, at)
+        assert found >= 0, f"{needle!r} is no longer in {haystack!r}"
+        at = found + len(needle)
+
+
+@given(st.lists(foreign_entries, max_size=8), st.sampled_from(STYLES), st.integers(0, 3), st.data())
+def test_foreign_entries_keep_their_bytes_and_order(foreign, style, copies, data):
+    """Whatever the live layout and however many stale copies of ours it holds, every foreign entry keeps
+    its exact text and order; ours ends up exactly once, and removing it leaves only the foreign ones."""
+    assume(all(not MAP_USERS.is_ours(e, OUR_ARN) for e in foreign))
+    entries = list(foreign)
+    for _ in range(copies):
+        stale = {"userarn": OUR_ARN.upper().replace("ARN:AWS:IAM", "arn:aws:iam"), "username": "stale"}
+        entries.insert(data.draw(st.integers(0, len(entries))), stale)
+    live, texts = render(entries, style)
+    foreign_texts = [t for e, t in zip(entries, texts, strict=True) if not MAP_USERS.is_ours(e, OUR_ARN)]
+
+    merged = with_entry(MAP_USERS, live, OURS)
+    assert_in_order(merged, foreign_texts)
+    parsed = yaml.safe_load(merged)
+    assert [e for e in parsed if not MAP_USERS.is_ours(e, OUR_ARN)] == foreign
+    assert [e for e in parsed if MAP_USERS.is_ours(e, OUR_ARN)] == [OURS]
+    assert with_entry(MAP_USERS, merged, OURS) is merged, "a second run must write nothing"
+
+    removed = without_arn(MAP_USERS, merged, OUR_ARN)
+    assert removed is not None
+    assert_in_order(removed, foreign_texts)
+    assert (yaml.safe_load(removed) or []) == foreign

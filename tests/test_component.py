@@ -1,17 +1,22 @@
 """The EksCicdAccess resource graph under Pulumi mocks."""
 
+import base64
 import json
 from typing import Any
 
+import dill
 import pulumi
 import pulumi_kubernetes as k8s
 import pytest
-import yaml
+from pulumi.output import Unknown
+from pulumi.runtime import rpc
 
 from eks_cicd_access import EksCicdAccess
+from eks_cicd_access.aws_auth_entry import AwsAuthEntryProvider
 from eks_cicd_access.component import TYPE_TOKEN
 from eks_cicd_access.kubeconfig import build_kubeconfig
-from tests.conftest import ACCOUNT, CLUSTER_CA, CLUSTER_ENDPOINT, NODE_ROLES, OTHER_USERS, cluster_arn
+from eks_cicd_access.mapping import checked_cluster_name
+from tests.conftest import ACCOUNT, CLUSTER_CA, CLUSTER_ENDPOINT, cluster_arn
 
 RECIPE: dict[str, Any] = {
     "cluster_name": "my-cluster-1",
@@ -34,9 +39,9 @@ COMMON = {
     ("kubernetes:rbac.authorization.k8s.io/v1:Role", "ci-role"),
     ("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", "ci-role-binding"),
 }
+ENTRY = "pulumi-python:dynamic/eks-cicd-access:AwsAuthEntry"
 GRAPHS = {
-    "aws-auth": COMMON
-    | {("kubernetes:core/v1:ConfigMap", "ci-aws-auth-live"), ("kubernetes:core/v1:ConfigMapPatch", "ci-aws-auth")},
+    "aws-auth": COMMON | {(ENTRY, "ci-aws-auth-entry")},
     "access-entry": COMMON | {("aws:eks/accessEntry:AccessEntry", "ci-access-entry")},
     "none": COMMON,
 }
@@ -79,13 +84,14 @@ def test_resource_graph_per_identity_mapping(stack, mode):
 
 
 def test_kubernetes_children_use_the_provider_from_opts(stack):
-    """Every Kubernetes child (read included) goes to the provider passed in opts, never a default provider."""
+    """Every Kubernetes child goes to the provider passed in opts, never a default provider."""
     deploy(stack)
     provider = stack.one("pulumi:providers:kubernetes")
     kube = [r for r in stack.resources if r.type.startswith("kubernetes:")]
-    assert len(kube) == 5
+    assert len(kube) == 3
     for r in kube:
         assert r.provider.startswith(provider.urn + "::"), f"{r.name} uses provider {r.provider!r}"
+    assert not stack.one(ENTRY).provider.startswith(provider.urn), "the aws-auth entry has its own provider"
 
 
 @pytest.mark.parametrize(("scope", "resource"), [("cluster", cluster_arn()), ("any", "*")])
@@ -236,105 +242,96 @@ def test_role_binding_binds_the_mapped_user_to_the_role(stack):
     assert (out["kubernetes_username"][0], out["role_name"][0]) == ("my-test-user", "my-test-role")
 
 
-# --- aws-auth --------------------------------------------------------------
+# --- aws-auth ----------------------------------------------------------------
 
 
-def patched_map_users(stack):
-    patch = stack.one("kubernetes:core/v1:ConfigMapPatch")
-    return patch, patch.inputs["data"]["mapUsers"]
-
-
-def test_aws_auth_patch_merges_into_live_map_users(stack):
-    """The patch writes other teams' users, in order, then ours; it never carries mapRoles or mapAccounts."""
+def test_aws_auth_entry_maps_the_user(stack):
+    """One AwsAuthEntry holds exactly our mapUsers entry's fields; nothing reads or patches aws-auth as a whole."""
     deploy(stack)
-    read = stack.one("kubernetes:core/v1:ConfigMap")
-    assert (read.read, read.id) == (True, "kube-system/aws-auth")
-    patch, map_users = patched_map_users(stack)
-    assert patch.inputs["metadata"]["name"] == "aws-auth"
-    assert patch.inputs["metadata"]["namespace"] == "kube-system"
-    assert set(patch.inputs["data"]) == {"mapUsers"}
-    assert yaml.safe_load(map_users) == [
-        *yaml.safe_load(OTHER_USERS),
-        {"userarn": USER_ARN, "username": "my-test-user", "groups": ["my-test-role"]},
-    ]
-
-
-def test_aws_auth_patch_survives_delete(stack):
-    """Deleting the patch would delete all of mapUsers: it is retained on delete and on replacement."""
-    deploy(stack)
-    patch, _ = patched_map_users(stack)
-    assert patch.retain_on_delete
-    assert patch.inputs["metadata"]["annotations"] == {"pulumi.com/patchForce": "true"}
-
-
-def test_aws_auth_second_run_is_identical(stack):
-    """Running again against what the first run wrote produces the same string: no perpetual diff."""
-    deploy(stack)
-    _, first = patched_map_users(stack)
-    stack.mocks.aws_auth = {"mapRoles": NODE_ROLES, "mapUsers": first}
-    stack.monitor.registrations.clear()
-    deploy(stack)
-    _, second = patched_map_users(stack)
-    assert second == first
-
-
-def test_aws_auth_existing_entry_is_replaced_not_duplicated(stack):
-    """A stale entry for our ARN is replaced in place."""
-    stale = f"- userarn: {USER_ARN}\n  username: old\n  groups: [old]\n"
-    stack.mocks.aws_auth = {"mapRoles": NODE_ROLES, "mapUsers": stale + OTHER_USERS}
-    deploy(stack)
-    entries = yaml.safe_load(patched_map_users(stack)[1])
-    assert [e["userarn"] for e in entries].count(USER_ARN) == 1
-    assert entries[0] == {"userarn": USER_ARN, "username": "my-test-user", "groups": ["my-test-role"]}
-
-
-def test_aws_auth_with_only_map_roles(stack):
-    """An aws-auth with no mapUsers key gets one holding only our user; mapRoles is not touched."""
-    stack.mocks.aws_auth = {"mapRoles": NODE_ROLES}
-    deploy(stack)
-    patch, map_users = patched_map_users(stack)
-    assert set(patch.inputs["data"]) == {"mapUsers"}
-    assert yaml.safe_load(map_users) == [{"userarn": USER_ARN, "username": "my-test-user", "groups": ["my-test-role"]}]
-
-
-def test_unparseable_map_users_writes_nothing(stack):
-    """A broken mapUsers fails the run with the fix, and no patch is registered."""
-    stack.mocks.aws_auth = {"mapRoles": NODE_ROLES, "mapUsers": "- userarn: [broken\n"}
-    with pytest.raises(ValueError, match=r"(?s)not valid YAML.*kubectl edit configmap aws-auth"):
-        deploy(stack)
-    assert stack.of_type("kubernetes:core/v1:ConfigMapPatch") == []
-
-
-def test_unparseable_map_users_fails_the_preview(stack):
-    """A broken mapUsers fails already in preview, while the new user's ARN is still unknown."""
-    stack.start_preview()
-    stack.mocks.aws_auth = {"mapRoles": NODE_ROLES, "mapUsers": "- userarn: [broken\n"}
-    with pytest.raises(ValueError, match=r"(?s)not valid YAML.*kubectl edit configmap aws-auth"):
-        deploy(stack)
-
-
-def test_preview_with_a_good_map_users_passes(stack):
-    """The preview of a healthy cluster does not fail (the merge waits for the ARN)."""
-    stack.start_preview()
-    deploy(stack)
-    assert stack.one("kubernetes:core/v1:ConfigMap").read
-
-
-def test_api_authentication_mode_writes_nothing(stack):
-    """A cluster in API mode fails with our message before aws-auth is even read."""
-    stack.mocks.authentication_mode = "API"
-    with pytest.raises(ValueError, match=r"authentication mode 'API'.*identity_mapping='access-entry'"):
-        deploy(stack)
+    entry = stack.one(ENTRY)
+    assert entry.name == "ci-aws-auth-entry"
+    assert {k: v for k, v in entry.inputs.items() if k not in ("kubeconfig", "__provider")} == {
+        "cluster": "my-cluster-1",
+        "key": "mapUsers",
+        "arn": USER_ARN,
+        "username": "my-test-user",
+        "groups": ["my-test-role"],
+    }
+    assert not entry.retain_on_delete, "deleting the entry removes only our entry, so it is not retained"
     assert stack.of_type("kubernetes:core/v1:ConfigMap") == []
     assert stack.of_type("kubernetes:core/v1:ConfigMapPatch") == []
 
 
-def test_missing_aws_auth_writes_nothing(stack):
-    """If the read of kube-system/aws-auth fails, the run fails and no patch is registered."""
-    stack.mocks.aws_auth = None
-    with pytest.raises(Exception, match="kube-system/aws-auth"):
+def test_aws_auth_entry_waits_for_the_user(stack):
+    """The entry depends on the IAM user whose ARN it maps."""
+    deploy(stack)
+    assert stack.one("aws:iam/user:User").urn in stack.one(ENTRY).dependencies
+
+
+def test_writer_kubeconfig_defaults_to_the_clusters_exec_kubeconfig_as_a_secret(stack):
+    """Without a kubeconfig argument the writer gets the cluster's exec kubeconfig, sent and stored as a secret."""
+    out = deploy(stack)
+    entry = stack.one(ENTRY)
+    sent = entry.inputs["kubeconfig"]
+    assert rpc.is_rpc_secret(sent), "the kubeconfig must reach the engine as a secret"
+    assert rpc.unwrap_rpc_secret(sent) == out["kubeconfig"][0]
+    assert "kubeconfig" in entry.additional_secret_outputs
+
+
+def test_writer_kubeconfig_argument_is_used_as_given(stack):
+    """A kubeconfig argument (plain or Output) is what the writer gets, still as a secret."""
+    given = "apiVersion: v1\nkind: Config\n"
+    for value in (given, pulumi.Output.from_input(given)):
+        stack.monitor.registrations.clear()
+        deploy(stack, kubeconfig=value)
+        sent = stack.one(ENTRY).inputs["kubeconfig"]
+        assert rpc.is_rpc_secret(sent) and rpc.unwrap_rpc_secret(sent) == given
+
+
+def test_the_provider_is_pickled_small_and_by_reference(stack):
+    """__provider is the provider class by reference (no client, no captured state): small and stable."""
+    deploy(stack)
+    serialized = stack.one(ENTRY).inputs["__provider"]
+    assert not rpc.is_rpc_secret(serialized), "it captures nothing secret"
+    assert len(serialized) < 200
+    provider = dill.loads(base64.b64decode(serialized))
+    assert type(provider) is AwsAuthEntryProvider
+    assert vars(provider) == {}
+    assert b"eks_cicd_access.aws_auth_entry" in base64.b64decode(serialized)
+
+
+def test_preview_registers_the_entry_with_the_arn_unknown(stack):
+    """In a preview the user's ARN is not known yet; the entry is still registered, so its check runs."""
+    stack.start_preview()
+    deploy(stack)
+    entry = stack.one(ENTRY)
+    assert isinstance(entry.inputs["arn"], Unknown), "the ARN is unknown in a preview"
+    assert entry.inputs["key"] == "mapUsers"
+
+
+def test_api_authentication_mode_registers_no_entry(stack):
+    """A cluster in API mode fails with our message, and no aws-auth entry is registered."""
+    stack.mocks.authentication_mode = "API"
+    with pytest.raises(ValueError, match=r"authentication mode 'API'.*identity_mapping='access-entry'"):
         deploy(stack)
-    assert stack.of_type("kubernetes:core/v1:ConfigMapPatch") == []
+    assert stack.of_type(ENTRY) == []
+
+
+@pytest.mark.parametrize("spelling", ["authenticationMode", "authentication_mode"])
+def test_api_mode_is_refused_in_either_spelling(spelling):
+    """getCluster's nested result may arrive keyed either way (output type or plain dict); API mode fails in both."""
+    with pytest.raises(ValueError, match="authentication mode 'API'"):
+        checked_cluster_name("c", [{spelling: "API"}])
+    assert checked_cluster_name("c", [{spelling: "CONFIG_MAP"}]) == "c"
+    assert checked_cluster_name("c", []) == "c", "no access config (older clusters): aws-auth is read"
+
+
+def test_api_mode_fails_the_preview(stack):
+    """The mode check runs in the preview, so an API-mode cluster fails before anything is created."""
+    stack.start_preview()
+    stack.mocks.authentication_mode = "API"
+    with pytest.raises(ValueError, match="authentication mode 'API'"):
+        deploy(stack)
 
 
 # --- access entry ----------------------------------------------------------
@@ -350,17 +347,13 @@ def test_access_entry_maps_the_user_and_follows_its_identity(stack):
     assert entry.inputs["kubernetesGroups"] == ["my-test-role"]
     assert entry.inputs["type"] == "STANDARD"
     assert entry.replacement_trigger == "AIDAMY-TEST-IAM-USER", "must be the user's unique id"
-    assert stack.of_type("kubernetes:core/v1:ConfigMap") == []
+    assert stack.of_type(ENTRY) == []
 
 
 def test_none_mapping_touches_no_identity_store(stack):
     """identity_mapping="none" neither reads nor writes aws-auth and creates no access entry."""
     deploy(stack, identity_mapping="none")
-    for type_token in (
-        "kubernetes:core/v1:ConfigMap",
-        "kubernetes:core/v1:ConfigMapPatch",
-        "aws:eks/accessEntry:AccessEntry",
-    ):
+    for type_token in (ENTRY, "aws:eks/accessEntry:AccessEntry"):
         assert stack.of_type(type_token) == [], type_token
 
 

@@ -1,10 +1,13 @@
 """The CI identity can deploy and roll back with the real kubectl, and do nothing more.
 
-The component runs under mocks; its Role, RoleBinding, aws-auth entry,
-access key and kubeconfig then drive the real ``kubectl`` 1.37 (exec ``aws
-eks get-token`` for the token) against the HTTPS test API server in
-``tests/apiserver``, which authorizes every request with RBAC semantics.
-Each command starts from a fresh server; each runs in both client modes.
+The component runs under mocks; its Role, RoleBinding, access key and
+kubeconfig then drive the real ``kubectl`` 1.37 (exec ``aws eks get-token``
+for the token) against the HTTPS test API server in ``tests/apiserver``,
+which authorizes every request with RBAC semantics. Each command starts from
+a fresh server whose ``aws-auth`` (node roles, other teams) gets our entry
+from the component's own ``AwsAuthEntry`` provider, run as the engine runs
+it; the server then authenticates the key through that entry. Each command
+runs in both client modes.
 
 Slow tier (about 45 s on 2 cores): ``pytest -m kubectl``. The tables printed at
 the end show every command with the requests it made.
@@ -27,9 +30,19 @@ from eks_cicd_access.rbac import DEPLOY_ROLLBACK, RoleRule
 from tests.apiserver.kubectl import MODES, Run, run_kubectl
 from tests.apiserver.rbac import Authorizer
 from tests.apiserver.report import KUBECTL_REPORT
-from tests.apiserver.server import LAST_APPLIED, REVISION, Identity, KubeApiServer, Request
-from tests.conftest import EksMocks, RecordingMonitor, Stack
-from tests.test_component import RECIPE, deploy
+from tests.apiserver.server import LAST_APPLIED, REVISION, KubeApiServer, Principal, Request
+from tests.conftest import (
+    ADMIN_TOKEN,
+    DEPLOYER,
+    MAP_ACCOUNTS,
+    NODE_ROLES,
+    OTHER_USERS,
+    EksMocks,
+    RecordingMonitor,
+    Stack,
+)
+from tests.engine import Engine, from_struct
+from tests.test_component import ENTRY, RECIPE, deploy
 
 pytestmark = pytest.mark.kubectl
 
@@ -194,14 +207,35 @@ class Access:
 
     roles: list[dict[str, Any]]
     bindings: list[dict[str, Any]]
-    identities: dict[str, Identity]
-    secrets: dict[str, str]
+    #: What STS knows: the CI key and the IAM user it belongs to.
+    principals: dict[str, Principal]
     credentials: dict[str, str]
     kubeconfig: str
     username: str
+    #: The AwsAuthEntry as registered: its URN and inputs.
+    entry: tuple[str, dict[str, Any]]
 
     def authorizer(self) -> Authorizer:
         return Authorizer(self.roles, self.bindings)
+
+    def open_cluster(self) -> KubeApiServer:
+        """A fresh test server whose aws-auth gets our entry from the component's provider."""
+        server = KubeApiServer(
+            self.authorizer(),
+            cluster_name=RECIPE["cluster_name"],
+            principals=self.principals,
+            tokens={ADMIN_TOKEN: DEPLOYER},
+        ).__enter__()
+        server.seed_configmap(
+            "kube-system", "aws-auth", {"mapRoles": NODE_ROLES, "mapUsers": OTHER_USERS, "mapAccounts": MAP_ACCOUNTS}
+        )
+        urn, inputs = self.entry
+        ENGINE.up(urn, {**inputs, "kubeconfig": server.kubeconfig(ADMIN_TOKEN)})
+        return server
+
+
+#: Runs the AwsAuthEntry provider as the Pulumi engine's dynamic-provider host does.
+ENGINE = Engine()
 
 
 def render(role_rules: str | list[RoleRule]) -> Access:
@@ -211,18 +245,17 @@ def render(role_rules: str | list[RoleRule]) -> Access:
     pulumi.runtime.set_mocks(mocks, project="eks-cicd-access", stack="dev", preview=False, monitor=monitor)
     stack = Stack(mocks, monitor)
     out = {key: value for key, (value, _) in deploy(stack, role_rules=role_rules).items()}
-    map_users = yaml.safe_load(stack.one("kubernetes:core/v1:ConfigMapPatch").inputs["data"]["mapUsers"])
-    (entry,) = [e for e in map_users if e["userarn"] == out["iam_user_arn"]]
+    entry = stack.one(ENTRY)
     key, secret = out["access_key_id"], out["secret_access_key"]
     return Access(
         roles=[stack.one("kubernetes:rbac.authorization.k8s.io/v1:Role").inputs],
         bindings=[stack.one("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding").inputs],
-        # The chain EKS follows: access key -> IAM user -> aws-auth mapUsers entry -> Kubernetes user.
-        identities={key: Identity(entry["username"], tuple(entry.get("groups", [])))},
-        secrets={key: secret},
+        # The chain EKS follows: access key -> IAM user (STS) -> aws-auth mapUsers entry -> Kubernetes user.
+        principals={key: Principal(secret, out["iam_user_arn"])},
         credentials={"AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret},
         kubeconfig=out["kubeconfig"],
-        username=entry["username"],
+        username=out["kubernetes_username"],
+        entry=(entry.urn, from_struct(entry.raw)),
     )
 
 
@@ -297,9 +330,7 @@ class Job:
 def execute(job: Job) -> Outcome:
     """Seed a fresh server, run the command, check its effect."""
     access = job.access
-    with KubeApiServer(
-        access.authorizer(), cluster_name=RECIPE["cluster_name"], secrets=access.secrets, identities=access.identities
-    ) as server:
+    with access.open_cluster() as server:
         job.scenario.seed(server, job.namespace)
         run = run_kubectl(
             server,

@@ -14,6 +14,8 @@ from kubernetes_validate.utils import all_versions
 
 from eks_cicd_access import EksCicdAccess
 from tests.conftest import NODE_ROLES
+from tests.engine import from_struct
+from tests.test_component import ENTRY
 
 #: Oldest minor checked: EKS's extended support reaches back about this far.
 OLDEST = (1, 29)
@@ -23,12 +25,13 @@ VERSIONS = sorted(
 )
 
 
-def rendered_objects(stack, **overrides: Any) -> list[dict[str, Any]]:
-    """Namespace, Role, RoleBinding and aws-auth (as it stands after the patch), as manifests."""
+def rendered_objects(stack, cluster, **overrides: Any) -> list[dict[str, Any]]:
+    """Namespace, Role, RoleBinding, and aws-auth as it stands once the entry's provider has written it."""
     args: Any = {
         "cluster_name": "my-cluster-1",
         "namespace": "my-test-ns",
         "kubernetes_groups": ["my-test-role"],
+        "kubeconfig": cluster.kubeconfig,
         **overrides,
     }
     stack.run(lambda: {"ns": EksCicdAccess("ci", args, pulumi.ResourceOptions()).namespace})
@@ -40,17 +43,9 @@ def rendered_objects(stack, **overrides: Any) -> list[dict[str, Any]]:
             "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
         )
     ]
-    patch = stack.one("kubernetes:core/v1:ConfigMapPatch").inputs
-    live = dict(stack.mocks.aws_auth or {})
-    objects.append(
-        {
-            "apiVersion": patch["apiVersion"],
-            "kind": patch["kind"],
-            "metadata": {"name": patch["metadata"]["name"], "namespace": patch["metadata"]["namespace"]},
-            "data": {**live, **patch["data"]},
-        }
-    )
-    return objects
+    entry = stack.one(ENTRY)
+    cluster.engine.up(entry.urn, from_struct(entry.raw))
+    return [*objects, cluster.aws_auth()]
 
 
 def test_versions_cover_the_supported_range():
@@ -60,9 +55,9 @@ def test_versions_cover_the_supported_range():
 
 
 @pytest.mark.parametrize("preset", ["deploy-rollback", "recipe"])
-def test_objects_are_valid_in_every_version(stack, preset):
+def test_objects_are_valid_in_every_version(stack, cluster, preset):
     """Each rendered object validates strictly against every Kubernetes version's schema."""
-    objects = rendered_objects(stack, role_rules=preset)
+    objects = rendered_objects(stack, cluster, role_rules=preset)
     assert [o["kind"] for o in objects] == ["Namespace", "Role", "RoleBinding", "ConfigMap"]
     failures = []
     for version in VERSIONS:
@@ -74,16 +69,16 @@ def test_objects_are_valid_in_every_version(stack, preset):
     assert failures == []
 
 
-def test_aws_auth_keeps_map_roles(stack):
-    """The rendered aws-auth still holds the node roles untouched."""
-    aws_auth = rendered_objects(stack)[-1]
+def test_aws_auth_keeps_map_roles(stack, cluster):
+    """The written aws-auth still holds the node roles untouched, and our user last."""
+    aws_auth = rendered_objects(stack, cluster)[-1]
     assert aws_auth["data"]["mapRoles"] == NODE_ROLES
     assert yaml.safe_load(aws_auth["data"]["mapUsers"])[-1]["username"] == "ci"
 
 
-def test_validator_rejects_what_it_should(stack):
+def test_validator_rejects_what_it_should(stack, cluster):
     """The check can fail: an unknown field, or an unknown apiVersion, is refused in strict mode."""
-    role = rendered_objects(stack)[1]
+    role = rendered_objects(stack, cluster)[1]
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate({**role, "rulez": []}, VERSIONS[-1], strict=True)
     with pytest.raises(kubernetes_validate.SchemaNotFoundError):

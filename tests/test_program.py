@@ -11,6 +11,7 @@ import yaml
 from pulumi.runtime import rpc
 
 from tests.conftest import ACCOUNT
+from tests.test_component import ENTRY
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
@@ -68,35 +69,65 @@ def test_dev_stack_exports(stack, monkeypatch):
     assert yaml.safe_load(out["kubeconfig"][0])["users"][0]["user"]["exec"]["command"] == "aws"
     binding = stack.one("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding")
     assert binding.inputs["metadata"]["name"] == "my-test-user-role-binding"
-    assert "my-test-role" in stack.one("kubernetes:core/v1:ConfigMapPatch").inputs["data"]["mapUsers"]
+    entry = stack.one(ENTRY).inputs
+    assert (entry["key"], entry["username"], entry["groups"]) == ("mapUsers", "my-test-user", ["my-test-role"])
+
+
+def writer_and_provider_kubeconfigs(stack):
+    """The kubeconfig the Kubernetes provider got and the one the aws-auth entry got; both must be secrets."""
+    sent = [stack.one("pulumi:providers:kubernetes").inputs["kubeconfig"], stack.one(ENTRY).inputs["kubeconfig"]]
+    for value in sent:
+        assert rpc.is_rpc_secret(value), "a kubeconfig must reach the engine as a secret"
+    return [rpc.unwrap_rpc_secret(value) for value in sent]
 
 
 def test_default_provider_is_built_from_the_eks_cluster(stack, monkeypatch):
-    """Without kubeconfig/kubeContext the provider authenticates to the cluster by `aws eks get-token`, SSA on."""
+    """Without kubeconfig/kubeContext both get the cluster's exec kubeconfig (`aws eks get-token`, AWS_PROFILE)."""
     run_program(stack, monkeypatch, stack_config({"aws:profile": "ops"}))
-    provider = stack.one("pulumi:providers:kubernetes")
-    kubeconfig = yaml.safe_load(provider.inputs["kubeconfig"])
-    exec_config = kubeconfig["users"][0]["user"]["exec"]
+    provider_kubeconfig, writer_kubeconfig = writer_and_provider_kubeconfigs(stack)
+    assert writer_kubeconfig == provider_kubeconfig
+    exec_config = yaml.safe_load(provider_kubeconfig)["users"][0]["user"]["exec"]
     assert exec_config["args"][-4:] == ["--cluster-name", "my-cluster-1", "--output", "json"]
     assert exec_config["env"] == [{"name": "AWS_PROFILE", "value": "ops"}]
-    assert provider.inputs["enableServerSideApply"] == "true"
+    assert stack.one("pulumi:providers:kubernetes").inputs["enableServerSideApply"] == "true"
 
 
-def test_kube_context_provider(stack, monkeypatch):
-    """kubeContext selects a context of the operator's kubeconfig instead."""
+def test_kube_context_is_resolved_from_the_kubeconfig_files(stack, monkeypatch, tmp_path):
+    """kubeContext picks that context of $KUBECONFIG, flattened; the provider and the writer get the same one."""
+    (tmp_path / "ca.crt").write_bytes(b"CA")
+    (tmp_path / "config").write_text(
+        yaml.safe_dump(
+            {
+                "clusters": [
+                    {"name": "prod", "cluster": {"server": "https://prod", "certificate-authority": "ca.crt"}},
+                    {"name": "dev", "cluster": {"server": "https://dev"}},
+                ],
+                "users": [{"name": "admin", "user": {"token": "t0k3n"}}],
+                "contexts": [
+                    {"name": "admin@prod", "context": {"cluster": "prod", "user": "admin"}},
+                    {"name": "admin@dev", "context": {"cluster": "dev", "user": "admin"}},
+                ],
+                "current-context": "admin@dev",
+            }
+        )
+    )
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "config"))
     run_program(stack, monkeypatch, stack_config({"eks-cicd-access:kubeContext": "admin@prod"}))
-    provider = stack.one("pulumi:providers:kubernetes")
-    assert provider.inputs["context"] == "admin@prod"
-    assert "kubeconfig" not in provider.inputs
+    provider_kubeconfig, writer_kubeconfig = writer_and_provider_kubeconfigs(stack)
+    assert writer_kubeconfig == provider_kubeconfig
+    resolved = yaml.safe_load(provider_kubeconfig)
+    assert resolved["current-context"] == "admin@prod"
+    assert resolved["clusters"] == [
+        {"name": "prod", "cluster": {"server": "https://prod", "certificate-authority-data": "Q0E="}}
+    ]
+    assert resolved["users"] == [{"name": "admin", "user": {"token": "t0k3n"}}]
 
 
 def test_kubeconfig_config_provider(stack, monkeypatch):
-    """A kubeconfig from config is used as given and treated as a secret."""
+    """A kubeconfig from config is used as given, by the provider and the writer, as a secret."""
     given = "apiVersion: v1\nkind: Config\n"
     run_program(stack, monkeypatch, stack_config({"eks-cicd-access:kubeconfig": given}))
-    sent = stack.one("pulumi:providers:kubernetes").inputs["kubeconfig"]
-    assert rpc.is_rpc_secret(sent), "the kubeconfig from config must reach the engine as a secret"
-    assert rpc.unwrap_rpc_secret(sent) == given
+    assert writer_and_provider_kubeconfigs(stack) == [given, given]
 
 
 def test_project_defaults_alone(stack, monkeypatch):

@@ -3,6 +3,7 @@
 from .args import EksCicdAccessArgs
 from .cluster import cluster_kubeconfig
 from .component import EksCicdAccess
+from .kubecontext import context_kubeconfig
 from .rbac import RoleRule
 
-__all__ = ["EksCicdAccess", "EksCicdAccessArgs", "RoleRule", "cluster_kubeconfig"]
+__all__ = ["EksCicdAccess", "EksCicdAccessArgs", "RoleRule", "cluster_kubeconfig", "context_kubeconfig"]

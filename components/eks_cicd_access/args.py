@@ -62,6 +62,10 @@ class EksCicdAccessArgs(TypedDict):
     """Base64 PGP public key (or ``keybase:user``) to encrypt the secret key with. Default: none."""
     tags: NotRequired[dict[str, str]]
     """Tags added to every AWS resource. Default ``{}``."""
+    kubeconfig: NotRequired[pulumi.Input[str]]
+    """Kubeconfig (YAML) the aws-auth writer reaches the cluster with; stored as a secret.
+    Default: the cluster's exec kubeconfig (``aws eks get-token`` with the deployer's credentials).
+    It cannot be taken from the Kubernetes provider in ``opts``: pass the same kubeconfig."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,7 @@ class ResolvedArgs:
     create_access_key: bool
     pgp_key: str | None
     tags: dict[str, str]
+    kubeconfig: pulumi.Input[str] | None
 
 
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -180,6 +185,14 @@ def _bool(args: Mapping[str, Any], key: str, default: bool) -> bool:
     return value
 
 
+def _kubeconfig(value: Any) -> pulumi.Input[str] | None:
+    if value is None or isinstance(value, pulumi.Output):
+        return value
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("kubeconfig: must be a non-empty kubeconfig (YAML) when given")
+    return value
+
+
 def validate_args(name: str, args: Mapping[str, Any]) -> ResolvedArgs:
     """Validate ``args`` and apply defaults; raise ``ValueError`` naming the field.
 
@@ -226,4 +239,5 @@ def validate_args(name: str, args: Mapping[str, Any]) -> ResolvedArgs:
         create_access_key=_bool(args, "create_access_key", True),
         pgp_key=pgp_key,
         tags=dict(tags),
+        kubeconfig=_kubeconfig(args.get("kubeconfig")),
     )

@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import cast
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from .args import EksCicdAccessArgs, validate_args
-from .aws_auth import (
-    AWS_AUTH_NAME,
-    AWS_AUTH_NAMESPACE,
-    MAP_USERS_KEY,
-    check_authentication_mode,
-    checked_map_users,
-    map_users_entry,
-    merge_map_users,
-)
-from .cluster import cluster_kubeconfig, first_field
+from .aws_auth import MAP_USERS
+from .cluster import cluster_kubeconfig
+from .mapping import access_entry, aws_auth_entry
 from .policy import describe_cluster_policy
 from .rbac import RoleRule
 
@@ -58,12 +51,11 @@ class EksCicdAccess(pulumi.ComponentResource):
     - ``-role`` / ``-role-binding`` (``kubernetes.rbac.v1``): what the mapped
       Kubernetes user may do, in that namespace only.
     - The identity mapping, by ``identity_mapping``:
-      ``"aws-auth"``: ``-aws-auth-live`` reads ``kube-system/aws-auth`` and
-      ``-aws-auth`` (``kubernetes.core.v1.ConfigMapPatch``) writes back only
-      ``data.mapUsers`` with our entry merged in; it is retained on delete,
-      since deleting a patch removes the whole field and so every other
-      team's users. ``"access-entry"``: ``-access-entry``
-      (``aws.eks.AccessEntry``), replaced whenever the IAM user is re-created.
+      ``"aws-auth"``: ``-aws-auth-entry`` (``AwsAuthEntry``, a dynamic
+      resource) writes our one entry into ``kube-system/aws-auth`` with
+      compare-and-swap, and removes only that entry on delete.
+      ``"access-entry"``: ``-access-entry`` (``aws.eks.AccessEntry``),
+      replaced whenever the IAM user is re-created.
       ``"none"``: nothing; map the user yourself.
     """
 
@@ -170,22 +162,29 @@ class EksCicdAccess(pulumi.ComponentResource):
         )
 
         # --- Identity mapping: IAM user -> Kubernetes user -------------------
+        ci_kubeconfig = cluster_kubeconfig(cluster, cluster_name)
         if config.identity_mapping == "aws-auth":
-            self._map_with_aws_auth(
-                name, cluster, cluster_name, user.arn, config.kubernetes_username, config.kubernetes_groups
+            aws_auth_entry(
+                name,
+                self,
+                cluster=cluster,
+                cluster_name=cluster_name,
+                key=MAP_USERS,
+                principal_arn=user.arn,
+                username=config.kubernetes_username,
+                groups=config.kubernetes_groups,
+                kubeconfig=config.kubeconfig if config.kubeconfig is not None else ci_kubeconfig,
             )
         elif config.identity_mapping == "access-entry":
-            aws.eks.AccessEntry(
-                f"{name}-access-entry",
+            access_entry(
+                name,
+                self,
                 cluster_name=config.cluster_name,
                 principal_arn=user.arn,
-                user_name=config.kubernetes_username,
-                kubernetes_groups=config.kubernetes_groups,
-                type="STANDARD",
+                principal_id=user.unique_id,
+                username=config.kubernetes_username,
+                groups=config.kubernetes_groups,
                 tags=config.tags,
-                # An access entry is bound to the principal's unique id, not its
-                # ARN: a re-created user with the same ARN needs a new entry.
-                opts=pulumi.ResourceOptions(parent=self, replacement_trigger=user.unique_id),
             )
 
         self.iam_user_name = user.name
@@ -197,7 +196,7 @@ class EksCicdAccess(pulumi.ComponentResource):
         self.namespace = namespace
         self.role_name = role.metadata.apply(_metadata_name)
         self.kubernetes_username = pulumi.Output.from_input(config.kubernetes_username)
-        self.kubeconfig = cluster_kubeconfig(cluster, cluster_name)
+        self.kubeconfig = ci_kubeconfig
         self.register_outputs(
             {
                 "iam_user_name": self.iam_user_name,
@@ -211,47 +210,4 @@ class EksCicdAccess(pulumi.ComponentResource):
                 "kubernetes_username": self.kubernetes_username,
                 "kubeconfig": self.kubeconfig,
             }
-        )
-
-    def _map_with_aws_auth(
-        self,
-        name: str,
-        cluster: pulumi.Output[Any],
-        cluster_name: pulumi.Output[str],
-        user_arn: pulumi.Output[str],
-        username: str,
-        groups: list[str],
-    ) -> None:
-        """Merge our user into the live ``mapUsers`` and patch only that key."""
-
-        def live_id(a: list[Any]) -> str:
-            check_authentication_mode(a[0], first_field(a[1], "authentication_mode", "authenticationMode"))
-            return f"{AWS_AUTH_NAMESPACE}/{AWS_AUTH_NAME}"
-
-        # The read waits for the mode check, so an API-mode cluster fails with
-        # our message instead of "not found".
-        live = k8s.core.v1.ConfigMap.get(
-            f"{name}-aws-auth-live",
-            pulumi.Output.all(cluster_name, cluster.access_configs).apply(live_id),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        # Checked on its own so that a broken mapUsers fails the preview, while
-        # the user's ARN (needed for the merge) is still unknown.
-        live_map_users = live.data.apply(lambda data: checked_map_users((data or {}).get(MAP_USERS_KEY)))
-        map_users = pulumi.Output.all(live_map_users, user_arn).apply(
-            lambda a: merge_map_users(a[0], map_users_entry(a[1], username, groups))
-        )
-        k8s.core.v1.ConfigMapPatch(
-            f"{name}-aws-auth",
-            metadata=k8s.meta.v1.ObjectMetaPatchArgs(
-                name=AWS_AUTH_NAME,
-                namespace=AWS_AUTH_NAMESPACE,
-                # mapUsers is usually owned by another field manager (eksctl,
-                # kubectl); we computed the whole value from the live one, so
-                # taking ownership loses nothing.
-                annotations={"pulumi.com/patchForce": "true"},
-            ),
-            data={MAP_USERS_KEY: map_users},
-            # Deleting a patch deletes every field it owns: all of mapUsers.
-            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
         )

@@ -9,10 +9,18 @@ A small deployment controller gives each new pod template a ReplicaSet
 with the next revision, as the real one does, so rollout history and undo
 have something to work with.
 
-Every request is authenticated (the ``k8s-aws-v1.`` token ``aws eks
-get-token`` makes, checked by its STS signature: ``tests.apiserver.token``),
-authorized with RBAC
-semantics (``tests.apiserver.rbac``) and recorded.
+It also serves ConfigMaps (get, list, create, update), with the API
+server's optimistic concurrency: an update carrying a ``resourceVersion``
+other than the stored one is refused with 409 Conflict, a create of an
+existing object with 409 AlreadyExists. ``kube-system/aws-auth`` held here is
+what authenticates AWS callers.
+
+Every request is authenticated (a static token, or the ``k8s-aws-v1.`` token
+``aws eks get-token`` makes, checked by its STS signature
+(``tests.apiserver.token``) and mapped through the stored ``aws-auth``
+(``tests.apiserver.authenticator``)), authorized with RBAC semantics
+(``tests.apiserver.rbac``; the ``system:masters`` group may do anything, as
+in Kubernetes) and recorded.
 """
 
 from __future__ import annotations
@@ -38,7 +46,8 @@ import jsonpatch
 import yaml
 
 from tests.apiserver import merge, openapi, schema
-from tests.apiserver.rbac import Attributes, Authorizer, forbidden_message, request_attributes
+from tests.apiserver.authenticator import Identity, Principal, Unmapped, map_caller
+from tests.apiserver.rbac import Attributes, Authorizer, Decision, forbidden_message, request_attributes
 from tests.apiserver.tls import make_server_cert
 from tests.apiserver.token import TokenError, verify_token
 
@@ -55,15 +64,10 @@ _NOT_COPIED = {
     "deprecated.deployment.rollback.to",
 }
 _KINDS = {"deployments": ("apps", "Deployment"), "replicasets": ("apps", "ReplicaSet")}
-_EMPTY_CORE = {"pods": "Pod", "secrets": "Secret", "configmaps": "ConfigMap"}
-
-
-@dataclass(frozen=True)
-class Identity:
-    """Who an access key maps to inside the cluster (an aws-auth ``mapUsers`` entry)."""
-
-    username: str
-    groups: tuple[str, ...] = ()
+_EMPTY_CORE = {"pods": "Pod", "secrets": "Secret"}
+#: Who may do anything, bypassing RBAC (the API server's superuser group).
+SUPERUSER_GROUP = "system:masters"
+__all__ = ["Identity", "KubeApiServer", "Principal", "Request"]
 
 
 @dataclass
@@ -189,17 +193,22 @@ class KubeApiServer:
         authorizer: Authorizer,
         *,
         cluster_name: str,
-        secrets: Mapping[str, str],
-        identities: Mapping[str, Identity],
+        principals: Mapping[str, Principal] | None = None,
+        tokens: Mapping[str, Identity] | None = None,
     ) -> None:
-        """``secrets`` are the access keys STS knows (id -> secret); ``identities`` map
-        an access key id to its Kubernetes user, as aws-auth does for its IAM user."""
+        """``principals`` are the access keys STS knows (id -> secret and caller ARN);
+        ``tokens`` are static bearer tokens (e.g. the deployer's, in ``system:masters``)."""
         self.authorizer = authorizer
         self.cluster_name = cluster_name
-        self.secrets = dict(secrets)
-        self.identities = dict(identities)
+        self.principals = dict(principals or {})
+        self.tokens = dict(tokens or {})
         self.store = Store()
         self.requests: list[Request] = []
+        #: Called with each ConfigMap that a GET returns, after it is read and before the
+        #: answer goes out: a test's chance to change it "between our read and our write".
+        self.after_configmap_read: Callable[[Request, dict[str, Any]], None] | None = None
+        #: ConfigMap writes still to refuse with 409 Conflict whatever they carry (a conflict storm).
+        self.refuse_configmap_writes = 0
         self._cert = make_server_cert()
         self._progress: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._stopping = threading.Event()
@@ -238,6 +247,22 @@ class KubeApiServer:
     @property
     def ca_data(self) -> str:
         return self._cert.ca_data
+
+    def kubeconfig(self, token: str) -> str:
+        """A kubeconfig for this server that authenticates with a static ``token``."""
+        return yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [
+                    {"name": "test", "cluster": {"server": self.url, "certificate-authority-data": self.ca_data}}
+                ],
+                "users": [{"name": "user", "user": {"token": token}}],
+                "contexts": [{"name": "test", "context": {"cluster": "test", "user": "user"}}],
+                "current-context": "test",
+            },
+            sort_keys=False,
+        )
 
     # -- state set-up (not authorized, not recorded) ----------------------------------------
 
@@ -372,17 +397,41 @@ class KubeApiServer:
 
     # -- request handling ------------------------------------------------------------------
 
+    def seed_configmap(self, namespace: str, name: str, data: Mapping[str, str]) -> dict[str, Any]:
+        """Create a ConfigMap as another client would have (not authorized, not recorded)."""
+        with self.store.lock:
+            return self.store.put("configmaps", _configmap(namespace, name, dict(data)))
+
+    def configmap(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """The stored ConfigMap (a copy), or ``None``."""
+        with self.store.lock:
+            return self.store.get("configmaps", namespace, name)
+
     def authenticate(self, header: str) -> Identity:
         token = header.removeprefix("Bearer ")
         if token == header:
             raise ApiError(401, "Unauthorized", "no bearer token")
+        if token in self.tokens:
+            return self.tokens[token]
+        secrets = {key: p.secret for key, p in self.principals.items()}
         try:
-            key = verify_token(token, self.secrets, self.cluster_name)
+            key, session_token = verify_token(token, secrets, self.cluster_name)
         except TokenError as error:
             raise ApiError(401, "Unauthorized", f"invalid token: {error}") from None
-        if key not in self.identities:
-            raise ApiError(401, "Unauthorized", f"access key {key} maps to no Kubernetes user")
-        return self.identities[key]
+        principal = self.principals[key]
+        if session_token != principal.session_token:
+            raise ApiError(401, "Unauthorized", f"invalid token: the session token does not belong to {key}")
+        with self.store.lock:
+            aws_auth = (self.store.get("configmaps", "kube-system", "aws-auth") or {}).get("data")
+        try:
+            return map_caller(aws_auth, principal.arn)
+        except Unmapped as error:
+            raise ApiError(401, "Unauthorized", f"{principal.arn}: {error}") from None
+
+    def _authorize(self, identity: Identity, groups: tuple[str, ...], attrs: Attributes) -> Decision:
+        if SUPERUSER_GROUP in groups:
+            return Decision(True, SUPERUSER_GROUP)
+        return self.authorizer.authorize(identity.username, groups, attrs)
 
     def serve(self, handler: _Handler) -> None:
         parts = urlsplit(handler.path)
@@ -395,13 +444,13 @@ class KubeApiServer:
             identity = self.authenticate(handler.headers.get("Authorization", ""))
             record.user = identity.username
             groups = (*identity.groups, "system:authenticated")
-            decision = self.authorizer.authorize(identity.username, groups, attrs)
+            decision = self._authorize(identity, groups, attrs)
             if not decision.allowed:
                 raise ApiError(403, "Forbidden", forbidden_message(identity.username, attrs))
 
             def also(verb: str) -> None:
                 extra = dataclasses.replace(attrs, verb=verb)
-                allowed = self.authorizer.authorize(identity.username, groups, extra).allowed
+                allowed = self._authorize(identity, groups, extra).allowed
                 record.also_checked.append((verb, allowed))
                 if not allowed:
                     raise ApiError(403, "Forbidden", forbidden_message(identity.username, extra))
@@ -415,7 +464,10 @@ class KubeApiServer:
                 record.status = 200
                 self._watch(handler, attrs, query)
                 return
-            code, obj = self._resource(handler.command, attrs, query, record.content_type, body, also)
+            if attrs.resource == "configmaps" and attrs.api_group == "":
+                code, obj = self._configmaps(record, body)
+            else:
+                code, obj = self._resource(handler.command, attrs, query, record.content_type, body, also)
         except ApiError as error:
             record.status = error.code
             handler.send_json(error.code, error.status())
@@ -481,6 +533,55 @@ class KubeApiServer:
             if attrs.verb == "patch" and resource == "deployments":
                 return self._patch(namespace, name, content_type, body, also)
         raise ApiError(405, "MethodNotAllowed", f"the test server does not serve {attrs.describe()}")
+
+    def _configmaps(self, record: Request, body: bytes) -> tuple[int, Any]:
+        """get, list, create and update, with resourceVersion preconditions."""
+        attrs = record.attributes
+        namespace, name = attrs.namespace, attrs.name
+        if attrs.subresource or not namespace:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        with self.store.lock:
+            if attrs.verb == "list":
+                return 200, {
+                    "kind": "ConfigMapList",
+                    "apiVersion": "v1",
+                    "metadata": {"resourceVersion": str(self.store.rv)},
+                    "items": self.store.list("configmaps", namespace),
+                }
+            if attrs.verb == "get":
+                obj = self.store.get("configmaps", namespace, name)
+                if obj is None:
+                    raise ApiError(404, "NotFound", f'configmaps "{name}" not found')
+                if self.after_configmap_read is not None:
+                    self.after_configmap_read(record, copy.deepcopy(obj))
+                return 200, obj
+            if attrs.verb not in ("create", "update"):
+                raise ApiError(405, "MethodNotAllowed", f"the test server does not serve {attrs.describe()}")
+            sent = json.loads(body)
+            meta = sent.get("metadata") or {}
+            name = name or meta.get("name", "")
+            if meta.get("namespace", namespace) != namespace or meta.get("name", name) != name:
+                raise ApiError(400, "BadRequest", "the name and namespace of the body must match the request")
+            current = self.store.get("configmaps", namespace, name)
+            if self.refuse_configmap_writes > 0:
+                self.refuse_configmap_writes -= 1
+                raise ApiError(409, "Conflict", _conflict(name))
+            if attrs.verb == "create":
+                if current is not None:
+                    raise ApiError(409, "AlreadyExists", f'configmaps "{name}" already exists')
+                if meta.get("resourceVersion"):
+                    raise ApiError(400, "BadRequest", "resourceVersion should not be set on objects to be created")
+                obj = _configmap(namespace, name, sent.get("data") or {}, meta)
+                return 201, self.store.put("configmaps", obj)
+            if current is None:
+                raise ApiError(404, "NotFound", f'configmaps "{name}" not found')
+            sent_rv = meta.get("resourceVersion")
+            if sent_rv and sent_rv != current["metadata"]["resourceVersion"]:
+                raise ApiError(409, "Conflict", _conflict(name))
+            obj = _configmap(namespace, name, sent.get("data") or {}, meta)
+            for kept in ("uid", "creationTimestamp"):
+                obj["metadata"][kept] = current["metadata"][kept]
+            return 200, self.store.put("configmaps", obj)
 
     def _patch(
         self, namespace: str, name: str, content_type: str, body: bytes, also: Callable[[str], None]
@@ -569,6 +670,23 @@ class KubeApiServer:
             return
 
 
+def _configmap(
+    namespace: str, name: str, data: dict[str, str], meta: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    metadata = {
+        k: v for k, v in (meta or {}).items() if k in ("labels", "annotations", "ownerReferences", "finalizers")
+    }
+    metadata.update(name=name, namespace=namespace, uid=str(uuid.uuid4()), creationTimestamp=_now())
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata, "data": dict(data)}
+
+
+def _conflict(name: str) -> str:
+    return (
+        f'Operation cannot be fulfilled on configmaps "{name}": the object has been modified; '
+        "please apply your changes to the latest version and try again"
+    )
+
+
 def _without_hash(template: Mapping[str, Any]) -> Any:
     stripped = copy.deepcopy(dict(template))
     stripped.get("metadata", {}).get("labels", {}).pop(TEMPLATE_HASH, None)
@@ -599,6 +717,9 @@ def _status(deployment: Mapping[str, Any], *, updated: int, available: int) -> d
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; with Nagle's algorithm the body waits
+    # for the client's delayed ACK (40 ms a request).
+    disable_nagle_algorithm = True
     api: KubeApiServer
 
     def log_message(self, format: str, *args: Any) -> None:

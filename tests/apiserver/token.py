@@ -30,8 +30,9 @@ def _hmac(key: bytes, text: str) -> bytes:
 
 def verify_token(
     token: str, secrets: Mapping[str, str], cluster_name: str, now: datetime.datetime | None = None
-) -> str:
-    """Return the access key id that signed ``token`` for ``cluster_name``; raise ``TokenError`` otherwise."""
+) -> tuple[str, str | None]:
+    """Return the access key id that signed ``token`` for ``cluster_name``, and the session token
+    it carries (temporary credentials; ``None`` for a user's key); raise ``TokenError`` otherwise."""
     if not token.startswith(PREFIX):
         raise TokenError(f"not a {PREFIX} token")
     encoded = token[len(PREFIX) :]
@@ -74,4 +75,4 @@ def verify_token(
     key = _hmac(_hmac(_hmac(_hmac(f"AWS4{secrets[key_id]}".encode(), date), region), service), "aws4_request")
     if not hmac.compare_digest(hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest(), signature):
         raise TokenError(f"signature does not match: not signed by {key_id}'s secret for cluster {cluster_name!r}")
-    return key_id
+    return key_id, params.get("X-Amz-Security-Token")

@@ -1,0 +1,289 @@
+"""Edit ``kube-system/aws-auth`` one entry at a time, with compare-and-swap.
+
+This is eksctl's ``authconfigmap`` approach (read, edit one entry, write back
+with ``Update`` carrying the ``resourceVersion`` that was read, so a
+concurrent change makes the write fail with 409 Conflict instead of being
+overwritten), plus bounded, jittered retries. It imports nothing of Pulumi:
+the dynamic provider in ``aws_auth_entry`` is a thin adapter over it, and a
+provider plugin could serve the same code.
+
+Each edit is a pure function of the live ``data`` (``aws_auth``); only the
+keys it returns changed are written, and every other key goes back exactly as
+it was read, in the same request, guarded by the same ``resourceVersion``.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException
+
+from .aws_auth import (
+    AWS_AUTH,
+    AWS_AUTH_NAME,
+    AWS_AUTH_NAMESPACE,
+    AwsAuthError,
+    MapKey,
+    entries_for,
+    parse_entries,
+    with_entry,
+    without_arn,
+)
+
+#: Seconds to wait for the API server to connect and to answer one request.
+REQUEST_TIMEOUT = (5.0, 15.0)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How long to keep trying when every write meets a newer ``resourceVersion``."""
+
+    attempts: int = 10
+    """Writes tried at most, the first included."""
+    deadline: float = 60.0
+    """Seconds after which no new attempt starts."""
+    base_delay: float = 0.05
+    """Backoff before the second attempt; doubles each time."""
+    max_delay: float = 2.0
+    """Longest backoff between two attempts."""
+
+    def delay(self, retry: int, rng: Callable[[], float]) -> float:
+        """Backoff before retry number ``retry`` (1-based): half fixed, half random ("equal jitter")."""
+        ceiling = min(self.max_delay, self.base_delay * 2.0 ** (retry - 1))
+        return ceiling / 2 + rng() * ceiling / 2
+
+
+DEFAULT_RETRY = RetryPolicy()
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One mapping: an IAM principal to a Kubernetes user and groups, in one key of ``aws-auth``."""
+
+    key: MapKey
+    arn: str
+    username: str
+    groups: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        """The entry as written into the key (role ARNs without their path)."""
+        return self.key.entry(self.arn, self.username, list(self.groups))
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What one edit took."""
+
+    attempts: int
+    """Reads of ``aws-auth`` (one per attempt)."""
+    conflicts: int
+    """Writes refused with 409 (a newer ``resourceVersion``, or created by someone else first)."""
+    wrote: bool
+    """Whether a write went through (``False``: the live value already was what we wanted)."""
+    created: bool = False
+    """Whether ``aws-auth`` did not exist and was created."""
+
+
+class AwsAuthConflict(AwsAuthError):
+    """Every write met a newer ``aws-auth``, until the retry bound; nothing of ours was written."""
+
+
+class AwsAuthUnavailable(AwsAuthError):
+    """The API server refused or did not answer a request (other than a conflict)."""
+
+
+Edit = Callable[[Mapping[str, str]], dict[str, str]]
+
+
+class AuthConfigMap:
+    """``kube-system/aws-auth`` on one cluster, edited with compare-and-swap.
+
+    ``api`` is a ``kubernetes.client.CoreV1Api``; ``sleep``, ``clock`` and
+    ``rng`` are there for tests.
+    """
+
+    def __init__(
+        self,
+        api: client.CoreV1Api,
+        *,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        self.api = api
+        self.retry = retry
+        self.sleep = sleep
+        self.clock = clock
+        self.rng = rng
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def read(self) -> client.V1ConfigMap | None:
+        """The live ``aws-auth``; ``None`` when it does not exist."""
+        try:
+            return self.api.read_namespaced_config_map(
+                AWS_AUTH_NAME, AWS_AUTH_NAMESPACE, _request_timeout=REQUEST_TIMEOUT
+            )
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise _unavailable("reading", error) from None
+        except Exception as error:  # urllib3 connection errors and timeouts
+            raise _unreachable("reading", error) from error
+
+    def data(self) -> dict[str, str]:
+        """The live ``data`` (empty when ``aws-auth`` does not exist)."""
+        live = self.read()
+        return dict(live.data or {}) if live is not None else {}
+
+    def check(self, key: MapKey) -> None:
+        """Raise ``AwsAuthError`` if ``key`` cannot be edited safely (it is not a YAML list)."""
+        parse_entries(key, self.data().get(key.name))
+
+    def entries(self, key: MapKey, arn: str) -> list[dict[str, Any]]:
+        """The live entries of ``key`` mapping ``arn`` (normally none or one)."""
+        return entries_for(key, self.data().get(key.name), arn)
+
+    # -- edits -------------------------------------------------------------------------------
+
+    def ensure(self, entry: Entry, *, replacing: Sequence[tuple[MapKey, str]] = ()) -> WriteResult:
+        """Put ``entry`` in place, and in the same write remove the principals in ``replacing``.
+
+        ``replacing`` lists ``(key, arn)`` pairs an earlier version of the
+        entry mapped (a renamed user, a user replaced by a role); the one
+        ``entry`` maps is never removed.
+        """
+
+        def edit(data: Mapping[str, str]) -> dict[str, str]:
+            changed: dict[str, str] = {}
+            for key, arn in replacing:
+                if key == entry.key and key.canonical(arn) == key.canonical(entry.arn):
+                    continue
+                current = changed.get(key.name, data.get(key.name))
+                text = without_arn(key, current, arn)
+                if text is not current and text is not None:
+                    changed[key.name] = text
+            current = changed.get(entry.key.name, data.get(entry.key.name))
+            text = with_entry(entry.key, current, entry.as_dict())
+            if text is not current:
+                changed[entry.key.name] = text
+            return changed
+
+        return self.edit(edit)
+
+    def remove(self, key: MapKey, arn: str) -> WriteResult:
+        """Remove every entry of ``key`` mapping ``arn``, and nothing else. Already gone is a success."""
+
+        def edit(data: Mapping[str, str]) -> dict[str, str]:
+            current = data.get(key.name)
+            text = without_arn(key, current, arn)
+            return {} if text is current or text is None else {key.name: text}
+
+        return self.edit(edit)
+
+    def edit(self, edit: Edit) -> WriteResult:
+        """Read, apply ``edit``, write back guarded by the ``resourceVersion`` read; retry on 409.
+
+        ``edit`` returns only the keys it changes; an empty result means the
+        live value is already right and nothing is written. It may raise
+        ``AwsAuthError`` (a key that does not parse): nothing is written then.
+        A missing ``aws-auth`` is created holding only what ``edit`` returns.
+        """
+        started = self.clock()
+        conflicts = 0
+        attempt = 0
+        while True:
+            attempt += 1
+            live = self.read()
+            data = dict(live.data or {}) if live is not None else {}
+            changes = edit(data)
+            if not changes:
+                return WriteResult(attempt, conflicts, wrote=False)
+            if self._write(live, {**data, **changes}):
+                return WriteResult(attempt, conflicts, wrote=True, created=live is None)
+            conflicts += 1
+            elapsed = self.clock() - started
+            backoff = self.retry.delay(attempt, self.rng)
+            if attempt >= self.retry.attempts or elapsed + backoff >= self.retry.deadline:
+                raise AwsAuthConflict(
+                    f"{AWS_AUTH} kept changing while we wrote it: {conflicts} writes in {elapsed:.1f} s were "
+                    f"refused with 409 Conflict (a newer resourceVersion), and we stop after "
+                    f"{self.retry.attempts} attempts or {self.retry.deadline:.0f} s. "
+                    "Nothing of ours was written. Run again once the other writer is done."
+                )
+            self.sleep(backoff)
+
+    def _write(self, live: client.V1ConfigMap | None, data: dict[str, str]) -> bool:
+        """Write ``data``; ``False`` on 409 (someone else wrote first)."""
+        try:
+            if live is None:
+                body = client.V1ConfigMap(
+                    api_version="v1",
+                    kind="ConfigMap",
+                    metadata=client.V1ObjectMeta(name=AWS_AUTH_NAME, namespace=AWS_AUTH_NAMESPACE),
+                    data=data,
+                )
+                self.api.create_namespaced_config_map(AWS_AUTH_NAMESPACE, body, _request_timeout=REQUEST_TIMEOUT)
+            else:
+                # The object as read, so every other field and key goes back unchanged; its
+                # metadata.resourceVersion makes the API server refuse the write with 409
+                # if anything changed since.
+                live.data = data
+                self.api.replace_namespaced_config_map(
+                    AWS_AUTH_NAME, AWS_AUTH_NAMESPACE, live, _request_timeout=REQUEST_TIMEOUT
+                )
+        except ApiException as error:
+            if error.status == 409:
+                return False
+            raise _unavailable("writing", error) from None
+        except Exception as error:
+            raise _unreachable("writing", error, maybe_written=True) from error
+        return True
+
+
+def connect(kubeconfig: str) -> client.CoreV1Api:
+    """A ``CoreV1Api`` for the current context of ``kubeconfig`` (a YAML string).
+
+    Exec credentials (``aws eks get-token``) are run by the client itself.
+    """
+    try:
+        parsed = yaml.safe_load(kubeconfig)
+        if not isinstance(parsed, dict):
+            raise ValueError("not a YAML mapping")
+        api_client = config.new_client_from_config_dict(parsed, persist_config=False)
+    except Exception as error:
+        raise AwsAuthError(f"kubeconfig: cannot be used to reach the cluster ({error}). Nothing was written.") from None
+    return client.CoreV1Api(api_client)
+
+
+def _status_reason(error: ApiException) -> str:
+    try:
+        message = yaml.safe_load(error.body or "")["message"]
+    except Exception:
+        message = error.body or ""
+    return f"{error.status} {error.reason}: {message}".strip().rstrip(":")
+
+
+def _unavailable(doing: str, error: ApiException) -> AwsAuthUnavailable:
+    hint = (
+        " The kubeconfig's identity needs get, create and update on configmaps in kube-system."
+        if error.status in (401, 403)
+        else ""
+    )
+    return AwsAuthUnavailable(f"{doing} {AWS_AUTH} failed: {_status_reason(error)}.{hint} Nothing of ours was written.")
+
+
+def _unreachable(doing: str, error: Exception, *, maybe_written: bool = False) -> AwsAuthUnavailable:
+    outcome = (
+        "The write may or may not have happened; running again is safe."
+        if maybe_written
+        else "Nothing of ours was written."
+    )
+    return AwsAuthUnavailable(f"{doing} {AWS_AUTH} failed: the API server did not answer ({error}). {outcome}")

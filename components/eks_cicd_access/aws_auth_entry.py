@@ -1,0 +1,181 @@
+"""``AwsAuthEntry``: one entry of ``kube-system/aws-auth`` as a Pulumi resource.
+
+A dynamic resource whose provider is a thin adapter over ``authconfigmap``:
+each operation builds a Kubernetes client from the ``kubeconfig`` input and
+makes one compare-and-swap edit. The provider holds no state, client or
+connection, so it pickles small and by reference (``module:class``).
+
+Operations:
+
+- **check** validates the inputs and, when the kubeconfig is known, that the
+  live key parses, so a broken ``aws-auth`` fails ``pulumi preview``.
+- **create** / **update** put our entry in place; an update whose ARN or key
+  changed removes the old principal in the same write (updated in place,
+  never replaced, so there is no moment with neither or both mapped).
+  A different ``cluster`` is a replacement: create on the new cluster, then
+  delete from the old one.
+- **diff** compares inputs and also looks at the live entry, so a plain
+  ``pulumi up`` restores an entry someone removed or edited by hand.
+- **read** (``pulumi refresh``) reports the live entry; a missing entry
+  reports the resource as gone.
+- **delete** removes every entry for our ARN and nothing else.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+import pulumi
+import pulumi.dynamic
+from pulumi.runtime import rpc
+
+from .authconfigmap import AuthConfigMap, Entry, connect
+from .aws_auth import AWS_AUTH, AwsAuthError, map_key
+
+#: The inputs that decide what is written; the kubeconfig only says where.
+ENTRY_INPUTS = ("key", "arn", "username", "groups")
+
+
+class AwsAuthEntryArgs(TypedDict):
+    """Inputs of :class:`AwsAuthEntry`."""
+
+    cluster: pulumi.Input[str]
+    """Name of the cluster; a new name replaces the resource (the entry moves clusters)."""
+    key: pulumi.Input[str]
+    """``"mapUsers"`` or ``"mapRoles"``."""
+    arn: pulumi.Input[str]
+    """The IAM user or role ARN (a role's path is stripped when written)."""
+    username: pulumi.Input[str]
+    """The Kubernetes user it maps to."""
+    groups: pulumi.Input[list[str]]
+    """The Kubernetes groups it maps to."""
+    kubeconfig: pulumi.Input[str]
+    """Kubeconfig (YAML) whose current context may get, create and update ``kube-system`` configmaps."""
+
+
+def _plain(value: Any) -> Any:
+    """``value`` with the engine's secret markers removed (the provider needs the values)."""
+    if rpc.is_rpc_secret(value):
+        return _plain(rpc.unwrap_rpc_secret(value))
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _known(*values: Any) -> bool:
+    """None of ``values`` is unknown (a preview before the value is computed)."""
+    return all(v != rpc.UNKNOWN for v in values) and all(_known(*v) for v in values if isinstance(v, list | tuple))
+
+
+def _entry(props: dict[str, Any]) -> Entry:
+    return Entry(map_key(props["key"]), props["arn"], props["username"], tuple(props.get("groups") or ()))
+
+
+def _writer(props: dict[str, Any]) -> AuthConfigMap:
+    return AuthConfigMap(connect(props["kubeconfig"]))
+
+
+def _outputs(props: dict[str, Any]) -> dict[str, Any]:
+    return {k: props[k] for k in ("cluster", *ENTRY_INPUTS, "kubeconfig") if k in props}
+
+
+class AwsAuthEntryProvider(pulumi.dynamic.ResourceProvider):
+    """The provider of :class:`AwsAuthEntry`; see the module docstring."""
+
+    # It captures nothing: no credentials, no client. (The kubeconfig is an input.)
+    serialize_as_secret_always = False
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> pulumi.dynamic.CheckResult:
+        props = _plain(news)
+        failures = []
+        for name in ("cluster", "arn", "username", "kubeconfig"):
+            value = props.get(name)
+            if not isinstance(value, str) or not value:
+                failures.append(pulumi.dynamic.CheckFailure(name, f"{name}: must be a non-empty string"))
+        groups = props.get("groups", [])
+        if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
+            failures.append(pulumi.dynamic.CheckFailure("groups", "groups: must be a list of strings"))
+        try:
+            key = map_key(props.get("key", ""))
+        except ValueError as error:
+            failures.append(pulumi.dynamic.CheckFailure("key", str(error)))
+        else:
+            if not failures and _known(props["kubeconfig"]):
+                try:
+                    _writer(props).check(key)
+                except AwsAuthError as error:
+                    failures.append(pulumi.dynamic.CheckFailure("key", str(error)))
+        return pulumi.dynamic.CheckResult(news, failures)
+
+    def create(self, props: dict[str, Any]) -> pulumi.dynamic.CreateResult:
+        props = _plain(props)
+        entry = _entry(props)
+        _writer(props).ensure(entry)
+        return pulumi.dynamic.CreateResult(
+            f"{AWS_AUTH}/{entry.key.name}/{entry.key.mapped(entry.arn)}", _outputs(props)
+        )
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> pulumi.dynamic.DiffResult:
+        olds, news = _plain(olds), _plain(news)
+        if olds.get("cluster") != news.get("cluster"):
+            return pulumi.dynamic.DiffResult(changes=True, replaces=["cluster"], delete_before_replace=False)
+        changed = [k for k in (*ENTRY_INPUTS, "kubeconfig") if olds.get(k) != news.get(k)]
+        if changed:
+            return pulumi.dynamic.DiffResult(changes=True, replaces=[])
+        if not _known(*(news.get(k) for k in (*ENTRY_INPUTS, "kubeconfig"))):
+            return pulumi.dynamic.DiffResult(changes=True, replaces=[])
+        # Inputs are unchanged: is the live entry still exactly ours (no hand edit, not removed)?
+        entry = _entry(news)
+        live = _writer(news).entries(entry.key, entry.arn)
+        return pulumi.dynamic.DiffResult(changes=live != [entry.as_dict()], replaces=[])
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> pulumi.dynamic.UpdateResult:
+        olds, news = _plain(olds), _plain(news)
+        replacing = [(map_key(olds["key"]), olds["arn"])] if "key" in olds and "arn" in olds else []
+        _writer(news).ensure(_entry(news), replacing=replacing)
+        return pulumi.dynamic.UpdateResult(_outputs(news))
+
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        props = _plain(props)
+        _writer(props).remove(map_key(props["key"]), props["arn"])
+
+    def read(self, id_: str, props: dict[str, Any]) -> pulumi.dynamic.ReadResult:
+        props = _plain(props)
+        entry = _entry(props)
+        live = _writer(props).entries(entry.key, entry.arn)
+        if not live:
+            return pulumi.dynamic.ReadResult(None, {})
+        found = live[0]
+        groups = found.get("groups")
+        return pulumi.dynamic.ReadResult(
+            id_,
+            {
+                **_outputs(props),
+                "username": found.get("username"),
+                "groups": list(groups) if isinstance(groups, list) else groups,
+            },
+        )
+
+
+class AwsAuthEntry(pulumi.dynamic.Resource, module="eks-cicd-access", name="AwsAuthEntry"):
+    """One entry of ``kube-system/aws-auth``, written with compare-and-swap (see the module docstring)."""
+
+    cluster: pulumi.Output[str]
+    """Name of the cluster."""
+    key: pulumi.Output[str]
+    """``"mapUsers"`` or ``"mapRoles"``."""
+    arn: pulumi.Output[str]
+    """The mapped IAM principal."""
+    username: pulumi.Output[str]
+    """The Kubernetes user."""
+    groups: pulumi.Output[list[str]]
+    """The Kubernetes groups."""
+    kubeconfig: pulumi.Output[str]
+    """The kubeconfig the entry is written with (a secret)."""
+
+    def __init__(self, name: str, args: AwsAuthEntryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        secret = pulumi.ResourceOptions(additional_secret_outputs=["kubeconfig"])
+        props = {**args, "kubeconfig": pulumi.Output.secret(args["kubeconfig"])}
+        super().__init__(AwsAuthEntryProvider(), name, props, pulumi.ResourceOptions.merge(opts, secret))

@@ -1,0 +1,86 @@
+"""The identity mapping: which Kubernetes user and groups an IAM principal becomes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from .aws_auth import MapKey, check_authentication_mode
+from .aws_auth_entry import AwsAuthEntry
+from .cluster import first_field
+
+
+def checked_cluster_name(cluster_name: str, access_configs: Any) -> str:
+    """``cluster_name``, once the cluster's authentication mode is known to read ``aws-auth``.
+
+    ``access_configs`` is ``getCluster``'s nested list: output types keyed in
+    snake_case, or plain dicts keyed in camelCase when the SDK leaves the
+    nested type unresolved; both are read.
+    """
+    check_authentication_mode(cluster_name, first_field(access_configs, "authentication_mode", "authenticationMode"))
+    return cluster_name
+
+
+def aws_auth_entry(
+    name: str,
+    parent: pulumi.Resource,
+    *,
+    cluster: pulumi.Output[Any],
+    cluster_name: pulumi.Output[str],
+    key: MapKey,
+    principal_arn: pulumi.Output[str],
+    username: str,
+    groups: list[str],
+    kubeconfig: pulumi.Input[str],
+) -> AwsAuthEntry:
+    """``<name>-aws-auth-entry``: our one entry in ``key`` of ``kube-system/aws-auth``.
+
+    Its ``cluster`` input waits for the authentication-mode check, so a
+    cluster that ignores ``aws-auth`` fails the preview with our message and
+    the entry is never registered.
+    """
+    return AwsAuthEntry(
+        f"{name}-aws-auth-entry",
+        {
+            "cluster": pulumi.Output.all(cluster_name, cluster.access_configs).apply(
+                lambda a: checked_cluster_name(*a)
+            ),
+            "key": key.name,
+            "arn": principal_arn,
+            "username": username,
+            "groups": groups,
+            "kubeconfig": kubeconfig,
+        },
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
+def access_entry(
+    name: str,
+    parent: pulumi.Resource,
+    *,
+    cluster_name: pulumi.Input[str],
+    principal_arn: pulumi.Output[str],
+    principal_id: pulumi.Output[str],
+    username: str,
+    groups: list[str],
+    tags: dict[str, str],
+) -> aws.eks.AccessEntry:
+    """``<name>-access-entry``: an EKS access entry for the principal.
+
+    An access entry is bound to the principal's unique id, not its ARN: a
+    principal re-created under the same ARN needs a new entry, hence the
+    replacement trigger.
+    """
+    return aws.eks.AccessEntry(
+        f"{name}-access-entry",
+        cluster_name=cluster_name,
+        principal_arn=principal_arn,
+        user_name=username,
+        kubernetes_groups=groups,
+        type="STANDARD",
+        tags=tags,
+        opts=pulumi.ResourceOptions(parent=parent, replacement_trigger=principal_id),
+    )
