@@ -47,14 +47,13 @@ def _load_servicer() -> Any:
 
 
 Servicer = _load_servicer()
+#: Worker threads of the host's gRPC server (``ThreadPoolExecutor(max_workers=4)`` in its ``main()``):
+#: at most this many provider calls of one stack run at once.
+HOST_WORKERS = 4
 
 
 class ProviderError(Exception):
-    """A provider call failed; ``details`` is what the engine would print (the host's traceback)."""
-
-    def __init__(self, details: str) -> None:
-        super().__init__(details.strip().splitlines()[-1] if details.strip() else details)
-        self.details = details
+    """A provider call failed; the message is what the engine would print (the host's traceback)."""
 
 
 class CheckFailed(Exception):
@@ -119,8 +118,7 @@ class Engine:
 
     def __init__(self) -> None:
         self.servicer = Servicer()
-        # The host serves calls on a pool of threads (4 workers in pulumi/dynamic/__main__.py).
-        self.pool = ThreadPoolExecutor(max_workers=4)
+        self.pool = ThreadPoolExecutor(max_workers=HOST_WORKERS)
 
     def _call(self, method: str, request: Any) -> Any:
         # A pool thread starts with a fresh context, as in the host: the settings the

@@ -121,6 +121,22 @@ def test_no_op_returns_the_same_string():
     assert without_arn(MAP_USERS, EKSCTL, OUR_ARN) is EKSCTL
 
 
+def test_an_exact_entry_followed_by_a_duplicate_is_not_a_no_op():
+    """Our exact entry, then a second entry for our ARN: the duplicate is removed, the first kept in place."""
+    exact = yaml.safe_dump([OURS], sort_keys=False)
+    duplicate = "- userarn: arn:aws:iam::123412341234:user/my-test-iam-user\n  username: other\n"
+    assert with_entry(MAP_USERS, exact + EKSCTL + duplicate, OURS) == exact + EKSCTL
+
+
+def test_a_renamed_principal_is_replaced_where_it_stood():
+    """With replacing=[old ARN], the old entry's place gets the new entry; a later copy of the old one goes."""
+    old = "- userarn: arn:aws:iam::123412341234:user/ci-old\n  username: ci\n"
+    merged = with_entry(
+        MAP_USERS, EKSCTL + old + TERRAFORM + old, OURS, replacing=[OUR_ARN.replace("my-test-iam-user", "ci-old")]
+    )
+    assert merged == EKSCTL + yaml.safe_dump([OURS], sort_keys=False) + TERRAFORM
+
+
 def test_our_entry_with_other_key_order_counts_as_present():
     """Key order does not matter: eksctl's sorted keys with our values are our entry."""
     live = (

@@ -104,21 +104,21 @@ Edit = Callable[[Mapping[str, str]], dict[str, str]]
 class AuthConfigMap:
     """``kube-system/aws-auth`` on one cluster, edited with compare-and-swap.
 
-    ``api`` is a ``kubernetes.client.CoreV1Api``; ``sleep``, ``clock`` and
-    ``rng`` are there for tests.
+    ``api`` is a ``kubernetes.client.CoreV1Api``; ``retry`` defaults to
+    ``DEFAULT_RETRY``; ``sleep``, ``clock`` and ``rng`` are there for tests.
     """
 
     def __init__(
         self,
         api: client.CoreV1Api,
         *,
-        retry: RetryPolicy = DEFAULT_RETRY,
+        retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         rng: Callable[[], float] = random.random,
     ) -> None:
         self.api = api
-        self.retry = retry
+        self.retry = retry or DEFAULT_RETRY
         self.sleep = sleep
         self.clock = clock
         self.rng = rng
@@ -157,21 +157,22 @@ class AuthConfigMap:
         """Put ``entry`` in place, and in the same write remove the principals in ``replacing``.
 
         ``replacing`` lists ``(key, arn)`` pairs an earlier version of the
-        entry mapped (a renamed user, a user replaced by a role); the one
-        ``entry`` maps is never removed.
+        entry mapped (a renamed user, a user replaced by a role). In the same
+        key, the old entry is replaced where it stands.
         """
+
+        same_key = [arn for key, arn in replacing if key == entry.key]
+        other_keys = [(key, arn) for key, arn in replacing if key != entry.key]
 
         def edit(data: Mapping[str, str]) -> dict[str, str]:
             changed: dict[str, str] = {}
-            for key, arn in replacing:
-                if key == entry.key and key.canonical(arn) == key.canonical(entry.arn):
-                    continue
+            for key, arn in other_keys:
                 current = changed.get(key.name, data.get(key.name))
                 text = without_arn(key, current, arn)
                 if text is not current and text is not None:
                     changed[key.name] = text
-            current = changed.get(entry.key.name, data.get(entry.key.name))
-            text = with_entry(entry.key, current, entry.as_dict())
+            current = data.get(entry.key.name)
+            text = with_entry(entry.key, current, entry.as_dict(), replacing=same_key)
             if text is not current:
                 changed[entry.key.name] = text
             return changed

@@ -15,7 +15,7 @@ without their IAM path. An entry is "ours" by those same rules.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -139,22 +139,27 @@ def entries_for(key: MapKey, text: str | None, arn: str) -> list[dict[str, Any]]
     return [entry for entry in parse_entries(key, text) if key.is_ours(entry, arn)]
 
 
-def with_entry(key: MapKey, text: str | None, entry: dict[str, Any]) -> str:
+def with_entry(key: MapKey, text: str | None, entry: dict[str, Any], replacing: Sequence[str] = ()) -> str:
     """Return ``text`` with ``entry`` in it and every other entry kept byte for byte.
 
-    - The first entry for our ARN is replaced where it stands; later ones for
-      the same ARN are removed (EKS would use only one of them).
+    - The first entry for our ARN (or for an ARN in ``replacing``: the one an
+      earlier version of ours mapped) is replaced where it stands; later ones
+      are removed (EKS would use only one of them).
     - With no such entry, ours is appended after the last entry.
-    - If the live value already holds exactly our entry, once, ``text`` itself
-      is returned: nothing needs writing.
+    - If the live value already holds exactly our entry, once, and nothing of
+      ``replacing``, ``text`` itself is returned: nothing needs writing.
     """
-    arn = entry[key.arn_field]
+    arns = [entry[key.arn_field], *replacing]
+
+    def ours_(e: Any) -> bool:
+        return any(key.is_ours(e, arn) for arn in arns)
+
     entries = parse_entries(key, text)
-    ours = [i for i, e in enumerate(entries) if key.is_ours(e, arn)]
+    ours = [i for i, e in enumerate(entries) if ours_(e)]
     if text is not None and len(ours) == 1 and entries[ours[0]] == entry:
         return text
-    wanted = [e for e in entries if not key.is_ours(e, arn)]
-    wanted.insert(ours[0] if ours else len(wanted), entry)
+    wanted = [e for e in entries if not ours_(e)]
+    wanted.insert(ours[0] if ours else len(wanted), entry)  # everything before ours[0] is kept
     return _edit(text, entries, wanted, lambda layout: layout.upsert(ours, entry))
 
 

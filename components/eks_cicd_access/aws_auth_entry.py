@@ -27,6 +27,7 @@ from typing import Any, TypedDict
 
 import pulumi
 import pulumi.dynamic
+from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
 from .authconfigmap import AuthConfigMap, Entry, connect
@@ -65,8 +66,9 @@ def _plain(value: Any) -> Any:
 
 
 def _known(*values: Any) -> bool:
-    """None of ``values`` is unknown (a preview before the value is computed)."""
-    return all(v != rpc.UNKNOWN for v in values) and all(_known(*v) for v in values if isinstance(v, list | tuple))
+    """None of ``values`` is unknown (a preview before the value is computed; the host hands the
+    provider ``Unknown`` objects then)."""
+    return not any(isinstance(v, Unknown) or (isinstance(v, list) and not _known(*v)) for v in values)
 
 
 def _entry(props: dict[str, Any]) -> Entry:
@@ -92,10 +94,10 @@ class AwsAuthEntryProvider(pulumi.dynamic.ResourceProvider):
         failures = []
         for name in ("cluster", "arn", "username", "kubeconfig"):
             value = props.get(name)
-            if not isinstance(value, str) or not value:
+            if _known(value) and (not isinstance(value, str) or not value):
                 failures.append(pulumi.dynamic.CheckFailure(name, f"{name}: must be a non-empty string"))
         groups = props.get("groups", [])
-        if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
+        if _known(groups) and (not isinstance(groups, list) or not all(isinstance(g, str) for g in groups)):
             failures.append(pulumi.dynamic.CheckFailure("groups", "groups: must be a list of strings"))
         try:
             key = map_key(props.get("key", ""))

@@ -207,6 +207,8 @@ class KubeApiServer:
         #: Called with each ConfigMap that a GET returns, after it is read and before the
         #: answer goes out: a test's chance to change it "between our read and our write".
         self.after_configmap_read: Callable[[Request, dict[str, Any]], None] | None = None
+        #: Called before each ConfigMap write is served (outside the lock: it may wait for others).
+        self.before_configmap_write: Callable[[Request], None] | None = None
         #: ConfigMap writes still to refuse with 409 Conflict whatever they carry (a conflict storm).
         self.refuse_configmap_writes = 0
         self._cert = make_server_cert()
@@ -407,6 +409,17 @@ class KubeApiServer:
         with self.store.lock:
             return self.store.get("configmaps", namespace, name)
 
+    def edit_configmap(self, namespace: str, name: str, edit: Callable[[dict[str, str]], dict[str, str]]) -> str:
+        """Another client's read-modify-write, done at once: ``edit`` gets and returns ``data``.
+
+        Returns the new resourceVersion.
+        """
+        with self.store.lock:
+            obj = self.store.get("configmaps", namespace, name)
+            assert obj is not None, f"no configmap {namespace}/{name}"
+            obj["data"] = edit(dict(obj.get("data") or {}))
+            return str(self.store.put("configmaps", obj)["metadata"]["resourceVersion"])
+
     def authenticate(self, header: str) -> Identity:
         token = header.removeprefix("Bearer ")
         if token == header:
@@ -540,6 +553,17 @@ class KubeApiServer:
         namespace, name = attrs.namespace, attrs.name
         if attrs.subresource or not namespace:
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        if attrs.verb == "get":
+            with self.store.lock:
+                obj = self.store.get("configmaps", namespace, name)
+            if obj is None:
+                raise ApiError(404, "NotFound", f'configmaps "{name}" not found')
+            if self.after_configmap_read is not None:
+                # Outside the lock: the hook may write, or wait for other readers.
+                self.after_configmap_read(record, copy.deepcopy(obj))
+            return 200, obj
+        if attrs.verb in ("create", "update") and self.before_configmap_write is not None:
+            self.before_configmap_write(record)
         with self.store.lock:
             if attrs.verb == "list":
                 return 200, {
@@ -548,13 +572,6 @@ class KubeApiServer:
                     "metadata": {"resourceVersion": str(self.store.rv)},
                     "items": self.store.list("configmaps", namespace),
                 }
-            if attrs.verb == "get":
-                obj = self.store.get("configmaps", namespace, name)
-                if obj is None:
-                    raise ApiError(404, "NotFound", f'configmaps "{name}" not found')
-                if self.after_configmap_read is not None:
-                    self.after_configmap_read(record, copy.deepcopy(obj))
-                return 200, obj
             if attrs.verb not in ("create", "update"):
                 raise ApiError(405, "MethodNotAllowed", f"the test server does not serve {attrs.describe()}")
             sent = json.loads(body)

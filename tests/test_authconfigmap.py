@@ -1,0 +1,353 @@
+"""The compare-and-swap writer on its own: retry bounds, API errors, and interleavings.
+
+The interleaving property drives our writers and other writers through the
+test API server's own ConfigMap handling (resourceVersion preconditions), in
+process, with a scheduler that decides which writer makes the next request.
+Hypothesis draws the schedules; each is replayed deterministically.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from kubernetes.client import V1ConfigMap
+from kubernetes.client.exceptions import ApiException
+
+from eks_cicd_access.authconfigmap import (
+    DEFAULT_RETRY,
+    AuthConfigMap,
+    AwsAuthConflict,
+    AwsAuthUnavailable,
+    Entry,
+    RetryPolicy,
+    connect,
+)
+from eks_cicd_access.aws_auth import MAP_USERS
+from tests.apiserver.rbac import Authorizer, request_attributes
+from tests.apiserver.server import ApiError, Identity, KubeApiServer, Request
+from tests.conftest import ACCOUNT, ADMIN_TOKEN, DEPLOYER, NODE_ROLES
+
+PATH = "/api/v1/namespaces/kube-system/configmaps"
+
+
+class InProcessApi:
+    """The three CoreV1Api calls the writer makes, served by the test server's own handler, without HTTP."""
+
+    def __init__(self, server: KubeApiServer, user: str, before: Callable[[], None] = lambda: None) -> None:
+        self.server, self.user, self.before = server, user, before
+
+    def _call(self, method: str, path: str, body: V1ConfigMap | None = None) -> V1ConfigMap:
+        self.before()
+        record = Request(method, path, {}, "application/json", request_attributes(method, path, ""), user=self.user)
+        try:
+            _, obj = self.server._configmaps(record, body.to_json().encode() if body is not None else b"")
+        except ApiError as error:
+            raise ApiException(status=error.code, reason=error.reason, body=json.dumps(error.status())) from None
+        found = V1ConfigMap.from_dict(obj)
+        assert found is not None
+        return found
+
+    def read_namespaced_config_map(self, name: str, namespace: str, **_: Any) -> V1ConfigMap:
+        return self._call("GET", f"{PATH}/{name}")
+
+    def replace_namespaced_config_map(self, name: str, namespace: str, body: V1ConfigMap, **_: Any) -> V1ConfigMap:
+        return self._call("PUT", f"{PATH}/{name}", body)
+
+    def create_namespaced_config_map(self, namespace: str, body: V1ConfigMap, **_: Any) -> V1ConfigMap:
+        return self._call("POST", PATH, body)
+
+
+def writer(api: Any, **kwargs: Any) -> AuthConfigMap:
+    return AuthConfigMap(api, **kwargs)
+
+
+def user_arn(name: str) -> str:
+    return f"arn:aws:iam::{ACCOUNT}:user/{name}"
+
+
+def aws_auth(server: KubeApiServer) -> dict[str, Any]:
+    found = server.configmap("kube-system", "aws-auth")
+    assert found is not None
+    return found
+
+
+def offline_server(map_users: str = "") -> KubeApiServer:
+    """A test server used in process (never started), holding aws-auth."""
+    server = KubeApiServer(Authorizer([], []), cluster_name="c")
+    server.seed_configmap("kube-system", "aws-auth", {"mapRoles": NODE_ROLES, "mapUsers": map_users})
+    return server
+
+
+# --- retry bounds --------------------------------------------------------------------------------
+
+
+@dataclass
+class FakeTime:
+    """A clock that only moves when the writer sleeps, or by ``per_call`` on each API call."""
+
+    per_call: float = 0.0
+    now: float = 0.0
+    slept: list[float] = field(default_factory=list)
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+    def clock(self) -> float:
+        return self.now
+
+    def tick(self) -> None:
+        self.now += self.per_call
+
+
+def test_endless_conflicts_stop_after_ten_attempts_within_the_deadline():
+    """With the default policy, every write refused: 10 attempts, 9 backoffs that add up to well under 60 s."""
+    server = offline_server()
+    server.refuse_configmap_writes = 10**9
+    time = FakeTime()
+    cas = writer(InProcessApi(server, "deployer"), sleep=time.sleep, clock=time.clock, rng=lambda: 1.0)
+    with pytest.raises(AwsAuthConflict, match=r"10 writes in [0-9.]+ s were refused with 409 Conflict") as raised:
+        cas.ensure(Entry(MAP_USERS, user_arn("ci"), "ci"))
+    assert "kube-system/aws-auth" in str(raised.value) and "Nothing of ours was written" in str(raised.value)
+    assert DEFAULT_RETRY.attempts == 10 and DEFAULT_RETRY.deadline == 60.0
+    assert len(time.slept) == 9
+    # The longest possible wait (all jitter at its maximum): 0.05 doubling, capped at 2 s.
+    assert time.slept == pytest.approx([0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 2.0, 2.0, 2.0])
+    assert sum(time.slept) == pytest.approx(9.15)
+    assert aws_auth(server)["data"]["mapUsers"] == ""
+
+
+def test_a_slow_api_server_is_bounded_by_the_deadline():
+    """When each request takes 20 s, no attempt starts after 60 s: the writer stops at the deadline, not at 10."""
+    server = offline_server()
+    server.refuse_configmap_writes = 10**9
+    time = FakeTime(per_call=20.0)
+    api = InProcessApi(server, "deployer", before=time.tick)
+    cas = writer(api, sleep=time.sleep, clock=time.clock, rng=lambda: 0.0)
+    with pytest.raises(AwsAuthConflict, match=r"2 writes in 80\.0 s"):
+        cas.ensure(Entry(MAP_USERS, user_arn("ci"), "ci"))
+
+
+@pytest.mark.parametrize("retry", range(1, 12))
+def test_backoff_is_equal_jitter_between_half_and_the_ceiling(retry):
+    """Each backoff lies between half and all of min(2 s, 0.05 s doubled per retry)."""
+    ceiling = min(2.0, 0.05 * 2 ** (retry - 1))
+    assert DEFAULT_RETRY.delay(retry, lambda: 0.0) == pytest.approx(ceiling / 2)
+    assert DEFAULT_RETRY.delay(retry, lambda: 1.0) == pytest.approx(ceiling)
+
+
+# --- API errors ----------------------------------------------------------------------------------
+
+
+def test_forbidden_is_reported_with_what_the_kubeconfig_needs(cluster):
+    """A 403 names kube-system/aws-auth, the status and the permissions needed; nothing is retried."""
+    cluster.server.tokens["viewer"] = Identity("viewer", ())
+    cas = writer(connect(cluster.server.kubeconfig("viewer")))
+    with pytest.raises(AwsAuthUnavailable) as raised:
+        cas.ensure(Entry(MAP_USERS, user_arn("ci"), "ci"))
+    message = str(raised.value)
+    assert message.startswith("reading kube-system/aws-auth failed: 403 Forbidden: configmaps")
+    assert "needs get, create and update on configmaps in kube-system" in message
+    assert "Nothing of ours was written" in message
+
+
+def test_a_server_error_on_write_is_not_retried(cluster):
+    """Only 409 is retried: any other refusal of a write stops at once with its status."""
+    original = cluster.server._configmaps
+
+    def fail_writes(record: Request, body: bytes) -> Any:
+        if record.attributes.verb == "update":
+            raise ApiError(500, "InternalError", "etcdserver: request timed out")
+        return original(record, body)
+
+    cluster.server._configmaps = fail_writes
+    with pytest.raises(AwsAuthUnavailable, match=r"writing kube-system/aws-auth failed: 500 .*etcdserver"):
+        writer(connect(cluster.kubeconfig)).ensure(Entry(MAP_USERS, user_arn("ci"), "ci"))
+    assert cluster.writes() == ["update configmaps aws-auth -> 500"], "tried once"
+
+
+def test_an_unreachable_api_server_is_a_clear_error():
+    """No server at the kubeconfig's address: one line saying so, and that nothing was written."""
+    with KubeApiServer(Authorizer([], []), cluster_name="c", tokens={ADMIN_TOKEN: DEPLOYER}) as server:
+        kubeconfig = server.kubeconfig(ADMIN_TOKEN)
+    cas = writer(connect(kubeconfig))
+    with pytest.raises(AwsAuthUnavailable, match=r"the API server did not answer.*Nothing of ours was written"):
+        cas.ensure(Entry(MAP_USERS, user_arn("ci"), "ci"))
+
+
+@pytest.mark.parametrize("kubeconfig", ["", "- a list", "apiVersion: v1\nkind: Config\n"])
+def test_a_kubeconfig_that_is_not_one_names_the_field(kubeconfig):
+    """connect refuses what cannot reach a cluster, naming kubeconfig."""
+    with pytest.raises(ValueError, match="kubeconfig: cannot be used to reach the cluster"):
+        connect(kubeconfig)
+
+
+def test_moving_a_principal_between_keys_is_one_write(cluster):
+    """A user replaced by a role: the mapUsers entry goes and the mapRoles entry comes, in the same write."""
+    from eks_cicd_access.aws_auth import MAP_ROLES
+
+    cas = writer(connect(cluster.kubeconfig))
+    cas.ensure(Entry(MAP_USERS, user_arn("ci"), "ci"))
+    writes = len(cluster.writes())
+    role = f"arn:aws:iam::{ACCOUNT}:role/ci/web-ci"
+    cas.ensure(Entry(MAP_ROLES, role, "ci"), replacing=[(MAP_USERS, user_arn("ci"))])
+    data = cluster.aws_auth()["data"]
+    assert len(cluster.writes()) == writes + 1
+    assert user_arn("ci") not in data["mapUsers"]
+    assert data["mapRoles"] == NODE_ROLES + yaml.safe_dump(
+        [{"rolearn": f"arn:aws:iam::{ACCOUNT}:role/web-ci", "username": "ci", "groups": []}], sort_keys=False
+    )
+
+
+# --- 10. interleavings ---------------------------------------------------------------------------
+
+
+class Turnstile:
+    """Lets one writer thread at a time make its next request, in an order drawn by hypothesis.
+
+    A turn is given only when every live writer is waiting at its next
+    request, so the run depends on the schedule alone. After the schedule,
+    the lowest-numbered waiting writer goes, which lets every loop finish.
+    """
+
+    def __init__(self, writers: int, order: list[int]) -> None:
+        self.cond = threading.Condition()
+        self.order = list(order)
+        self.live = set(range(writers))
+        self.waiting: set[int] = set()
+        self.current: int | None = None
+
+    def turn(self, me: int) -> None:
+        with self.cond:
+            if self.current == me:
+                self.current = None
+            self.waiting.add(me)
+            self.cond.notify_all()
+            while self.current != me:
+                if self.current is None and self.waiting == self.live:
+                    self._pick()
+                    continue
+                self.cond.wait(timeout=10)
+            self.waiting.discard(me)
+
+    def done(self, me: int) -> None:
+        with self.cond:
+            self.live.discard(me)
+            if self.current == me:
+                self.current = None
+            self.cond.notify_all()
+
+    def _pick(self) -> None:
+        while self.order:
+            candidate = self.order.pop(0)
+            if candidate in self.waiting:
+                self.current = candidate
+                break
+        else:
+            self.current = min(self.waiting)
+        self.cond.notify_all()
+
+
+def foreign_edit(api: InProcessApi, change: Callable[[str], str]) -> None:
+    """Another tool's compare-and-swap edit of mapUsers (read, change the text, update; retry on 409)."""
+    while True:
+        live = api.read_namespaced_config_map("aws-auth", "kube-system")
+        live.data = {**(live.data or {}), "mapUsers": change((live.data or {}).get("mapUsers", ""))}
+        try:
+            api.replace_namespaced_config_map("aws-auth", "kube-system", live)
+            return
+        except ApiException as error:
+            assert error.status == 409
+            continue
+
+
+SEEDED = [user_arn(f"seed-{i}") for i in range(3)]
+
+
+def seed_text(arn: str) -> str:
+    return f"- userarn: {arn}  # kept\n  username: {arn.rsplit('/', 1)[-1]}\n"
+
+
+@st.composite
+def scenarios(draw: Any) -> dict[str, Any]:
+    """Our instances (create, or create then delete) and foreign writers (add one, or remove a seeded one)."""
+    ours = draw(st.lists(st.sampled_from(["create", "create-delete"]), min_size=1, max_size=3))
+    foreign = draw(
+        st.lists(st.one_of(st.just(("add", None)), st.tuples(st.just("remove"), st.sampled_from(SEEDED))), max_size=3)
+    )
+    writers = len(ours) + len(foreign)
+    order = draw(st.lists(st.integers(0, writers - 1), max_size=40))
+    return {"ours": ours, "foreign": foreign, "order": order}
+
+
+@settings(max_examples=60, deadline=None)
+@given(scenarios())
+def test_any_interleaving_ends_with_what_every_writer_meant(scenario):
+    """Whatever order the requests of our writers and other writers interleave in, the final mapUsers is
+    exactly the seeded entries, plus foreign adds, minus foreign removes, plus each instance of ours
+    that was created and not deleted; every surviving foreign entry keeps its bytes; mapRoles is untouched."""
+    server = offline_server("".join(seed_text(arn) for arn in SEEDED))
+    ours, foreign = scenario["ours"], scenario["foreign"]
+    turnstile = Turnstile(len(ours) + len(foreign), scenario["order"])
+    errors: list[BaseException] = []
+
+    def our_writer(me: int, plan: str) -> None:
+        api = InProcessApi(server, "deployer", before=lambda: turnstile.turn(me))
+        cas = writer(api, retry=RetryPolicy(attempts=100, deadline=1e9), sleep=lambda s: None)
+        cas.ensure(Entry(MAP_USERS, user_arn(f"ci-{me}"), f"ci-{me}", ("deployers",)))
+        if plan == "create-delete":
+            cas.remove(MAP_USERS, user_arn(f"ci-{me}"))
+
+    def foreign_writer(me: int, action: tuple[str, str | None]) -> None:
+        api = InProcessApi(server, "someone", before=lambda: turnstile.turn(me))
+        kind, arn = action
+        if kind == "add":
+            foreign_edit(api, lambda text: text + seed_text(user_arn(f"other-{me}")))
+        else:
+            assert arn is not None
+            foreign_edit(api, lambda text: text.replace(seed_text(arn), ""))
+
+    def run(me: int, work: Callable[[], None]) -> None:
+        try:
+            work()
+        except BaseException as error:  # reported below
+            errors.append(error)
+        finally:
+            turnstile.done(me)
+
+    jobs = [(i, lambda i=i, p=plan: our_writer(i, p)) for i, plan in enumerate(ours)]
+    jobs += [
+        (len(ours) + j, lambda j=j, a=action: foreign_writer(len(ours) + j, a)) for j, action in enumerate(foreign)
+    ]
+    threads = [threading.Thread(target=run, args=job) for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not errors, errors
+
+    removed = {arn for kind, arn in foreign if kind == "remove"}
+    expected_foreign = [arn for arn in SEEDED if arn not in removed]
+    expected_foreign += [user_arn(f"other-{len(ours) + j}") for j, (kind, _) in enumerate(foreign) if kind == "add"]
+    expected_ours = [user_arn(f"ci-{i}") for i, plan in enumerate(ours) if plan == "create"]
+    data = aws_auth(server)["data"]
+    final = [e["userarn"] for e in yaml.safe_load(data["mapUsers"]) or []]
+    assert sorted(final) == sorted(expected_foreign + expected_ours)
+    for arn in expected_foreign:
+        assert seed_text(arn) in data["mapUsers"], f"{arn}'s entry lost its bytes"
+    assert data["mapRoles"] == NODE_ROLES
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_threads() -> Iterator[None]:
+    before = threading.active_count()
+    yield
+    assert threading.active_count() <= before + 8, "writer threads were left running"

@@ -1,0 +1,482 @@
+"""AwsAuthEntry's provider, run the way the engine runs it, against the test API server.
+
+Each test builds components under mocks, takes each AwsAuthEntry exactly as
+registered (``__provider`` included) and drives it through the SDK's own
+dynamic-provider servicer (``tests/engine.py``), with the kubeconfig argument
+pointing at the HTTPS test server. Concurrency is real: threads, each with
+its own HTTP connection, against one server.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+import yaml
+
+from eks_cicd_access import EksCicdAccess, authconfigmap
+from eks_cicd_access.authconfigmap import RetryPolicy
+from eks_cicd_access.aws_auth_entry import AwsAuthEntryProvider
+from tests.conftest import ACCOUNT, MAP_ACCOUNTS, NODE_ROLES, OTHER_USERS, Cluster, Registration, Stack
+from tests.engine import HOST_WORKERS, CheckFailed, ProviderError, State, from_struct
+from tests.test_component import ENTRY
+
+
+def user_arn(name: str) -> str:
+    return f"arn:aws:iam::{ACCOUNT}:user/{name}"
+
+
+def register(stack: Stack, cluster: Cluster, names: list[str], **overrides: Any) -> list[Registration]:
+    """One program with an EksCicdAccess per name (user ``name``, namespace ``name``); their entries."""
+
+    def program() -> None:
+        for name in names:
+            args: Any = {
+                "cluster_name": "my-cluster-1",
+                "namespace": name,
+                "iam_user_name": name,
+                "kubeconfig": cluster.kubeconfig,
+                **overrides,
+            }
+            EksCicdAccess(name, args)
+
+    stack.monitor.registrations.clear()
+    stack.run(program)
+    by_name = {r.name: r for r in stack.of_type(ENTRY)}
+    return [by_name[f"{name}-aws-auth-entry"] for name in names]
+
+
+def inputs(registration: Registration) -> dict[str, Any]:
+    """The entry's inputs as the engine holds them (unknowns kept)."""
+    return from_struct(registration.raw)
+
+
+def up(cluster: Cluster, registration: Registration, state: State | None = None) -> State:
+    return cluster.engine.up(registration.urn, inputs(registration), state)
+
+
+def map_users(cluster: Cluster) -> list[dict[str, Any]]:
+    return list(yaml.safe_load(cluster.aws_auth()["data"]["mapUsers"]) or [])
+
+
+def mapped(cluster: Cluster) -> list[str]:
+    """The ARNs mapUsers maps, in order."""
+    return [e["userarn"] for e in map_users(cluster)]
+
+
+def foreign_untouched(cluster: Cluster, map_users_prefix: str = OTHER_USERS) -> None:
+    """Node roles and accounts are byte-identical; the other teams' users keep their exact text."""
+    data = cluster.aws_auth()["data"]
+    assert data["mapRoles"] == NODE_ROLES
+    assert data["mapAccounts"] == MAP_ACCOUNTS
+    assert data["mapUsers"].startswith(map_users_prefix)
+
+
+def conflicts(cluster: Cluster) -> int:
+    return sum(1 for w in cluster.writes() if w.endswith("-> 409"))
+
+
+ALICE, TEAM_B = user_arn("alice"), user_arn("team-b-ci")
+
+# --- 1. many instances at once ----------------------------------------------------------------
+
+
+def test_five_instances_created_at_once_all_land(stack, cluster):
+    """Five components in one program, created concurrently (four at a time, as the provider host runs
+    them) from the same first read: all five entries and every foreign entry are there, mapRoles and
+    mapAccounts byte-identical."""
+    names = [f"ci-{i}" for i in range(5)]
+    registrations = register(stack, cluster, names)
+    assert len(registrations) == 5
+    # Hold the first writes until as many as the host runs at once are waiting: each was read
+    # before any write went through, so all carry the same resourceVersion. The worst case.
+    barrier = threading.Barrier(HOST_WORKERS, timeout=20)
+    held = iter(range(HOST_WORKERS))
+    lock = threading.Lock()
+
+    def hold(request: Any) -> None:
+        with lock:
+            first = next(held, None) is not None
+        if first:
+            barrier.wait()
+
+    cluster.server.before_configmap_write = hold
+    start = threading.Barrier(5)
+
+    def create(registration: Registration) -> State:
+        start.wait()
+        return up(cluster, registration)
+
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        states = list(pool.map(create, registrations))
+    assert [s.steps for s in states] == [["check", "create"]] * 5
+    assert sorted(mapped(cluster)) == sorted([ALICE, TEAM_B, *map(user_arn, names)])
+    foreign_untouched(cluster)
+    RESULTS["1. five concurrent creates"] = f"7/7 entries present; {conflicts(cluster)} writes refused with 409"
+    assert conflicts(cluster) >= HOST_WORKERS - 1, "all but one of the first writes carried a stale version"
+
+
+# --- 2. a hostile concurrent editor -------------------------------------------------------------
+
+
+def test_an_editor_writing_between_our_read_and_our_write_loses_nothing(stack, cluster):
+    """Someone edits aws-auth after each of the create's first five reads: each write of ours is refused,
+    retried on the new value, and in the end every one of their entries and ours is there."""
+    (registration,) = register(stack, cluster, ["ci"])
+    theirs: list[str] = []
+    reads = []
+
+    def interfere(request: Any, obj: dict[str, Any]) -> None:
+        reads.append(request.user)
+        # The first read is check's; the create's reads follow.
+        if request.user == "deployer" and len(reads) > 1 and len(theirs) < 5:
+            arn = user_arn(f"hostile-{len(theirs)}")
+            theirs.append(arn)
+            cluster.server.edit_configmap(
+                "kube-system",
+                "aws-auth",
+                lambda data: {**data, "mapUsers": data["mapUsers"] + f"- userarn: {arn}\n  username: h\n"},
+            )
+
+    cluster.server.after_configmap_read = interfere
+    up(cluster, registration)
+    assert mapped(cluster) == [ALICE, TEAM_B, *theirs, user_arn("ci")]
+    foreign_untouched(cluster)
+    assert conflicts(cluster) == 5
+    RESULTS["2. editor between read and write"] = "5 foreign edits kept + ours; 5 retries (6 attempts)"
+
+
+def test_a_concurrent_editor_thread_and_three_creates(stack, cluster):
+    """A second client adds an entry every 10 ms (compare-and-swap, like kubectl edit or eksctl) while
+    three instances are created: every entry it wrote and all of ours are there.
+
+    (A client that rewrites aws-auth in a tight loop can starve any optimistic writer, ours included:
+    we then stop with the conflict error after 10 attempts and write nothing.)"""
+    registrations = register(stack, cluster, ["ci-a", "ci-b", "ci-c"])
+    editor = authconfigmap.AuthConfigMap(
+        authconfigmap.connect(cluster.kubeconfig), retry=RetryPolicy(attempts=1000, base_delay=0.001)
+    )
+    stop, written = threading.Event(), list[tuple[float, str]]()
+
+    def edit_forever() -> None:
+        while not stop.is_set():
+            arn = user_arn(f"editor-{len(written)}")
+
+            def add(data: Any, arn: str = arn) -> dict[str, str]:
+                return {"mapUsers": data["mapUsers"] + f"- userarn: {arn}\n  username: e\n"}
+
+            editor.edit(add)
+            written.append((time.monotonic(), arn))
+            stop.wait(0.01)
+
+    thread = threading.Thread(target=edit_forever)
+    thread.start()
+    try:
+        while len(written) < 2:
+            time.sleep(0.005)
+        started = time.monotonic()
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            list(pool.map(lambda r: up(cluster, r), registrations))
+        ended = time.monotonic()
+        while not any(at > ended for at, _ in written):
+            time.sleep(0.005)
+    finally:
+        stop.set()
+        thread.join()
+    assert any(started < at < ended for at, _ in written), "the editor must have written while we did"
+    theirs = [arn for _, arn in written]
+    assert sorted(mapped(cluster)) == sorted([ALICE, TEAM_B, *theirs, *map(user_arn, ["ci-a", "ci-b", "ci-c"])])
+    foreign_untouched(cluster)
+
+
+# --- 3 and 4. destroy --------------------------------------------------------------------------
+
+
+def test_destroying_one_of_three_removes_only_its_entry(stack, cluster):
+    """Destroy takes out exactly that instance's entry; deleting again is a success and writes nothing."""
+    registrations = register(stack, cluster, ["ci-a", "ci-b", "ci-c"])
+    states = [up(cluster, r) for r in registrations]
+    before = cluster.aws_auth()["data"]["mapUsers"]
+    cluster.engine.destroy(states[1])
+    assert mapped(cluster) == [ALICE, TEAM_B, user_arn("ci-a"), user_arn("ci-c")]
+    assert cluster.aws_auth()["data"]["mapUsers"] == before.replace(
+        "- userarn: arn:aws:iam::123412341234:user/ci-b\n  username: ci-b\n  groups: []\n", ""
+    )
+    foreign_untouched(cluster)
+    version = cluster.aws_auth()["metadata"]["resourceVersion"]
+    cluster.engine.destroy(states[1])
+    assert cluster.aws_auth()["metadata"]["resourceVersion"] == version, "a second delete must write nothing"
+
+
+def test_delete_when_aws_auth_is_gone_succeeds(stack, cluster):
+    """An aws-auth that no longer exists means our entry is gone too: the delete succeeds."""
+    (registration,) = register(stack, cluster, ["ci"])
+    state = up(cluster, registration)
+    with cluster.server.store.lock:
+        del cluster.server.store.objects[("configmaps", "kube-system", "aws-auth")]
+    cluster.engine.destroy(state)
+    assert cluster.server.configmap("kube-system", "aws-auth") is None, "delete must not re-create aws-auth"
+
+
+def test_deletes_and_creates_racing(stack, cluster):
+    """Two destroys and two creates at once: the survivors and the new ones are mapped, the destroyed are not."""
+    old = register(stack, cluster, ["ci-a", "ci-b", "ci-c"])
+    states = [up(cluster, r) for r in old]
+    new = register(stack, cluster, ["ci-d", "ci-e"])
+    jobs: list[Callable[[], Any]] = [
+        lambda: cluster.engine.destroy(states[0]),
+        lambda: up(cluster, new[0]),
+        lambda: cluster.engine.destroy(states[1]),
+        lambda: up(cluster, new[1]),
+    ]
+    start = threading.Barrier(len(jobs))
+
+    def run(job: Callable[[], Any]) -> Any:
+        start.wait()
+        return job()
+
+    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        list(pool.map(run, jobs))
+    assert sorted(mapped(cluster)) == sorted([ALICE, TEAM_B, *map(user_arn, ["ci-c", "ci-d", "ci-e"])])
+    foreign_untouched(cluster)
+
+
+# --- 5 and 6. drift and idempotence ------------------------------------------------------------
+
+
+def test_an_entry_removed_by_hand_is_reported_and_restored(stack, cluster):
+    """After someone deletes our entry with kubectl edit, a preview shows an update and `pulumi up` restores it."""
+    (registration,) = register(stack, cluster, ["ci"])
+    state = up(cluster, registration)
+    cluster.server.edit_configmap("kube-system", "aws-auth", lambda data: {**data, "mapUsers": OTHER_USERS})
+    assert cluster.engine.preview(registration.urn, inputs(registration), state) == "update"
+    assert cluster.engine.refresh(state) is None, "refresh reports the entry gone"
+    restored = up(cluster, registration, state)
+    assert restored.steps == ["check", "diff", "update"]
+    assert mapped(cluster) == [ALICE, TEAM_B, user_arn("ci")]
+    foreign_untouched(cluster)
+
+
+def test_an_entry_edited_by_hand_is_reported_and_restored(stack, cluster):
+    """A hand edit of our entry's groups shows in refresh and diff, and `pulumi up` puts ours back in place."""
+    (registration,) = register(stack, cluster, ["ci"], kubernetes_groups=["deployers"])
+    state = up(cluster, registration)
+    cluster.server.edit_configmap(
+        "kube-system",
+        "aws-auth",
+        lambda data: {**data, "mapUsers": data["mapUsers"].replace("- deployers", "- system:masters")},
+    )
+    refreshed = cluster.engine.refresh(state)
+    assert refreshed is not None and refreshed.outputs["groups"] == ["system:masters"]
+    assert cluster.engine.preview(registration.urn, inputs(registration), refreshed) == "update"
+    up(cluster, registration, refreshed)
+    assert map_users(cluster)[-1] == {"userarn": user_arn("ci"), "username": "ci", "groups": ["deployers"]}
+
+
+def test_nothing_changed_writes_nothing(stack, cluster):
+    """A second `pulumi up` with the same inputs is a no-op: diff says same and no write reaches the server."""
+    (registration,) = register(stack, cluster, ["ci"])
+    state = up(cluster, registration)
+    version = cluster.aws_auth()["metadata"]["resourceVersion"]
+    writes = len(cluster.writes())
+    again = up(cluster, registration, state)
+    assert again.steps == ["check", "diff"]
+    assert cluster.aws_auth()["metadata"]["resourceVersion"] == version
+    assert len(cluster.writes()) == writes
+
+
+def test_upgrade_from_the_config_map_patch_writes_nothing(stack, cluster):
+    """A stack made with the old ConfigMapPatch already holds our entry (as the patch wrote it): the new
+    entry's create finds it in place and writes nothing, so the upgrade loses and changes nothing."""
+    # What the ConfigMapPatch of version 0.1.0 wrote: every entry re-serialized, ours appended.
+    written_by_the_patch = (
+        "- userarn: arn:aws:iam::123412341234:user/alice\n  username: alice\n  groups:\n  - system:masters\n"
+        "- userarn: arn:aws:iam::123412341234:user/team-b-ci\n  username: team-b-ci\n  groups:\n  - team-b\n"
+        "- userarn: arn:aws:iam::123412341234:user/my-test-iam-user\n  username: my-test-user\n  groups:\n"
+        "  - my-test-role\n"
+    )
+    cluster.server.edit_configmap("kube-system", "aws-auth", lambda data: {**data, "mapUsers": written_by_the_patch})
+    version = cluster.aws_auth()["metadata"]["resourceVersion"]
+    (registration,) = register(
+        stack, cluster, ["my-test-iam-user"], kubernetes_username="my-test-user", kubernetes_groups=["my-test-role"]
+    )
+    up(cluster, registration)
+    assert cluster.aws_auth()["metadata"]["resourceVersion"] == version
+    assert cluster.aws_auth()["data"]["mapUsers"] == written_by_the_patch
+    assert cluster.writes() == []
+
+
+# --- 7. conflict storms -------------------------------------------------------------------------
+
+
+def test_a_few_conflicts_are_retried(stack, cluster):
+    """Three refused writes in a row are retried; the fourth goes through."""
+    (registration,) = register(stack, cluster, ["ci"])
+    cluster.server.refuse_configmap_writes = 3
+    up(cluster, registration)
+    assert [w.rsplit(" ", 1)[-1] for w in cluster.writes()] == ["409", "409", "409", "200"]
+    assert mapped(cluster)[-1] == user_arn("ci")
+
+
+def test_endless_conflicts_end_in_a_clear_error_within_the_bound(stack, cluster, monkeypatch):
+    """When every write is refused, the provider stops after 10 attempts with an error naming
+    kube-system/aws-auth and saying nothing of ours was written; nothing was."""
+    monkeypatch.setattr(authconfigmap, "DEFAULT_RETRY", RetryPolicy(base_delay=0.002, max_delay=0.02))
+    (registration,) = register(stack, cluster, ["ci"])
+    before = cluster.aws_auth()
+    cluster.server.refuse_configmap_writes = 10**9
+    started = time.monotonic()
+    with pytest.raises(ProviderError) as raised:
+        up(cluster, registration)
+    elapsed = time.monotonic() - started
+    message = str(raised.value)
+    assert "kube-system/aws-auth kept changing" in message
+    assert "10 writes" in message and "Nothing of ours was written" in message
+    assert len(cluster.writes()) == 10
+    assert cluster.aws_auth() == before
+    assert elapsed < 5
+
+
+# --- 8. what cannot be merged, and what is missing ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("map_users", "message"),
+    [
+        ("- userarn: [broken\n", "data.mapUsers is not valid YAML"),
+        ("userarn: arn:aws:iam::1:user/a\n", "data.mapUsers must be a YAML list"),
+    ],
+)
+def test_a_malformed_map_users_fails_the_preview_and_writes_nothing(stack, cluster, map_users, message):
+    """In a preview (the user's ARN still unknown) check reads aws-auth and fails naming the fix; create
+    refuses too, and nothing is written."""
+    cluster.server.edit_configmap("kube-system", "aws-auth", lambda data: {**data, "mapUsers": map_users})
+    stack.start_preview()
+    (previewed,) = register(stack, cluster, ["ci"])
+    with pytest.raises(CheckFailed) as raised:
+        cluster.engine.preview(previewed.urn, inputs(previewed))
+    ((prop, reason),) = raised.value.failures
+    assert prop == "key"
+    assert message in reason and "kubectl edit configmap aws-auth -n kube-system" in reason
+    assert "Nothing was written" in reason
+    stack.mocks.preview = False
+    (registration,) = register(stack, cluster, ["ci"])
+    with pytest.raises(ProviderError, match=message):
+        cluster.engine.create(registration.urn, inputs(registration))
+    assert cluster.aws_auth()["data"]["mapUsers"] == map_users
+    assert cluster.writes() == []
+
+
+def test_a_preview_of_a_healthy_cluster_passes(stack, cluster):
+    """With the ARN unknown, check still reads aws-auth and passes; the preview plans a create."""
+    stack.start_preview()
+    (previewed,) = register(stack, cluster, ["ci"])
+    assert cluster.engine.preview(previewed.urn, inputs(previewed)) == "create"
+    assert cluster.writes() == []
+
+
+def test_a_missing_aws_auth_is_created_with_only_our_entry(stack, cluster):
+    """A cluster without aws-auth gets one holding just our entry (a create that fails if someone beat us)."""
+    with cluster.server.store.lock:
+        del cluster.server.store.objects[("configmaps", "kube-system", "aws-auth")]
+    (registration,) = register(stack, cluster, ["ci"])
+    up(cluster, registration)
+    assert cluster.aws_auth()["data"] == {
+        "mapUsers": "- userarn: arn:aws:iam::123412341234:user/ci\n  username: ci\n  groups: []\n"
+    }
+    assert cluster.writes() == ["create configmaps -> 201"]
+
+
+def test_a_missing_aws_auth_created_by_someone_else_first(stack, cluster):
+    """If another writer creates aws-auth between our 404 and our create, ours gets 409 and is merged in."""
+    with cluster.server.store.lock:
+        del cluster.server.store.objects[("configmaps", "kube-system", "aws-auth")]
+    (registration,) = register(stack, cluster, ["ci"])
+    original = cluster.server._configmaps
+
+    def create_first(record: Any, body: bytes) -> Any:
+        if record.attributes.verb == "create" and cluster.server.configmap("kube-system", "aws-auth") is None:
+            cluster.server.seed_configmap("kube-system", "aws-auth", {"mapRoles": NODE_ROLES})
+        return original(record, body)
+
+    cluster.server._configmaps = create_first
+    up(cluster, registration)
+    assert cluster.writes() == ["create configmaps -> 409", "update configmaps aws-auth -> 200"]
+    assert cluster.aws_auth()["data"]["mapRoles"] == NODE_ROLES
+    assert mapped(cluster) == [user_arn("ci")]
+
+
+# --- 9. renamed user ----------------------------------------------------------------------------
+
+
+def test_a_renamed_user_ends_with_only_the_new_arn(stack, cluster):
+    """Renaming the IAM user updates the entry in place: the new ARN is mapped and the old one removed,
+    in one write, where the old entry stood."""
+    (old,) = register(stack, cluster, ["ci"], iam_user_name="ci-old")
+    state = up(cluster, old)
+    cluster.server.edit_configmap(
+        "kube-system", "aws-auth", lambda data: {**data, "mapUsers": data["mapUsers"] + "- userarn: x\n"}
+    )
+    writes = len(cluster.writes())
+    (new,) = register(stack, cluster, ["ci"], iam_user_name="ci-new")
+    assert cluster.engine.preview(new.urn, inputs(new), state) == "update"
+    updated = up(cluster, new, state)
+    assert updated.steps == ["check", "diff", "update"]
+    assert mapped(cluster)[:3] == [ALICE, TEAM_B, user_arn("ci-new")]
+    assert user_arn("ci-old") not in mapped(cluster)
+    assert len(cluster.writes()) == writes + 1
+    cluster.engine.destroy(updated)
+    assert [e for e in map_users(cluster) if isinstance(e, dict)][:2] == yaml.safe_load(OTHER_USERS)
+    assert user_arn("ci-new") not in mapped(cluster)
+
+
+def test_another_cluster_replaces_the_entry(stack, cluster):
+    """A different cluster name is a replacement: created there, then deleted here."""
+    (registration,) = register(stack, cluster, ["ci"])
+    state = up(cluster, registration)
+    moved = {**inputs(registration), "cluster": "my-cluster-2"}
+    assert cluster.engine.diff(state, moved).replaces == ["cluster"]
+
+
+# --- the adapter itself -------------------------------------------------------------------------
+
+
+def test_the_provider_takes_secret_wrapped_inputs_too(stack, cluster):
+    """Called with inputs still wrapped in the engine's secret marker (as the mocks record them), it works."""
+    (registration,) = register(stack, cluster, ["ci"])
+    provider = AwsAuthEntryProvider()
+    created = provider.create(dict(registration.inputs))
+    assert created.outs is not None and created.outs["kubeconfig"] == cluster.kubeconfig
+    assert mapped(cluster)[-1] == user_arn("ci")
+
+
+def test_a_bad_kubeconfig_is_a_check_failure(stack, cluster):
+    """A kubeconfig that is not one fails check with a message naming kubeconfig, before anything is written."""
+    (registration,) = register(stack, cluster, ["ci"])
+    with pytest.raises(CheckFailed, match="kubeconfig: cannot be used to reach the cluster"):
+        cluster.engine.check(registration.urn, {}, {**inputs(registration), "kubeconfig": "- not a config"})
+
+
+def test_a_forbidden_kubeconfig_says_what_it_needs(stack, cluster):
+    """A kubeconfig whose user may not read aws-auth gets a 403 message that names the permissions needed."""
+    (registration,) = register(stack, cluster, ["ci"])
+    cluster.server.tokens["nobody"] = cluster.server.tokens["deployer-token"].__class__("nobody", ())
+    with pytest.raises(CheckFailed, match=r"403 Forbidden.*needs get, create and update on configmaps"):
+        cluster.engine.check(
+            registration.urn, {}, {**inputs(registration), "kubeconfig": cluster.server.kubeconfig("nobody")}
+        )
+
+
+#: Numbers for the README and the closing note, printed at the end of the run.
+RESULTS: dict[str, str] = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def report_results(request: pytest.FixtureRequest) -> Any:
+    yield
+    if RESULTS:
+        print("\naws-auth writer:", "; ".join(f"{k}: {v}" for k, v in RESULTS.items()))
