@@ -92,7 +92,7 @@ def run(program: Callable[[], None], monitor: MockMonitor | None = None) -> floa
 
 def children_of_one_instance() -> list[tuple[str, str, dict[str, Any]]]:
     recorder = Recorder(Mocks())
-    run(lambda: EksCicdAccess("ci-0", args_for(0)), recorder)
+    run(component_program(1), recorder)
     return recorder.registered
 
 
