@@ -22,7 +22,7 @@ from eks_cicd_access import EksCicdAccess, authconfigmap
 from eks_cicd_access.authconfigmap import RetryPolicy
 from eks_cicd_access.aws_auth_entry import AwsAuthEntryProvider
 from tests.conftest import ACCOUNT, MAP_ACCOUNTS, NODE_ROLES, OTHER_USERS, Cluster, Registration, Stack
-from tests.engine import HOST_WORKERS, CheckFailed, ProviderError, State, from_struct
+from tests.engine import HOST_WORKERS, CheckFailed, Engine, ProviderError, State, from_struct
 from tests.test_component import ENTRY
 
 
@@ -118,6 +118,28 @@ def test_five_instances_created_at_once_all_land(stack, cluster):
     foreign_untouched(cluster)
     RESULTS["1. five concurrent creates"] = f"7/7 entries present; {conflicts(cluster)} writes refused with 409"
     assert conflicts(cluster) >= HOST_WORKERS - 1, "all but one of the first writes carried a stale version"
+
+
+def test_two_stacks_running_up_at_once(stack, cluster):
+    """Two stacks (two provider hosts) each create three entries at the same moment: all six land."""
+    first = register(stack, cluster, ["a-1", "a-2", "a-3"])
+    second = register(stack, cluster, ["b-1", "b-2", "b-3"])
+    other_host = Engine()
+    start = threading.Barrier(6)
+
+    def create(job: tuple[Engine, Registration]) -> State:
+        engine, registration = job
+        start.wait()
+        return engine.up(registration.urn, inputs(registration))
+
+    try:
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            list(pool.map(create, [(cluster.engine, r) for r in first] + [(other_host, r) for r in second]))
+    finally:
+        other_host.pool.shutdown()
+    names = ["a-1", "a-2", "a-3", "b-1", "b-2", "b-3"]
+    assert sorted(mapped(cluster)) == sorted([ALICE, TEAM_B, *map(user_arn, names)])
+    foreign_untouched(cluster)
 
 
 # --- 2. a hostile concurrent editor -------------------------------------------------------------

@@ -1,0 +1,102 @@
+"""How the aws-auth writer behaves under contention, with the default retry policy, in real time.
+
+    venv/bin/python -m benchmarks.conflicts [--writers 5 10 20] [--repeat 5]
+
+Against the HTTPS test API server (``tests/apiserver``), on loopback:
+
+- **give up**: every write refused with 409; seconds until the writer stops
+  (10 attempts or 60 s, whichever first) and the attempts it made;
+- **contention**: N writers, each adding its own entry at the same moment
+  (one thread and one HTTP connection each); wall time until all are in,
+  the attempts each needed, and whether every entry (and every foreign one)
+  is there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import yaml
+
+from eks_cicd_access.authconfigmap import AuthConfigMap, AwsAuthConflict, Entry, WriteResult, connect
+from eks_cicd_access.aws_auth import MAP_USERS
+from tests.apiserver.rbac import Authorizer
+from tests.apiserver.server import KubeApiServer
+from tests.conftest import ADMIN_TOKEN, DEPLOYER, NODE_ROLES, OTHER_USERS
+
+
+def server() -> KubeApiServer:
+    api = KubeApiServer(Authorizer([], []), cluster_name="c", tokens={ADMIN_TOKEN: DEPLOYER}).__enter__()
+    api.seed_configmap("kube-system", "aws-auth", {"mapRoles": NODE_ROLES, "mapUsers": OTHER_USERS})
+    return api
+
+
+def give_up() -> tuple[float, int]:
+    api = server()
+    try:
+        api.refuse_configmap_writes = 10**9
+        writer = AuthConfigMap(connect(api.kubeconfig(ADMIN_TOKEN)))
+        started = time.perf_counter()
+        try:
+            writer.ensure(Entry(MAP_USERS, "arn:aws:iam::1:user/ci", "ci"))
+        except AwsAuthConflict:
+            pass
+        return time.perf_counter() - started, sum(1 for r in api.requests if r.attributes.verb == "update")
+    finally:
+        api.__exit__(None, None, None)
+
+
+def contention(writers: int) -> tuple[float, list[int], bool]:
+    api = server()
+    try:
+        kubeconfig = api.kubeconfig(ADMIN_TOKEN)
+        start = threading.Barrier(writers)
+
+        def add(i: int) -> WriteResult:
+            writer = AuthConfigMap(connect(kubeconfig))
+            start.wait()
+            return writer.ensure(Entry(MAP_USERS, f"arn:aws:iam::1:user/ci-{i}", f"ci-{i}"))
+
+        started = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=writers) as pool:
+            results = list(pool.map(add, range(writers)))
+        elapsed = time.perf_counter() - started
+        stored = api.configmap("kube-system", "aws-auth")
+        assert stored is not None
+        arns = {e["userarn"] for e in yaml.safe_load(stored["data"]["mapUsers"])}
+        complete = arns >= {f"arn:aws:iam::1:user/ci-{i}" for i in range(writers)} and stored["data"][
+            "mapUsers"
+        ].startswith(OTHER_USERS)
+        return elapsed, [r.attempts for r in results], complete
+    finally:
+        api.__exit__(None, None, None)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--writers", type=int, nargs="+", default=[5, 10, 20])
+    parser.add_argument("--repeat", type=int, default=5)
+    options = parser.parse_args()
+    runs = [give_up() for _ in range(options.repeat)]
+    seconds = [s for s, _ in runs]
+    print(
+        f"give up (every write refused): {min(seconds):.2f}-{max(seconds):.2f} s, median "
+        f"{statistics.median(seconds):.2f} s; writes tried: {sorted({n for _, n in runs})}"
+    )
+    print(f"{'writers':>7} {'all in':>6} {'median s':>8} {'max s':>6} {'attempts: median':>17} {'max':>4}")
+    for writers in options.writers:
+        results = [contention(writers) for _ in range(options.repeat)]
+        attempts = [a for _, each, _ in results for a in each]
+        print(
+            f"{writers:>7} {str(all(ok for _, _, ok in results)):>6} "
+            f"{statistics.median(s for s, _, _ in results):>8.2f} {max(s for s, _, _ in results):>6.2f} "
+            f"{statistics.median(attempts):>17.0f} {max(attempts):>4}"
+        )
+
+
+if __name__ == "__main__":
+    main()
