@@ -91,7 +91,7 @@ def main() -> None:
         results = [contention(writers) for _ in range(options.repeat)]
         attempts = [a for _, each, _ in results for a in each]
         print(
-            f"{writers:>7} {str(all(ok for _, _, ok in results)):>6} "
+            f"{writers:>7} {all(ok for _, _, ok in results)!s:>6} "
             f"{statistics.median(s for s, _, _ in results):>8.2f} {max(s for s, _, _ in results):>6.2f} "
             f"{statistics.median(attempts):>17.0f} {max(attempts):>4}"
         )
