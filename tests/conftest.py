@@ -342,6 +342,12 @@ def quiet_unretrieved_futures() -> None:
     loop.set_exception_handler(handler)
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--record-golden", action="store_true", help="rewrite tests/golden/*.json from the current code (on purpose)"
+    )
+
+
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     """Print the kubectl tier's tables (command -> requests -> allowed/denied) when it ran."""
     lines = config.stash.get(KUBECTL_REPORT, None)

@@ -1,0 +1,6 @@
+"""Rewrite the recorded dev-stack registrations: ``venv/bin/python -m tests.golden``."""
+
+import pytest
+
+if __name__ == "__main__":
+    raise SystemExit(pytest.main(["-q", "tests/test_golden.py", "--record-golden", "-p", "no:cacheprovider"]))
