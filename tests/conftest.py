@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
+import grpc
 import pulumi
 import pytest
 from google.protobuf import json_format, struct_pb2
@@ -92,10 +93,31 @@ class Registration:
         return self.parent.split("::")[2].split("$")[-1] if self.parent else ""
 
 
+class InvokeFailure(grpc.RpcError):
+    """How the engine answers an invoke its provider failed: a gRPC error carrying the provider's message."""
+
+    def __init__(self, details: str) -> None:
+        super().__init__(details)
+        self._details = details
+
+    def code(self) -> grpc.StatusCode:
+        return grpc.StatusCode.UNKNOWN
+
+    def details(self) -> str:
+        return self._details
+
+
 class EksMocks(pulumi.runtime.Mocks):
     """Echo inputs; add each type's computed outputs; answer our invokes."""
 
     def __init__(self) -> None:
+        #: The account's IAM OIDC providers by URL, as getOpenIdConnectProvider finds them.
+        self.oidc_providers: dict[str, dict[str, Any]] = {
+            "https://token.actions.githubusercontent.com": {
+                "arn": f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com",
+                "clientIdLists": ["sts.amazonaws.com"],
+            }
+        }
         self.authentication_mode = "API_AND_CONFIG_MAP"
         #: Replaces fields of the getCluster answer (e.g. a moto cluster's arn, endpoint, CA).
         self.cluster: dict[str, Any] = {}
@@ -112,6 +134,13 @@ class EksMocks(pulumi.runtime.Mocks):
             path = outputs.get("path", "/")
             outputs.update(arn=f"arn:aws:iam::{ACCOUNT}:user{path}{name}", uniqueId=f"AIDA{name.upper()}")
             return name, outputs
+        if args.typ == "aws:iam/role:Role":
+            path = outputs.get("path", "/")
+            outputs.update(arn=f"arn:aws:iam::{ACCOUNT}:role{path}{name}", uniqueId=f"AROA{name.upper()}")
+            return name, outputs
+        if args.typ == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
+            outputs.update(arn=f"arn:aws:iam::{ACCOUNT}:oidc-provider/{outputs['url'].removeprefix('https://')}")
+            return outputs["arn"], outputs
         if args.typ == "aws:iam/policy:Policy":
             outputs.update(arn=f"arn:aws:iam::{ACCOUNT}:policy/{name}", policyId="ANPA000000000000EXAMPLE")
             return outputs["arn"], outputs
@@ -147,6 +176,19 @@ class EksMocks(pulumi.runtime.Mocks):
                     {"authenticationMode": self.authentication_mode, "bootstrapClusterCreatorAdminPermissions": True}
                 ],
                 **self.cluster,
+            }, []
+        if args.token == "aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider":
+            url = args.args["url"]
+            if url not in self.oidc_providers:
+                # What the AWS provider reports when no provider has that URL.
+                raise InvokeFailure(f"reading IAM OIDC Provider ({url}): couldn't find resource")
+            found = self.oidc_providers[url]
+            return {
+                "url": url.removeprefix("https://"),
+                "thumbprintLists": [],
+                "tags": {},
+                "id": found["arn"],
+                **found,
             }, []
         raise NotImplementedError(f"the mocks do not answer invoke {args.token}")
 

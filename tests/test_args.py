@@ -10,29 +10,47 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from eks_cicd_access import EksCicdAccess
-from eks_cicd_access.args import check_iam_user_name, check_namespace, validate_args
+from eks_cicd_access.args import UserArgs, check_iam_user_name, check_namespace, validate_args
 
 BASE: dict[str, Any] = {"cluster_name": "my-cluster-1", "namespace": "my-test-ns"}
+OIDC: dict[str, Any] = {"identity": "github-actions", "oidc_subjects": ["repo:acme/web:environment:production"]}
 
 
 def test_defaults_are_applied():
     """Unset arguments take the documented defaults, derived from the component name."""
     resolved = validate_args("ci", BASE)
-    assert (resolved.iam_user_name, resolved.iam_user_path, resolved.iam_policy_name) == (
-        "ci",
-        "/",
-        "ci-eks-describe-cluster",
-    )
+    assert resolved.identity == "iam-user" and resolved.role is None
+    assert resolved.user == UserArgs(name="ci", path="/", create_access_key=True, pgp_key=None)
+    assert resolved.iam_policy_name == "ci-eks-describe-cluster"
     assert (resolved.kubernetes_username, resolved.kubernetes_groups) == ("ci", [])
     assert (resolved.role_name, resolved.role_binding_name) == ("ci-deployer", "ci-deployer-binding")
     assert (resolved.policy_resource_scope, resolved.identity_mapping) == ("cluster", "aws-auth")
-    assert (resolved.create_namespace, resolved.create_access_key, resolved.pgp_key, resolved.tags) == (
-        True,
-        True,
-        None,
-        {},
-    )
+    assert (resolved.create_namespace, resolved.tags, resolved.kubeconfig) == (True, {}, None)
     assert resolved.role_rules[0]["verbs"] == ["get", "list", "watch", "create", "patch"]
+
+
+def test_oidc_defaults_are_applied():
+    """An OIDC identity takes the documented defaults: role named after the component, path /, 3600 s,
+    audience sts.amazonaws.com, the provider looked up; the policy and Kubernetes user follow the role."""
+    resolved = validate_args("ci", {**BASE, "identity": "github-actions", "oidc_subjects": ["repo:a/b:pull_request"]})
+    assert resolved.user is None
+    role = resolved.role
+    assert role is not None
+    assert (role.name, role.path, role.max_session_duration) == ("ci", "/", 3600)
+    assert (role.issuer_url, role.audience, role.provider_arn, role.create_provider) == (
+        "https://token.actions.githubusercontent.com",
+        "sts.amazonaws.com",
+        None,
+        False,
+    )
+    gitlab = validate_args(
+        "ci", {**BASE, "identity": "gitlab-ci", "oidc_subjects": ["project_path:a/b:ref_type:tag:ref:v1"]}
+    ).role
+    assert gitlab is not None and gitlab.issuer_url == "https://gitlab.com"
+    named = validate_args(
+        "ci", {**BASE, "identity": "github-actions", "oidc_subjects": ["repo:a/b:pull_request"], "iam_role_name": "r"}
+    )
+    assert (named.iam_policy_name, named.kubernetes_username) == ("r-eks-describe-cluster", "r")
 
 
 def test_kubernetes_username_defaults_to_the_given_iam_user_name():
@@ -80,6 +98,48 @@ BAD_INPUTS = [
     ({"pgp_key": ""}, "pgp_key: must be a non-empty string"),
     ({"tags": {"team": 1}}, "tags: must be a mapping of strings"),
     ({"namspace": "typo"}, r"unknown argument\(s\) \['namspace'\]"),
+    ({"identity": "github"}, "identity: 'github' is not one of 'iam-user', 'github-actions', 'gitlab-ci'"),
+    ({"oidc_subjects": ["repo:a/b:pull_request"]}, "oidc_subjects: only with identity 'github-actions' or 'gitlab-ci'"),
+    ({"iam_role_name": "r"}, "iam_role_name: only with identity"),
+    ({"create_oidc_provider": True}, "create_oidc_provider: only with identity"),
+    ({"max_session_duration": 7200}, "max_session_duration: only with identity"),
+    ({"identity": "github-actions"}, "oidc_subjects: is required with identity 'github-actions'"),
+    (OIDC | {"oidc_subjects": []}, "oidc_subjects: is required"),
+    (OIDC | {"oidc_subjects": ["*"]}, r"oidc_subjects\[0\]: '\*' would let any owner/repository in"),
+    (OIDC | {"oidc_subjects": ["repo:*"]}, r"oidc_subjects\[0\]: 'repo:\*' has a wildcard in its owner/repository"),
+    (OIDC | {"oidc_subjects": ["repo:acme/*:pull_request"]}, r"oidc_subjects\[0\]: .* wildcard in its owner/repo"),
+    (
+        OIDC | {"identity": "gitlab-ci", "oidc_subjects": ["project_path:acme/*:ref_type:branch:ref:main"]},
+        r"oidc_subjects\[0\]: .* wildcard in its group/project part",
+    ),
+    (OIDC | {"oidc_subjects": [f"repo:acme/web{i}:environment:*" for i in range(60)]}, "over IAM's default limit"),
+    (OIDC | {"iam_user_name": "u"}, "iam_user_name: identity 'github-actions' has no IAM user or access key"),
+    (OIDC | {"iam_user_path": "/ci/"}, "iam_user_path: identity 'github-actions' has no IAM user"),
+    (OIDC | {"pgp_key": "mQ"}, "pgp_key: identity 'github-actions' has no IAM user or access key"),
+    (OIDC | {"create_access_key": True}, "create_access_key: identity 'github-actions' has no IAM user or access key"),
+    (OIDC | {"gitlab_url": "https://gitlab.com"}, "gitlab_url: only with identity 'gitlab-ci'"),
+    (OIDC | {"identity": "gitlab-ci", "gitlab_url": "http://gitlab.com"}, "gitlab_url: 'http://gitlab.com' must be"),
+    (OIDC | {"oidc_audience": ""}, "oidc_audience: must be a non-empty string"),
+    (OIDC | {"iam_role_name": "a b"}, "iam_role_name: 'a b' must be 1-64 characters"),
+    (OIDC | {"iam_role_path": "ci"}, "iam_role_path: 'ci' must start and end with '/'"),
+    (OIDC | {"max_session_duration": 3599}, "max_session_duration: 3599 must be whole seconds from 3600 to 43200"),
+    (OIDC | {"max_session_duration": 43201}, "max_session_duration: 43201 must be"),
+    (OIDC | {"max_session_duration": "3600"}, "max_session_duration: '3600' must be"),
+    (OIDC | {"max_session_duration": True}, "max_session_duration: True must be"),
+    (OIDC | {"create_oidc_provider": "yes"}, "create_oidc_provider: must be true or false"),
+    (
+        OIDC | {"oidc_provider_arn": "arn:aws:iam::123412341234:oidc-provider/gitlab.com"},
+        "oidc_provider_arn: .* is the provider for https://gitlab.com, not for https://token.actions",
+    ),
+    (OIDC | {"oidc_provider_arn": "arn:aws:iam::1:role/r"}, "oidc_provider_arn: .* is not an IAM OIDC provider ARN"),
+    (
+        OIDC
+        | {
+            "oidc_provider_arn": "arn:aws:iam::123412341234:oidc-provider/token.actions.githubusercontent.com",
+            "create_oidc_provider": True,
+        },
+        "oidc_provider_arn: give an existing provider's ARN or create_oidc_provider=True, not both",
+    ),
 ]
 
 

@@ -48,6 +48,8 @@ GRAPHS = {
 OUTPUTS = [
     "iam_user_name",
     "iam_user_arn",
+    "iam_role_arn",
+    "principal_arn",
     "iam_policy_arn",
     "access_key_id",
     "secret_access_key",
@@ -60,11 +62,11 @@ OUTPUTS = [
 
 
 def deploy(stack, **overrides):
-    """Create the component with the recipe's names; return its resolved outputs."""
+    """Create the component with the recipe's names (an override of None removes one); return its outputs."""
 
     def program():
         provider = k8s.Provider("cluster", kubeconfig="{}")
-        args: Any = {**RECIPE, **overrides}
+        args: Any = {k: v for k, v in {**RECIPE, **overrides}.items() if v is not None}
         access = EksCicdAccess("ci", args, pulumi.ResourceOptions(providers=[provider]))
         return {key: getattr(access, key) for key in OUTPUTS}
 
@@ -373,9 +375,10 @@ def test_kubeconfig_output_is_built_from_the_cluster(stack):
 
 
 def test_all_outputs_are_registered(stack):
-    """register_outputs lists every output attribute (None values are not sent, so a pgp run covers the rest)."""
+    """register_outputs lists every output attribute (None values are not sent: pgp and OIDC runs cover the rest)."""
     registered: set[str] = set()
-    for extra in ({}, {"pgp_key": "mQENBFexample"}):
+    oidc = {"identity": "github-actions", "oidc_subjects": ["repo:a/b:pull_request"], "iam_user_name": None}
+    for extra in ({}, {"pgp_key": "mQENBFexample"}, oidc):
         deploy(stack, **extra)
         component = stack.one(TYPE_TOKEN)
         registered |= set(stack.monitor.registered_outputs[component.urn])

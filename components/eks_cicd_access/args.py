@@ -15,12 +15,41 @@ from typing import Any, Literal, NotRequired, TypedDict
 import pulumi
 
 from .rbac import RoleRule, resolve_role_rules
+from .trust import (
+    DEFAULT_AUDIENCE,
+    GITHUB_ISSUER,
+    GITLAB_ISSUER,
+    PLATFORMS,
+    TRUST_POLICY_LIMIT,
+    Platform,
+    check_issuer_url,
+    check_subjects,
+    issuer_host,
+    policy_size,
+    provider_arn_issuer,
+    web_identity_trust_policy,
+)
 
+Identity = Literal["iam-user", "github-actions", "gitlab-ci"]
 IdentityMapping = Literal["aws-auth", "access-entry", "none"]
 PolicyResourceScope = Literal["cluster", "any"]
 
+IDENTITIES: tuple[str, ...] = ("iam-user", "github-actions", "gitlab-ci")
 IDENTITY_MAPPINGS: tuple[str, ...] = ("aws-auth", "access-entry", "none")
 POLICY_RESOURCE_SCOPES: tuple[str, ...] = ("cluster", "any")
+
+#: Arguments that only make sense for an IAM user, and only for an OIDC role.
+USER_ONLY = ("iam_user_name", "iam_user_path", "pgp_key")
+OIDC_ONLY = (
+    "oidc_subjects",
+    "oidc_provider_arn",
+    "create_oidc_provider",
+    "gitlab_url",
+    "oidc_audience",
+    "iam_role_name",
+    "iam_role_path",
+    "max_session_duration",
+)
 
 #: Prefixes EKS and Kubernetes keep for themselves; a CI user or group named
 #: like this would be refused by EKS access entries or collide with built-ins.
@@ -36,16 +65,36 @@ class EksCicdAccessArgs(TypedDict):
     """The one namespace CI may deploy to (a DNS-1123 label). Required."""
     create_namespace: NotRequired[bool]
     """Create the namespace. Default ``True``; ``False`` adopts an existing one."""
+    identity: NotRequired[Identity]
+    """Who CI is in AWS. ``"iam-user"`` (default): an IAM user with an access key.
+    ``"github-actions"`` / ``"gitlab-ci"``: an IAM role the job assumes with its OIDC token; no stored key."""
     iam_user_name: NotRequired[str]
-    """IAM user name. Default: the component's ``name``."""
+    """IAM user name (``iam-user``). Default: the component's ``name``."""
     iam_user_path: NotRequired[str]
-    """IAM path of the user. Default ``"/"``."""
+    """IAM path of the user (``iam-user``). Default ``"/"``."""
+    oidc_subjects: NotRequired[list[str]]
+    """Token ``sub`` claims allowed to assume the role (OIDC identities; required), exactly or with ``*``/``?``
+    after the repository or project, e.g. ``repo:acme/web:environment:production``."""
+    oidc_provider_arn: NotRequired[pulumi.Input[str]]
+    """ARN of the account's IAM OIDC provider for the issuer. Default: looked up by the issuer's URL."""
+    create_oidc_provider: NotRequired[bool]
+    """Create the IAM OIDC provider (one per issuer per account: let one stack own it). Default ``False``."""
+    gitlab_url: NotRequired[str]
+    """The GitLab instance, which is the token issuer (``gitlab-ci``). Default ``"https://gitlab.com"``."""
+    oidc_audience: NotRequired[str]
+    """The token's required ``aud``. Default ``"sts.amazonaws.com"``."""
+    iam_role_name: NotRequired[str]
+    """IAM role name (OIDC identities). Default: the component's ``name``."""
+    iam_role_path: NotRequired[str]
+    """IAM path of the role. Default ``"/"`` (EKS's aws-auth names the role without it)."""
+    max_session_duration: NotRequired[int]
+    """Longest session CI may ask for, in seconds, 3600-43200. Default ``3600``."""
     iam_policy_name: NotRequired[str]
-    """IAM policy name, unique per account. Default ``"<iam_user_name>-eks-describe-cluster"``."""
+    """IAM policy name, unique per account. Default ``"<user or role name>-eks-describe-cluster"``."""
     policy_resource_scope: NotRequired[PolicyResourceScope]
     """``"cluster"`` (default): the policy names the cluster's ARN; ``"any"``: ``*``, as the recipe does."""
     kubernetes_username: NotRequired[str]
-    """Kubernetes user the IAM user maps to. Default: ``iam_user_name``."""
+    """Kubernetes user the IAM principal maps to. Default: the user's or role's name."""
     kubernetes_groups: NotRequired[list[str]]
     """Kubernetes groups of the mapping. Default ``[]``."""
     role_name: NotRequired[str]
@@ -57,7 +106,7 @@ class EksCicdAccessArgs(TypedDict):
     identity_mapping: NotRequired[IdentityMapping]
     """``"aws-auth"`` (default), ``"access-entry"`` or ``"none"``."""
     create_access_key: NotRequired[bool]
-    """Create an access key for the user. Default ``True``."""
+    """Create an access key for the user (``iam-user``). Default ``True``."""
     pgp_key: NotRequired[str]
     """Base64 PGP public key (or ``keybase:user``) to encrypt the secret key with. Default: none."""
     tags: NotRequired[dict[str, str]]
@@ -69,14 +118,41 @@ class EksCicdAccessArgs(TypedDict):
 
 
 @dataclass(frozen=True)
+class UserArgs:
+    """The IAM user identity, validated."""
+
+    name: str
+    path: str
+    create_access_key: bool
+    pgp_key: str | None
+
+
+@dataclass(frozen=True)
+class RoleArgs:
+    """The OIDC role identity, validated."""
+
+    platform: Platform
+    issuer_url: str
+    subjects: list[str]
+    audience: str
+    provider_arn: pulumi.Input[str] | None
+    create_provider: bool
+    name: str
+    path: str
+    max_session_duration: int
+
+
+@dataclass(frozen=True)
 class ResolvedArgs:
     """Every argument with its default applied, after validation."""
 
     cluster_name: pulumi.Input[str]
     namespace: pulumi.Input[str]
     create_namespace: bool
-    iam_user_name: str
-    iam_user_path: str
+    identity: str
+    #: Exactly one of ``user`` and ``role`` is set, by ``identity``.
+    user: UserArgs | None
+    role: RoleArgs | None
     iam_policy_name: str
     policy_resource_scope: str
     kubernetes_username: str
@@ -85,8 +161,6 @@ class ResolvedArgs:
     role_binding_name: str
     role_rules: list[RoleRule]
     identity_mapping: str
-    create_access_key: bool
-    pgp_key: str | None
     tags: dict[str, str]
     kubeconfig: pulumi.Input[str] | None
 
@@ -119,18 +193,23 @@ def check_cluster_name(value: str) -> str:
     return value
 
 
-def check_iam_user_name(value: str) -> str:
-    """An IAM user name: 1-64 of ``A-Za-z0-9+=,.@_-``."""
+def check_iam_name(field: str, value: str) -> str:
+    """An IAM user or role name: 1-64 of ``A-Za-z0-9+=,.@_-``."""
     if not isinstance(value, str) or not 1 <= len(value) <= 64 or not _IAM_NAME.match(value):
-        raise ValueError(f"iam_user_name: {value!r} must be 1-64 characters of A-Z, a-z, 0-9 and +=,.@_-")
+        raise ValueError(f"{field}: {value!r} must be 1-64 characters of A-Z, a-z, 0-9 and +=,.@_-")
     return value
 
 
-def check_iam_user_path(value: str) -> str:
+def check_iam_user_name(value: str) -> str:
+    """An IAM user name (see ``check_iam_name``)."""
+    return check_iam_name("iam_user_name", value)
+
+
+def check_iam_path(field: str, value: str) -> str:
     """An IAM path: ``/`` or ``/a/b/``, printable ASCII, at most 512 characters."""
     if not isinstance(value, str) or len(value) > 512 or not _IAM_PATH.match(value):
         raise ValueError(
-            f"iam_user_path: {value!r} must start and end with '/' (e.g. '/' or '/ci/'), "
+            f"{field}: {value!r} must start and end with '/' (e.g. '/' or '/ci/'), "
             "at most 512 printable ASCII characters without spaces"
         )
     return value
@@ -206,7 +285,9 @@ def validate_args(name: str, args: Mapping[str, Any]) -> ResolvedArgs:
         if args.get(required) is None:
             raise ValueError(f"{required}: is required")
 
-    iam_user_name = check_iam_user_name(args.get("iam_user_name", name))
+    identity = check_choice("identity", args.get("identity", "iam-user"), IDENTITIES)
+    user, role = (_user_args(name, args), None) if identity == "iam-user" else (None, _role_args(name, identity, args))
+    principal_name = user.name if user else role.name if role else name
     role_name = check_object_name("role_name", args.get("role_name", f"{name}-deployer"))
     groups = args.get("kubernetes_groups", [])
     if not isinstance(groups, list):
@@ -214,30 +295,99 @@ def validate_args(name: str, args: Mapping[str, Any]) -> ResolvedArgs:
     tags = args.get("tags", {})
     if not isinstance(tags, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in tags.items()):
         raise ValueError("tags: must be a mapping of strings to strings")
-    pgp_key = args.get("pgp_key")
-    if pgp_key is not None and (not isinstance(pgp_key, str) or not pgp_key.strip()):
-        raise ValueError("pgp_key: must be a non-empty string when given")
 
     return ResolvedArgs(
         cluster_name=_check_input(args["cluster_name"], check_cluster_name),
         namespace=_check_input(args["namespace"], check_namespace),
         create_namespace=_bool(args, "create_namespace", True),
-        iam_user_name=iam_user_name,
-        iam_user_path=check_iam_user_path(args.get("iam_user_path", "/")),
-        iam_policy_name=check_iam_policy_name(args.get("iam_policy_name", f"{iam_user_name}-eks-describe-cluster")),
+        identity=identity,
+        user=user,
+        role=role,
+        iam_policy_name=check_iam_policy_name(args.get("iam_policy_name", f"{principal_name}-eks-describe-cluster")),
         policy_resource_scope=check_choice(
             "policy_resource_scope", args.get("policy_resource_scope", "cluster"), POLICY_RESOURCE_SCOPES
         ),
         kubernetes_username=check_kubernetes_subject(
-            "kubernetes_username", args.get("kubernetes_username", iam_user_name)
+            "kubernetes_username", args.get("kubernetes_username", principal_name)
         ),
         kubernetes_groups=[check_kubernetes_subject(f"kubernetes_groups[{i}]", g) for i, g in enumerate(groups)],
         role_name=role_name,
         role_binding_name=check_object_name("role_binding_name", args.get("role_binding_name", f"{role_name}-binding")),
         role_rules=resolve_role_rules(args.get("role_rules", "deploy-rollback")),
         identity_mapping=check_choice("identity_mapping", args.get("identity_mapping", "aws-auth"), IDENTITY_MAPPINGS),
-        create_access_key=_bool(args, "create_access_key", True),
-        pgp_key=pgp_key,
         tags=dict(tags),
         kubeconfig=_kubeconfig(args.get("kubeconfig")),
+    )
+
+
+def _user_args(name: str, args: Mapping[str, Any]) -> UserArgs:
+    """The IAM user's arguments; OIDC arguments are refused here."""
+    for field in OIDC_ONLY:
+        if field in args:
+            raise ValueError(f"{field}: only with identity 'github-actions' or 'gitlab-ci' (identity is 'iam-user')")
+    pgp_key = args.get("pgp_key")
+    if pgp_key is not None and (not isinstance(pgp_key, str) or not pgp_key.strip()):
+        raise ValueError("pgp_key: must be a non-empty string when given")
+    create_access_key = _bool(args, "create_access_key", True)
+    return UserArgs(
+        name=check_iam_user_name(args.get("iam_user_name", name)),
+        path=check_iam_path("iam_user_path", args.get("iam_user_path", "/")),
+        create_access_key=create_access_key,
+        pgp_key=pgp_key,
+    )
+
+
+def _role_args(name: str, identity: str, args: Mapping[str, Any]) -> RoleArgs:
+    """The OIDC role's arguments; an IAM user's are refused here (there is no user and no key)."""
+    for field in USER_ONLY:
+        if field in args:
+            raise ValueError(f"{field}: identity {identity!r} has no IAM user or access key; remove {field}")
+    if _bool(args, "create_access_key", False):
+        raise ValueError(f"create_access_key: identity {identity!r} has no IAM user or access key; remove it")
+    platform = PLATFORMS[identity]
+    if identity == "github-actions" and "gitlab_url" in args:
+        raise ValueError("gitlab_url: only with identity 'gitlab-ci'")
+    issuer = (
+        GITHUB_ISSUER
+        if identity == "github-actions"
+        else check_issuer_url("gitlab_url", args.get("gitlab_url", GITLAB_ISSUER))
+    )
+    audience = args.get("oidc_audience", DEFAULT_AUDIENCE)
+    if not isinstance(audience, str) or not audience.strip():
+        raise ValueError("oidc_audience: must be a non-empty string")
+    subjects = check_subjects(platform, args.get("oidc_subjects"))
+    create_provider = _bool(args, "create_oidc_provider", False)
+    provider_arn = args.get("oidc_provider_arn")
+    if provider_arn is not None and create_provider:
+        raise ValueError("oidc_provider_arn: give an existing provider's ARN or create_oidc_provider=True, not both")
+    if isinstance(provider_arn, str):
+        found = provider_arn_issuer(provider_arn)
+        if found.lower() != issuer.lower():
+            raise ValueError(f"oidc_provider_arn: {provider_arn!r} is the provider for {found}, not for {issuer}")
+    elif provider_arn is not None and not isinstance(provider_arn, pulumi.Output):
+        raise ValueError(f"oidc_provider_arn: must be a string or an Output, got {type(provider_arn).__name__}")
+    # The provider ARN is not known yet; the longest partition name stands in for it.
+    size = policy_size(
+        web_identity_trust_policy(
+            f"arn:aws-us-gov:iam::123456789012:oidc-provider/{issuer_host(issuer)}", issuer, audience, subjects
+        )
+    )
+    if size > TRUST_POLICY_LIMIT:
+        raise ValueError(
+            f"oidc_subjects: the trust policy would be about {size} characters, over IAM's default limit of "
+            f"{TRUST_POLICY_LIMIT}; list fewer subjects, or one with a wildcard after the repository or project"
+        )
+    duration = args.get("max_session_duration", 3600)
+    if isinstance(duration, bool) or not isinstance(duration, int) or not 3600 <= duration <= 43200:
+        raise ValueError(f"max_session_duration: {duration!r} must be whole seconds from 3600 to 43200")
+    return RoleArgs(
+        platform=platform,
+        issuer_url=issuer,
+        subjects=subjects,
+        audience=audience,
+        provider_arn=provider_arn,
+        create_provider=create_provider,
+        name=check_iam_name("iam_role_name", args.get("iam_role_name", name)),
+        path=check_iam_path("iam_role_path", args.get("iam_role_path", "/")),
+        max_session_duration=duration,
     )

@@ -1,35 +1,18 @@
-"""The ``EksCicdAccess`` component resource."""
+"""The ``EksCicdAccess`` component resource: it validates, then wires the pieces together."""
 
 from __future__ import annotations
 
-from typing import cast
-
 import pulumi
 import pulumi_aws as aws
-import pulumi_kubernetes as k8s
 
 from .args import EksCicdAccessArgs, validate_args
-from .aws_auth import MAP_USERS
 from .cluster import cluster_kubeconfig
+from .identity import iam_user, oidc_role
+from .k8s_objects import namespace, role_and_binding
 from .mapping import access_entry, aws_auth_entry
 from .policy import describe_cluster_policy
-from .rbac import RoleRule
 
 TYPE_TOKEN = "eks-cicd-access:index:EksCicdAccess"
-
-
-def _metadata_name(meta: k8s.meta.v1.outputs.ObjectMeta) -> str:
-    # The SDK types the name Optional; every object here is created with one.
-    return cast(str, meta.name)
-
-
-def _policy_rule(rule: RoleRule) -> k8s.rbac.v1.PolicyRuleArgs:
-    return k8s.rbac.v1.PolicyRuleArgs(
-        api_groups=rule["api_groups"],
-        resources=rule["resources"],
-        verbs=rule["verbs"],
-        resource_names=rule.get("resource_names"),
-    )
 
 
 class EksCicdAccess(pulumi.ComponentResource):
@@ -39,12 +22,15 @@ class EksCicdAccess(pulumi.ComponentResource):
 
     - ``-policy`` (``aws.iam.Policy``): allows only ``eks:DescribeCluster``, on
       this cluster's ARN by default, so CI can build its kubeconfig.
-    - ``-user`` (``aws.iam.User``): the identity CI authenticates as.
-    - ``-policy-attachment`` (``aws.iam.UserPolicyAttachment``): attaches the
-      policy without taking exclusive ownership of it, as
-      ``aws.iam.PolicyAttachment`` would.
-    - ``-access-key`` (``aws.iam.AccessKey``, unless ``create_access_key`` is
-      false): the credentials CI stores; the secret is a secret output.
+    - The identity (``identity.py``), by ``identity``:
+      ``"iam-user"``: ``-user`` (``aws.iam.User``), ``-policy-attachment``
+      (``aws.iam.UserPolicyAttachment``, not the exclusive
+      ``aws.iam.PolicyAttachment``) and, unless ``create_access_key`` is false,
+      ``-access-key`` (``aws.iam.AccessKey``; the secret is a secret output).
+      ``"github-actions"`` / ``"gitlab-ci"``: ``-iam-role`` (``aws.iam.Role``)
+      that only the platform's OIDC tokens for ``oidc_subjects`` may assume,
+      ``-role-policy-attachment`` and, with ``create_oidc_provider``,
+      ``-oidc-provider``. No user and no stored key.
     - ``-namespace`` (``kubernetes.core.v1.Namespace``, unless
       ``create_namespace`` is false): retained on delete, because by then it
       holds the workloads CI deployed.
@@ -52,23 +38,28 @@ class EksCicdAccess(pulumi.ComponentResource):
       Kubernetes user may do, in that namespace only.
     - The identity mapping, by ``identity_mapping``:
       ``"aws-auth"``: ``-aws-auth-entry`` (``AwsAuthEntry``, a dynamic
-      resource) writes our one entry into ``kube-system/aws-auth`` with
+      resource) writes our one entry into ``kube-system/aws-auth``
+      (``mapUsers`` for a user, ``mapRoles`` for a role, path stripped) with
       compare-and-swap, and removes only that entry on delete.
       ``"access-entry"``: ``-access-entry`` (``aws.eks.AccessEntry``),
-      replaced whenever the IAM user is re-created.
-      ``"none"``: nothing; map the user yourself.
+      replaced whenever the principal is re-created.
+      ``"none"``: nothing; map the principal yourself.
     """
 
-    iam_user_name: pulumi.Output[str]
-    """Name of the IAM user CI authenticates as."""
-    iam_user_arn: pulumi.Output[str]
-    """ARN of that user: the principal mapped into the cluster."""
+    iam_user_name: pulumi.Output[str | None]
+    """Name of the IAM user CI authenticates as; ``None`` for an OIDC identity."""
+    iam_user_arn: pulumi.Output[str | None]
+    """ARN of that user; ``None`` for an OIDC identity."""
+    iam_role_arn: pulumi.Output[str | None]
+    """ARN of the role CI assumes with its OIDC token; ``None`` for ``iam-user``."""
+    principal_arn: pulumi.Output[str]
+    """The user's or the role's ARN: the principal mapped into the cluster."""
     iam_policy_arn: pulumi.Output[str]
     """ARN of the ``eks:DescribeCluster`` policy."""
     access_key_id: pulumi.Output[str | None]
-    """Access key id for CI; ``None`` when ``create_access_key`` is false."""
+    """Access key id for CI; ``None`` without a key or for an OIDC identity."""
     secret_access_key: pulumi.Output[str | None]
-    """Secret access key for CI (a secret); ``None`` with ``pgp_key`` or without a key."""
+    """Secret access key for CI (a secret); ``None`` with ``pgp_key``, without a key or for an OIDC identity."""
     encrypted_secret_access_key: pulumi.Output[str | None]
     """The secret key encrypted with ``pgp_key`` (base64); ``None`` without ``pgp_key``."""
     namespace: pulumi.Output[str]
@@ -76,92 +67,49 @@ class EksCicdAccess(pulumi.ComponentResource):
     role_name: pulumi.Output[str]
     """Name of the Role bound to the CI user."""
     kubernetes_username: pulumi.Output[str]
-    """The Kubernetes user the IAM user is mapped to."""
+    """The Kubernetes user the IAM principal is mapped to."""
     kubeconfig: pulumi.Output[str]
     """Kubeconfig for CI, in the exec form ``aws eks update-kubeconfig`` writes (holds no credentials)."""
 
     def __init__(self, name: str, args: EksCicdAccessArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         config = validate_args(name, args)
         super().__init__(TYPE_TOKEN, name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
 
         cluster = aws.eks.get_cluster_output(name=config.cluster_name, opts=pulumi.InvokeOutputOptions(parent=self))
         cluster_name = pulumi.Output.from_input(config.cluster_name)
 
-        # --- AWS: the identity and the one permission it needs -------------
-        policy_document = (
-            cluster.arn.apply(describe_cluster_policy)
-            if config.policy_resource_scope == "cluster"
-            else describe_cluster_policy("*")
-        )
+        # --- AWS: the one permission CI needs, and who CI is ------------------
         policy = aws.iam.Policy(
             f"{name}-policy",
             name=config.iam_policy_name,
-            description="Lets a CI user describe its EKS cluster to build a kubeconfig.",
-            policy=policy_document,
+            description="Lets a CI user describe its EKS cluster to build a kubeconfig."
+            if config.user
+            else "Lets CI jobs describe their EKS cluster to build a kubeconfig.",
+            policy=cluster.arn.apply(describe_cluster_policy)
+            if config.policy_resource_scope == "cluster"
+            else describe_cluster_policy("*"),
             tags=config.tags,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        user = aws.iam.User(
-            f"{name}-user",
-            name=config.iam_user_name,
-            path=config.iam_user_path,
-            tags=config.tags,
-            opts=child,
-        )
-        aws.iam.UserPolicyAttachment(f"{name}-policy-attachment", user=user.name, policy_arn=policy.arn, opts=child)
-
-        access_key_id: pulumi.Output[str | None] = pulumi.Output.from_input(None)
-        secret_access_key: pulumi.Output[str | None] = pulumi.Output.secret(None)
-        encrypted_secret: pulumi.Output[str | None] = pulumi.Output.from_input(None)
-        if config.create_access_key:
-            key = aws.iam.AccessKey(
-                f"{name}-access-key",
-                user=user.name,
-                pgp_key=config.pgp_key,
-                opts=child,
-            )
-            access_key_id = key.id
-            secret_access_key = pulumi.Output.secret(key.secret)
-            if config.pgp_key is not None:
-                encrypted_secret = key.encrypted_secret
-
-        # --- Kubernetes: one namespace, one Role, one RoleBinding ------------
-        if config.create_namespace:
-            ns = k8s.core.v1.Namespace(
-                f"{name}-namespace",
-                metadata=k8s.meta.v1.ObjectMetaArgs(name=config.namespace),
-                opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
-            )
-            namespace: pulumi.Output[str] = ns.metadata.apply(_metadata_name)
+        if config.user:
+            principal = iam_user(name, self, config.user, policy, config.tags)
         else:
-            namespace = pulumi.Output.from_input(config.namespace)
+            assert config.role is not None
+            principal = oidc_role(name, self, config.role, policy, config.tags)
 
-        role = k8s.rbac.v1.Role(
-            f"{name}-role",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=config.role_name, namespace=namespace),
-            rules=[_policy_rule(rule) for rule in config.role_rules],
-            opts=child,
-        )
-        k8s.rbac.v1.RoleBinding(
-            f"{name}-role-binding",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=config.role_binding_name, namespace=namespace),
-            role_ref=k8s.rbac.v1.RoleRefArgs(
-                api_group="rbac.authorization.k8s.io",
-                kind="Role",
-                name=role.metadata.apply(_metadata_name),
-            ),
-            subjects=[
-                k8s.rbac.v1.SubjectArgs(
-                    api_group="rbac.authorization.k8s.io",
-                    kind="User",
-                    name=config.kubernetes_username,
-                )
-            ],
-            opts=child,
+        # --- Kubernetes: one namespace, one Role, one RoleBinding --------------
+        ns = namespace(name, self, config.namespace, config.create_namespace)
+        role_name = role_and_binding(
+            name,
+            self,
+            namespace=ns,
+            role_name=config.role_name,
+            role_binding_name=config.role_binding_name,
+            rules=config.role_rules,
+            username=config.kubernetes_username,
         )
 
-        # --- Identity mapping: IAM user -> Kubernetes user -------------------
+        # --- Identity mapping: IAM principal -> Kubernetes user ----------------
         ci_kubeconfig = cluster_kubeconfig(cluster, cluster_name)
         if config.identity_mapping == "aws-auth":
             aws_auth_entry(
@@ -169,8 +117,8 @@ class EksCicdAccess(pulumi.ComponentResource):
                 self,
                 cluster=cluster,
                 cluster_name=cluster_name,
-                key=MAP_USERS,
-                principal_arn=user.arn,
+                key=principal.map_key,
+                principal_arn=principal.arn,
                 username=config.kubernetes_username,
                 groups=config.kubernetes_groups,
                 kubeconfig=config.kubeconfig if config.kubeconfig is not None else ci_kubeconfig,
@@ -180,27 +128,32 @@ class EksCicdAccess(pulumi.ComponentResource):
                 name,
                 self,
                 cluster_name=config.cluster_name,
-                principal_arn=user.arn,
-                principal_id=user.unique_id,
+                principal_arn=principal.arn,
+                principal_id=principal.unique_id,
                 username=config.kubernetes_username,
                 groups=config.kubernetes_groups,
                 tags=config.tags,
             )
 
-        self.iam_user_name = user.name
-        self.iam_user_arn = user.arn
+        none: pulumi.Output[str | None] = pulumi.Output.from_input(None)
+        self.iam_user_name = principal.user.name if principal.user else none
+        self.iam_user_arn = principal.user.arn if principal.user else none
+        self.iam_role_arn = principal.role.arn if principal.role else none
+        self.principal_arn = principal.arn
         self.iam_policy_arn = policy.arn
-        self.access_key_id = access_key_id
-        self.secret_access_key = secret_access_key
-        self.encrypted_secret_access_key = encrypted_secret
-        self.namespace = namespace
-        self.role_name = role.metadata.apply(_metadata_name)
+        self.access_key_id = principal.access_key_id or none
+        self.secret_access_key = principal.secret_access_key or pulumi.Output.secret(None)
+        self.encrypted_secret_access_key = principal.encrypted_secret_access_key or none
+        self.namespace = ns
+        self.role_name = role_name
         self.kubernetes_username = pulumi.Output.from_input(config.kubernetes_username)
         self.kubeconfig = ci_kubeconfig
         self.register_outputs(
             {
                 "iam_user_name": self.iam_user_name,
                 "iam_user_arn": self.iam_user_arn,
+                "iam_role_arn": self.iam_role_arn,
+                "principal_arn": self.principal_arn,
                 "iam_policy_arn": self.iam_policy_arn,
                 "access_key_id": self.access_key_id,
                 "secret_access_key": self.secret_access_key,

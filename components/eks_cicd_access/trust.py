@@ -1,0 +1,167 @@
+"""Keyless CI: who may assume the CI role with an OIDC token, as a trust policy document.
+
+GitHub Actions and GitLab CI give each job a signed OIDC token. AWS STS trades
+it for short-lived credentials of a role (``sts:AssumeRoleWithWebIdentity``)
+whose trust policy names the token's issuer (an IAM OIDC provider), its
+audience (``aud``) and its subject (``sub``: the repository or project, and the
+branch or environment). Built here in plain Python, like ``policy.py``, so the
+document in tests and in review is the one IAM gets.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
+GITLAB_ISSUER = "https://gitlab.com"
+DEFAULT_AUDIENCE = "sts.amazonaws.com"
+
+#: IAM's default quota for a role trust policy, in characters (whitespace not counted).
+TRUST_POLICY_LIMIT = 2048
+
+_WILDCARDS = ("*", "?")
+
+
+@dataclass(frozen=True)
+class Platform:
+    """A CI system that issues OIDC tokens, and the shape of its ``sub`` claim."""
+
+    identity: str
+    """The ``identity`` argument that selects it."""
+    claim: str
+    """The claim the subject starts with."""
+    owner: str
+    """What the first part names, for messages."""
+    pattern: re.Pattern[str]
+    """``claim:OWNER-PART:rest``; the owner part may hold no wildcard."""
+    example: str
+
+
+GITHUB = Platform(
+    "github-actions",
+    "repo",
+    "owner/repository",
+    # Owners are letters, digits and '-'; repositories add '.' and '_'. Repositories
+    # created since July 2026 may be named by ID as well: acme@1234/web@5678.
+    re.compile(r"repo:(?P<owner>[A-Za-z0-9][A-Za-z0-9-]*(@[0-9]+)?/[A-Za-z0-9._-]+(@[0-9]+)?):(?P<rest>.+)"),
+    "repo:acme/web:environment:production",
+)
+GITLAB = Platform(
+    "gitlab-ci",
+    "project_path",
+    "group/project",
+    re.compile(r"project_path:(?P<owner>[A-Za-z0-9_.][A-Za-z0-9_.-]*(/[A-Za-z0-9_.][A-Za-z0-9_.-]*)+):(?P<rest>.+)"),
+    "project_path:acme/web:ref_type:branch:ref:main",
+)
+PLATFORMS = {p.identity: p for p in (GITHUB, GITLAB)}
+
+
+def check_subject(platform: Platform, field: str, subject: str) -> str:
+    """One ``sub`` pattern: exact or with ``*``/``?`` wildcards, but never beyond its own repository or project.
+
+    Raises ``ValueError`` naming ``field`` for ``*``, ``repo:*``, a wildcard in
+    the owner/repository (group/project) part, or a subject that no token of
+    the platform could carry.
+    """
+    if not isinstance(subject, str) or not subject.strip():
+        raise ValueError(f"{field}: must be a non-empty string")
+    head = subject.split(":", 2)
+    owner_part = head[1] if len(head) > 1 else ""
+    if head[0] != platform.claim:
+        if any(w in head[0] for w in _WILDCARDS):
+            raise ValueError(
+                f"{field}: {subject!r} would let any {platform.owner} in; a subject must start with "
+                f"'{platform.claim}:{platform.owner.upper().replace(' ', '_')}:', e.g. {platform.example!r}"
+            )
+        raise ValueError(
+            f"{field}: {subject!r} is not a {platform.identity} subject; it must start with "
+            f"'{platform.claim}:', e.g. {platform.example!r}"
+        )
+    if any(w in owner_part for w in _WILDCARDS):
+        raise ValueError(
+            f"{field}: {subject!r} has a wildcard in its {platform.owner} part, which would let other "
+            f"{platform.owner.split('/')[-1]}s in; name one exactly, e.g. {platform.example!r}"
+        )
+    if not platform.pattern.fullmatch(subject):
+        raise ValueError(
+            f"{field}: {subject!r} is not '{platform.claim}:{platform.owner.upper()}:...' (what comes after the "
+            f"{platform.owner} names a branch, tag or environment), e.g. {platform.example!r}"
+        )
+    return subject
+
+
+def check_subjects(platform: Platform, subjects: object) -> list[str]:
+    """``oidc_subjects``: a non-empty list of distinct subjects, each checked by ``check_subject``."""
+    if not isinstance(subjects, list) or not subjects:
+        raise ValueError(
+            f"oidc_subjects: is required with identity {platform.identity!r}: a non-empty list of "
+            f"the token subjects allowed, e.g. [{platform.example!r}]"
+        )
+    checked = [check_subject(platform, f"oidc_subjects[{i}]", s) for i, s in enumerate(subjects)]
+    for i, subject in enumerate(checked):
+        if subject in checked[:i]:
+            raise ValueError(f"oidc_subjects[{i}]: {subject!r} is listed twice")
+    return checked
+
+
+def check_issuer_url(field: str, url: object) -> str:
+    """An OIDC issuer: ``https://host[/path]``, no query, fragment or trailing slash (one is removed)."""
+    if not isinstance(url, str):
+        raise ValueError(f"{field}: must be an https:// URL, got {type(url).__name__}")
+    parts = urlsplit(url.strip())
+    if parts.scheme != "https" or not parts.hostname or parts.query or parts.fragment or "@" in parts.netloc:
+        raise ValueError(
+            f"{field}: {url!r} must be an https:// URL with a host and no query, e.g. 'https://gitlab.com'"
+        )
+    return url.strip().rstrip("/")
+
+
+def issuer_host(issuer_url: str) -> str:
+    """The issuer as IAM names it: the URL without ``https://``, which prefixes its condition keys."""
+    return issuer_url.removeprefix("https://")
+
+
+def provider_arn_issuer(arn: str) -> str:
+    """The issuer URL an IAM OIDC provider ARN is for (``arn:aws:iam::1:oidc-provider/HOST[/PATH]``)."""
+    match = re.fullmatch(r"arn:aws[a-z-]*:iam::[0-9]{12}:oidc-provider/(?P<host>[^\s]+)", arn)
+    if not match:
+        raise ValueError(
+            f"oidc_provider_arn: {arn!r} is not an IAM OIDC provider ARN "
+            "(arn:aws:iam::ACCOUNT:oidc-provider/token.actions.githubusercontent.com)"
+        )
+    return "https://" + match["host"]
+
+
+def web_identity_trust_policy(provider_arn: str, issuer_url: str, audience: str, subjects: list[str]) -> str:
+    """The trust policy: only ``sts:AssumeRoleWithWebIdentity``, from that provider, with our audience
+    and one of ``subjects``.
+
+    ``StringEquals`` on ``aud``; on ``sub`` too when no subject has a wildcard,
+    else ``StringLike`` (where a subject without wildcards still matches only
+    itself). Values of one key are ORed; the two keys are ANDed.
+    """
+    host = issuer_host(issuer_url)
+    sub_operator = "StringLike" if any(w in s for s in subjects for w in _WILDCARDS) else "StringEquals"
+    conditions: dict[str, dict[str, str | list[str]]] = {"StringEquals": {f"{host}:aud": audience}}
+    conditions.setdefault(sub_operator, {})[f"{host}:sub"] = list(subjects)
+    document = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "CiJobsOfTheseSubjectsOnly",
+                "Effect": "Allow",
+                "Principal": {"Federated": provider_arn},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": conditions,
+            }
+        ],
+    }
+    return json.dumps(document, indent=2)
+
+
+def policy_size(document: str) -> int:
+    """Characters IAM counts against its quota (whitespace outside strings is not counted)."""
+    return len(json.dumps(json.loads(document), separators=(",", ":")))
