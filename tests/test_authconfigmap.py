@@ -30,7 +30,7 @@ from eks_cicd_access.authconfigmap import (
     RetryPolicy,
     connect,
 )
-from eks_cicd_access.aws_auth import MAP_USERS
+from eks_cicd_access.aws_auth import MAP_ROLES, MAP_USERS, MapKey
 from tests.apiserver.rbac import Authorizer, request_attributes
 from tests.apiserver.server import ApiError, Identity, KubeApiServer, Request
 from tests.conftest import ACCOUNT, ADMIN_TOKEN, DEPLOYER, NODE_ROLES
@@ -192,8 +192,6 @@ def test_a_kubeconfig_that_is_not_one_names_the_field(kubeconfig):
 
 def test_moving_a_principal_between_keys_is_one_write(cluster):
     """A user replaced by a role: the mapUsers entry goes and the mapRoles entry comes, in the same write."""
-    from eks_cicd_access.aws_auth import MAP_ROLES
-
     cas = writer(connect(cluster.kubeconfig))
     cas.ensure(Entry(MAP_USERS, user_arn("ci"), "ci"))
     writes = len(cluster.writes())
@@ -256,11 +254,11 @@ class Turnstile:
         self.cond.notify_all()
 
 
-def foreign_edit(api: InProcessApi, change: Callable[[str], str]) -> None:
-    """Another tool's compare-and-swap edit of mapUsers (read, change the text, update; retry on 409)."""
+def foreign_edit(api: InProcessApi, key: MapKey, change: Callable[[str], str]) -> None:
+    """Another tool's compare-and-swap edit of one key (read, change the text, update; retry on 409)."""
     while True:
         live = api.read_namespaced_config_map("aws-auth", "kube-system")
-        live.data = {**(live.data or {}), "mapUsers": change((live.data or {}).get("mapUsers", ""))}
+        live.data = {**(live.data or {}), key.name: change((live.data or {}).get(key.name, ""))}
         try:
             api.replace_namespaced_config_map("aws-auth", "kube-system", live)
             return
@@ -269,11 +267,15 @@ def foreign_edit(api: InProcessApi, change: Callable[[str], str]) -> None:
             continue
 
 
-SEEDED = [user_arn(f"seed-{i}") for i in range(3)]
+SEEDS = range(3)
 
 
-def seed_text(arn: str) -> str:
-    return f"- userarn: {arn}  # kept\n  username: {arn.rsplit('/', 1)[-1]}\n"
+def principal(key: MapKey, name: str) -> str:
+    return f"arn:aws:iam::{ACCOUNT}:{'user' if key is MAP_USERS else 'role'}/{name}"
+
+
+def seed_text(key: MapKey, arn: str) -> str:
+    return f"- {key.arn_field}: {arn}  # kept\n  username: {arn.rsplit('/', 1)[-1]}\n"
 
 
 @st.composite
@@ -281,20 +283,26 @@ def scenarios(draw: Any) -> dict[str, Any]:
     """Our instances (create, or create then delete) and foreign writers (add one, or remove a seeded one)."""
     ours = draw(st.lists(st.sampled_from(["create", "create-delete"]), min_size=1, max_size=3))
     foreign = draw(
-        st.lists(st.one_of(st.just(("add", None)), st.tuples(st.just("remove"), st.sampled_from(SEEDED))), max_size=3)
+        st.lists(st.one_of(st.just(("add", None)), st.tuples(st.just("remove"), st.sampled_from(SEEDS))), max_size=3)
     )
     writers = len(ours) + len(foreign)
     order = draw(st.lists(st.integers(0, writers - 1), max_size=40))
     return {"ours": ours, "foreign": foreign, "order": order}
 
 
-@settings(max_examples=60, deadline=None)
-@given(scenarios())
-def test_any_interleaving_ends_with_what_every_writer_meant(scenario):
-    """Whatever order the requests of our writers and other writers interleave in, the final mapUsers is
-    exactly the seeded entries, plus foreign adds, minus foreign removes, plus each instance of ours
-    that was created and not deleted; every surviving foreign entry keeps its bytes; mapRoles is untouched."""
-    server = offline_server("".join(seed_text(arn) for arn in SEEDED))
+@pytest.mark.parametrize("key", [MAP_USERS, MAP_ROLES], ids=["mapUsers", "mapRoles"])
+@settings(max_examples=40, deadline=None)
+@given(scenario=scenarios())
+def test_any_interleaving_ends_with_what_every_writer_meant(key, scenario):
+    """Whatever order the requests of our writers and other writers interleave in, the final key is exactly
+    the seeded entries, plus foreign adds, minus foreign removes, plus each instance of ours that was created
+    and not deleted; every surviving foreign entry keeps its bytes; the other key is untouched."""
+    seeded = [principal(key, f"seed-{i}") for i in SEEDS]
+    other = "mapRoles" if key is MAP_USERS else "mapUsers"
+    server = KubeApiServer(Authorizer([], []), cluster_name="c")
+    server.seed_configmap(
+        "kube-system", "aws-auth", {key.name: "".join(seed_text(key, arn) for arn in seeded), other: NODE_ROLES}
+    )
     ours, foreign = scenario["ours"], scenario["foreign"]
     turnstile = Turnstile(len(ours) + len(foreign), scenario["order"])
     errors: list[BaseException] = []
@@ -302,18 +310,18 @@ def test_any_interleaving_ends_with_what_every_writer_meant(scenario):
     def our_writer(me: int, plan: str) -> None:
         api = InProcessApi(server, "deployer", before=lambda: turnstile.turn(me))
         cas = writer(api, retry=RetryPolicy(attempts=100, deadline=1e9), sleep=lambda s: None)
-        cas.ensure(Entry(MAP_USERS, user_arn(f"ci-{me}"), f"ci-{me}", ("deployers",)))
+        cas.ensure(Entry(key, principal(key, f"ci-{me}"), f"ci-{me}", ("deployers",)))
         if plan == "create-delete":
-            cas.remove(MAP_USERS, user_arn(f"ci-{me}"))
+            cas.remove(key, principal(key, f"ci-{me}"))
 
-    def foreign_writer(me: int, action: tuple[str, str | None]) -> None:
+    def foreign_writer(me: int, action: tuple[str, int | None]) -> None:
         api = InProcessApi(server, "someone", before=lambda: turnstile.turn(me))
-        kind, arn = action
+        kind, seed = action
         if kind == "add":
-            foreign_edit(api, lambda text: text + seed_text(user_arn(f"other-{me}")))
+            foreign_edit(api, key, lambda text: text + seed_text(key, principal(key, f"other-{me}")))
         else:
-            assert arn is not None
-            foreign_edit(api, lambda text: text.replace(seed_text(arn), ""))
+            assert seed is not None
+            foreign_edit(api, key, lambda text: text.replace(seed_text(key, seeded[seed]), ""))
 
     def run(me: int, work: Callable[[], None]) -> None:
         try:
@@ -334,16 +342,18 @@ def test_any_interleaving_ends_with_what_every_writer_meant(scenario):
         thread.join(timeout=30)
     assert not errors, errors
 
-    removed = {arn for kind, arn in foreign if kind == "remove"}
-    expected_foreign = [arn for arn in SEEDED if arn not in removed]
-    expected_foreign += [user_arn(f"other-{len(ours) + j}") for j, (kind, _) in enumerate(foreign) if kind == "add"]
-    expected_ours = [user_arn(f"ci-{i}") for i, plan in enumerate(ours) if plan == "create"]
+    removed = {seeded[seed] for kind, seed in foreign if kind == "remove" and seed is not None}
+    expected_foreign = [arn for arn in seeded if arn not in removed]
+    expected_foreign += [
+        principal(key, f"other-{len(ours) + j}") for j, (kind, _) in enumerate(foreign) if kind == "add"
+    ]
+    expected_ours = [principal(key, f"ci-{i}") for i, plan in enumerate(ours) if plan == "create"]
     data = aws_auth(server)["data"]
-    final = [e["userarn"] for e in yaml.safe_load(data["mapUsers"]) or []]
-    assert sorted(final) == sorted(expected_foreign + expected_ours)
+    final = [key.arn_of(e) for e in yaml.safe_load(data[key.name]) or []]
+    assert sorted(a or "" for a in final) == sorted(expected_foreign + expected_ours)
     for arn in expected_foreign:
-        assert seed_text(arn) in data["mapUsers"], f"{arn}'s entry lost its bytes"
-    assert data["mapRoles"] == NODE_ROLES
+        assert seed_text(key, arn) in data[key.name], f"{arn}'s entry lost its bytes"
+    assert data[other] == NODE_ROLES
 
 
 @pytest.fixture(autouse=True)

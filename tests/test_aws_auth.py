@@ -339,3 +339,39 @@ def test_foreign_entries_keep_their_bytes_and_order(foreign, style, copies, data
     assert removed is not None
     assert_in_order(removed, foreign_texts)
     assert (yaml.safe_load(removed) or []) == foreign
+
+
+role_names = st.from_regex(r"[A-Za-z0-9+=,.@_-]{1,20}", fullmatch=True)
+node_roles = st.fixed_dictionaries(
+    {
+        "rolearn": st.tuples(st.sampled_from(["", "service-role/", "a/b/"]), role_names).map(
+            lambda t: f"arn:aws:iam::123412341234:role/{t[0]}{t[1]}"
+        ),
+        "username": st.sampled_from(
+            ["system:node:{{EC2PrivateDNSName}}", "system:node:{{SessionName}}", "admin:{{SessionName}}"]
+        ),
+        "groups": st.lists(st.sampled_from(["system:bootstrappers", "system:nodes", "system:node-proxier"])),
+    }
+)
+OUR_ROLE = "arn:aws:iam::123412341234:role/ci/deployers/web-ci"
+
+
+@given(st.lists(node_roles, max_size=8), st.sampled_from(STYLES))
+def test_node_roles_keep_their_bytes_whatever_the_layout(roles, style):
+    """Adding our role to any list of node roles, in any layout, leaves each node role's exact text in order;
+    our entry names the role without its path; removing it leaves exactly the node roles."""
+    assume(all(not MAP_ROLES.is_ours(r, OUR_ROLE) for r in roles))
+    live, texts = render(roles, style)
+    ours = MAP_ROLES.entry(OUR_ROLE, "web-ci", ["deployers"])
+    merged = with_entry(MAP_ROLES, live, ours)
+    assert_in_order(merged, texts)
+    parsed = yaml.safe_load(merged)
+    assert parsed[:-1] == roles and parsed[-1] == {
+        "rolearn": "arn:aws:iam::123412341234:role/web-ci",
+        "username": "web-ci",
+        "groups": ["deployers"],
+    }
+    removed = without_arn(MAP_ROLES, merged, OUR_ROLE)
+    assert removed is not None
+    assert_in_order(removed, texts)
+    assert (yaml.safe_load(removed) or []) == roles

@@ -31,7 +31,8 @@ def user_arn(name: str) -> str:
 
 
 def register(stack: Stack, cluster: Cluster, names: list[str], **overrides: Any) -> list[Registration]:
-    """One program with an EksCicdAccess per name (user ``name``, namespace ``name``); their entries."""
+    """One program with an EksCicdAccess per name (user ``name``, namespace ``name``; an override of None
+    removes an argument); their entries."""
 
     def program() -> None:
         for name in names:
@@ -42,7 +43,7 @@ def register(stack: Stack, cluster: Cluster, names: list[str], **overrides: Any)
                 "kubeconfig": cluster.kubeconfig,
                 **overrides,
             }
-            EksCicdAccess(name, args)
+            EksCicdAccess(name, {k: v for k, v in args.items() if v is not None})
 
     stack.monitor.registrations.clear()
     stack.run(program)
@@ -502,3 +503,107 @@ def report_results(request: pytest.FixtureRequest) -> Any:
     yield
     if RESULTS:
         print("\naws-auth writer:", "; ".join(f"{k}: {v}" for k, v in RESULTS.items()))
+
+
+# --- roles in mapRoles: the node roles are the lock-out risk -------------------------------------
+
+EKSCTL_NODE_ROLES = (
+    "- groups:\n"
+    "  - system:bootstrappers\n"
+    "  - system:nodes\n"
+    "  rolearn: arn:aws:iam::123412341234:role/eksctl-prod-nodegroup-ng-1-NodeInstanceRole-1A2B3C\n"
+    "  username: system:node:{{EC2PrivateDNSName}}\n"
+    "- groups:\n"
+    "  - system:bootstrappers\n"
+    "  - system:nodes\n"
+    "  - system:node-proxier\n"
+    "  rolearn: arn:aws:iam::123412341234:role/AmazonEKSFargatePodExecutionRole\n"
+    "  username: system:node:{{SessionName}}\n"
+)
+
+
+def register_roles(stack: Stack, cluster: Cluster, names: list[str], path: str = "/ci/") -> list[Registration]:
+    """Components with the github-actions identity (role ``name`` under ``path``)."""
+    return register(
+        stack,
+        cluster,
+        names,
+        identity="github-actions",
+        oidc_subjects=["repo:acme/web:environment:production"],
+        iam_role_path=path,
+        iam_user_name=None,
+    )
+
+
+def map_roles(cluster: Cluster) -> str:
+    return str(cluster.aws_auth()["data"]["mapRoles"])
+
+
+@pytest.mark.parametrize("node_roles", [NODE_ROLES, EKSCTL_NODE_ROLES], ids=["hand-written", "eksctl"])
+def test_a_role_is_mapped_without_its_path_and_node_roles_keep_every_byte(stack, cluster, node_roles):
+    """The role's entry goes to mapRoles without its IAM path; the node roles before it are byte-identical,
+    mapUsers is untouched; destroy gives back exactly the node roles."""
+    cluster.server.edit_configmap("kube-system", "aws-auth", lambda data: {**data, "mapRoles": node_roles})
+    (registration,) = register_roles(stack, cluster, ["web-ci"])
+    state = up(cluster, registration)
+    assert map_roles(cluster) == node_roles + (
+        f"- rolearn: arn:aws:iam::{ACCOUNT}:role/web-ci\n  username: web-ci\n  groups: []\n"
+    )
+    assert cluster.aws_auth()["data"]["mapUsers"] == OTHER_USERS
+    cluster.engine.destroy(state)
+    assert map_roles(cluster) == node_roles
+
+
+def test_roles_created_while_node_groups_are_added(stack, cluster):
+    """Three CI roles created while eksctl adds three node groups (compare-and-swap each): every node role,
+    old and new, is there with its exact text, and all three CI roles."""
+    registrations = register_roles(stack, cluster, ["ci-a", "ci-b", "ci-c"])
+    editor = authconfigmap.AuthConfigMap(authconfigmap.connect(cluster.kubeconfig))
+    node_groups = [
+        f"- rolearn: arn:aws:iam::{ACCOUNT}:role/nodegroup-{i}\n  username: system:node:{{{{EC2PrivateDNSName}}}}\n"
+        "  groups:\n  - system:bootstrappers\n  - system:nodes\n"
+        for i in range(3)
+    ]
+
+    def add_node_group(text: str) -> None:
+        editor.edit(lambda data: {"mapRoles": data["mapRoles"] + text})
+
+    jobs: list[Callable[[], Any]] = [lambda r=r: up(cluster, r) for r in registrations]
+    jobs += [lambda t=t: add_node_group(t) for t in node_groups]
+    start = threading.Barrier(len(jobs))
+
+    def run(job: Callable[[], Any]) -> Any:
+        start.wait()
+        return job()
+
+    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        list(pool.map(run, jobs))
+    text = map_roles(cluster)
+    assert text.startswith(NODE_ROLES)
+    for node_group in node_groups:
+        assert node_group in text
+    roles = [e["rolearn"] for e in yaml.safe_load(text)]
+    assert sorted(roles) == sorted(
+        [
+            f"arn:aws:iam::{ACCOUNT}:role/eks-node-group-role",
+            *(f"arn:aws:iam::{ACCOUNT}:role/nodegroup-{i}" for i in range(3)),
+            *(f"arn:aws:iam::{ACCOUNT}:role/{n}" for n in ("ci-a", "ci-b", "ci-c")),
+        ]
+    )
+    assert cluster.aws_auth()["data"]["mapUsers"] == OTHER_USERS
+
+
+def test_moving_from_a_user_to_a_role_is_one_write(stack, cluster):
+    """Switching an instance from iam-user to github-actions updates its entry in place: in one write the
+    mapUsers entry goes and the mapRoles entry comes; the node roles and other users keep their bytes."""
+    (as_user,) = register(stack, cluster, ["web-ci"])
+    state = up(cluster, as_user)
+    writes = len(cluster.writes())
+    (as_role,) = register_roles(stack, cluster, ["web-ci"], path="/")
+    assert cluster.engine.preview(as_role.urn, inputs(as_role), state) == "update"
+    up(cluster, as_role, state)
+    assert len(cluster.writes()) == writes + 1
+    assert cluster.aws_auth()["data"]["mapUsers"] == OTHER_USERS
+    assert map_roles(cluster) == NODE_ROLES + (
+        f"- rolearn: arn:aws:iam::{ACCOUNT}:role/web-ci\n  username: web-ci\n  groups: []\n"
+    )
