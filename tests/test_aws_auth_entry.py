@@ -13,12 +13,13 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from functools import partial
+from typing import Any, cast
 
 import pytest
 import yaml
 
-from eks_cicd_access import EksCicdAccess, authconfigmap
+from eks_cicd_access import EksCicdAccess, EksCicdAccessArgs, authconfigmap
 from eks_cicd_access.authconfigmap import RetryPolicy
 from eks_cicd_access.aws_auth_entry import AwsAuthEntryProvider
 from tests.conftest import ACCOUNT, MAP_ACCOUNTS, NODE_ROLES, OTHER_USERS, Cluster, Registration, Stack
@@ -43,7 +44,7 @@ def register(stack: Stack, cluster: Cluster, names: list[str], **overrides: Any)
                 "kubeconfig": cluster.kubeconfig,
                 **overrides,
             }
-            EksCicdAccess(name, {k: v for k, v in args.items() if v is not None})
+            EksCicdAccess(name, cast(EksCicdAccessArgs, {k: v for k, v in args.items() if v is not None}))
 
     stack.monitor.registrations.clear()
     stack.run(program)
@@ -568,8 +569,8 @@ def test_roles_created_while_node_groups_are_added(stack, cluster):
     def add_node_group(text: str) -> None:
         editor.edit(lambda data: {"mapRoles": data["mapRoles"] + text})
 
-    jobs: list[Callable[[], Any]] = [lambda r=r: up(cluster, r) for r in registrations]
-    jobs += [lambda t=t: add_node_group(t) for t in node_groups]
+    jobs: list[Callable[[], Any]] = [partial(up, cluster, r) for r in registrations]
+    jobs += [partial(add_node_group, t) for t in node_groups]
     start = threading.Barrier(len(jobs))
 
     def run(job: Callable[[], Any]) -> Any:
