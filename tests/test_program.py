@@ -22,6 +22,8 @@ EXPORTS = {
     "encryptedSecretAccessKey",
     "iamUserArn",
     "iamUserName",
+    "iamRoleArn",
+    "principalArn",
     "iamPolicyArn",
     "namespace",
     "roleName",
@@ -60,6 +62,8 @@ def test_dev_stack_exports(stack, monkeypatch):
     assert set(out) == EXPORTS
     assert out["iamUserName"] == ("my-test-iam-user", False)
     assert out["iamUserArn"][0] == f"arn:aws:iam::{ACCOUNT}:user/my-test-iam-user"
+    assert out["principalArn"] == out["iamUserArn"]
+    assert out["iamRoleArn"] == (None, False)
     assert out["iamPolicyArn"][0] == f"arn:aws:iam::{ACCOUNT}:policy/EKS_CICD_User_Policy"
     assert out["namespace"][0] == "my-test-ns"
     assert out["roleName"][0] == "my-test-role"
@@ -157,6 +161,54 @@ def test_bad_config_fails_with_the_field(stack, monkeypatch):
     """A bad value in stack config surfaces as the component's ValueError naming the argument."""
     with pytest.raises(ValueError, match="namespace: 'My_NS'"):
         run_program(stack, monkeypatch, stack_config({"eks-cicd-access:namespace": "My_NS"}))
+
+
+def test_an_oidc_stack(stack, monkeypatch):
+    """identity github-actions with subjects: a role named <project>-<stack>, exported as iamRoleArn and
+    principalArn; no user, and no key outputs."""
+    out = run_program(
+        stack,
+        monkeypatch,
+        stack_config(
+            {
+                "eks-cicd-access:identity": "github-actions",
+                "eks-cicd-access:oidcSubjects": ["repo:acme/web:environment:production"],
+                "eks-cicd-access:iamUserName": "",
+                "eks-cicd-access:maxSessionDuration": 7200,
+            }
+        ),
+    )
+    role = f"arn:aws:iam::{ACCOUNT}:role/eks-cicd-access-dev"
+    assert (out["iamRoleArn"][0], out["principalArn"][0]) == (role, role)
+    assert (out["accessKeyId"][0], out["secretAccessKey"][0], out["iamUserArn"][0]) == (None, None, None)
+    assert stack.one("aws:iam/role:Role").inputs["maxSessionDuration"] == 7200
+    assert stack.of_type("aws:iam/user:User") == []
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"eks-cicd-access:oidcSubjects": ["repo:a/b:pull_request"]}, "oidcSubjects: is for identity github-actions"),
+        ({"eks-cicd-access:createOidcProvider": True}, "createOidcProvider: is for identity github-actions"),
+        ({"eks-cicd-access:maxSessionDuration": 7200}, "maxSessionDuration: is for identity github-actions"),
+        ({"eks-cicd-access:iamRoleName": "r"}, "iamRoleName: is for identity github-actions"),
+        (
+            {"eks-cicd-access:identity": "gitlab-ci", "eks-cicd-access:pgpKey": "mQ"},
+            "pgpKey: is for identity iam-user, and identity is 'gitlab-ci'",
+        ),
+        (
+            {"eks-cicd-access:identity": "github-actions", "eks-cicd-access:iamUserPath": "/ci/"},
+            "iamUserPath: is for identity iam-user",
+        ),
+    ],
+)
+def test_a_key_of_the_other_identity_is_refused(stack, monkeypatch, overrides, message):
+    """A config key that the chosen identity does not use is an error naming the key, not silently ignored."""
+    config = stack_config(
+        stack_file={"eks-cicd-access:clusterName": "c1", "eks-cicd-access:namespace": "apps", **overrides}
+    )
+    with pytest.raises(ValueError, match=message):
+        run_program(stack, monkeypatch, config)
 
 
 def test_every_project_key_is_declared_with_type_and_description():
