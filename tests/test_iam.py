@@ -146,3 +146,81 @@ def test_kubeconfig_tool_reports_denied_access(aws, monkeypatch):
     session = ci_session(monkeypatch, None)
     with pytest.raises(KubeconfigError, match=r"access denied.*eks:DescribeCluster"):
         fetch_kubeconfig("my-cluster-1", client=session.client("eks"))
+
+
+# --- keyless: the OIDC role ---------------------------------------------------------------------
+
+
+def component_role(stack, cluster_arn: str, scope: str) -> tuple[str, str, str]:
+    """The trust policy, the role path and the DescribeCluster policy the component registers for a
+    github-actions identity."""
+    stack.mocks.cluster = {"arn": cluster_arn}
+    args: Any = {
+        "cluster_name": "my-cluster-1",
+        "namespace": "apps",
+        "policy_resource_scope": scope,
+        "identity": "github-actions",
+        "oidc_subjects": ["repo:acme/web:environment:production"],
+        "iam_role_name": "web-ci",
+        "iam_role_path": "/ci/",
+        "create_oidc_provider": True,
+    }
+    stack.run(lambda: {"role": EksCicdAccess("web-ci", args, pulumi.ResourceOptions()).iam_role_arn})
+    role = stack.one("aws:iam/role:Role").inputs
+    policy: str = stack.one("aws:iam/policy:Policy").inputs["policy"]
+    stack.monitor.registrations.clear()
+    return role["assumeRolePolicy"], role["path"], policy
+
+
+def ci_role_session(monkeypatch, trust: str, path: str, policy_document: str) -> tuple[boto3.session.Session, str]:
+    """Create the provider, the role and its policy as the component does; assume the role with a token
+    (moto does not check the token); then turn on IAM enforcement. Returns the session and the caller ARN."""
+    iam = boto3.client("iam", region_name=REGION)
+    iam.create_open_id_connect_provider(
+        Url="https://token.actions.githubusercontent.com", ClientIDList=["sts.amazonaws.com"]
+    )
+    role = iam.create_role(RoleName="web-ci", Path=path, AssumeRolePolicyDocument=trust)["Role"]
+    policy = iam.create_policy(PolicyName="web-ci-eks-describe-cluster", PolicyDocument=policy_document)["Policy"]
+    iam.attach_role_policy(RoleName="web-ci", PolicyArn=policy["Arn"])
+    sts = boto3.client("sts", region_name=REGION)
+    assumed = sts.assume_role_with_web_identity(
+        RoleArn=role["Arn"], RoleSessionName="deploy-42", WebIdentityToken="header.claims.signature"
+    )
+    credentials = assumed["Credentials"]
+    monkeypatch.setattr(settings, "INITIAL_NO_AUTH_ACTION_COUNT", 0)
+    monkeypatch.setattr(ActionAuthenticatorMixin, "request_count", 0)
+    session = boto3.session.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        region_name=REGION,
+    )
+    return session, assumed["AssumedRoleUser"]["Arn"]
+
+
+def test_the_role_session_can_describe_and_nothing_else(stack, aws, monkeypatch):
+    """Temporary credentials from AssumeRoleWithWebIdentity on the component's role (the "any" document)
+    describe the cluster and are denied what the user's key is denied. moto does not check the token's
+    signature or the trust policy's conditions: tests/test_trust_semantics.py covers those."""
+    trust, path, policy = component_role(stack, aws["my-cluster-1"], "any")
+    session, caller = ci_role_session(monkeypatch, trust, path, policy)
+    account = session.client("sts").get_caller_identity()["Account"]
+    assert caller == f"arn:aws:sts::{account}:assumed-role/web-ci/deploy-42", "STS names the role without its path"
+    assert session.client("sts").get_caller_identity()["Arn"] == caller
+    assert session.client("eks").describe_cluster(name="my-cluster-1")["cluster"]["arn"] == aws["my-cluster-1"]
+    assert [action for action, call in FORBIDDEN.items() if not denied(partial(call, session))] == []
+
+
+def test_the_cluster_scoped_role_session_is_denied_everything_else(stack, aws, monkeypatch):
+    """With the default, cluster-scoped document every action tried but DescribeCluster is denied (moto limit 2)."""
+    trust, path, policy = component_role(stack, aws["my-cluster-1"], "cluster")
+    session, _ = ci_role_session(monkeypatch, trust, path, policy)
+    assert [action for action, call in FORBIDDEN.items() if not denied(partial(call, session))] == []
+
+
+def test_the_role_policy_is_the_users_policy(stack, aws):
+    """The role gets the same DescribeCluster document as the user (so parliament's verdict carries over),
+    and parliament finds nothing in it."""
+    _, _, role_policy = component_role(stack, aws["my-cluster-1"], "cluster")
+    assert role_policy == component_policy(stack, aws["my-cluster-1"], "cluster")
+    assert parliament.analyze_policy_string(role_policy).findings == []

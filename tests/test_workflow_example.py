@@ -1,36 +1,120 @@
-"""The GitHub Actions example is a valid workflow that deploys, waits and rolls back."""
+"""The CI examples are valid for their platform and deploy, wait and roll back."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
-WORKFLOW = Path(__file__).resolve().parent.parent / "examples" / "github-actions" / "deploy.yml"
-CHECK = [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows"]
+from eks_cicd_access.trust import DEFAULT_AUDIENCE, GITHUB, GITLAB, check_subject
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+WORKFLOW = EXAMPLES / "github-actions" / "deploy.yml"
+OIDC_WORKFLOW = EXAMPLES / "github-actions" / "deploy-oidc.yml"
+GITLAB_PIPELINE = EXAMPLES / "gitlab-ci" / ".gitlab-ci.yml"
+SCHEMAS = {
+    WORKFLOW: "vendor.github-workflows",
+    OIDC_WORKFLOW: "vendor.github-workflows",
+    GITLAB_PIPELINE: "vendor.gitlab-ci",
+}
 
 
-def test_workflow_matches_the_github_schema():
-    """check-jsonschema (offline, vendored schema) accepts the example."""
-    result = subprocess.run([*CHECK, str(WORKFLOW)], capture_output=True, text=True, timeout=60)
+def check(path: Path, schema: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "check_jsonschema", "--builtin-schema", schema, str(path)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize("path", list(SCHEMAS), ids=lambda p: p.name)
+def test_examples_match_their_platforms_schema(path):
+    """check-jsonschema (offline, vendored schemas) accepts each example."""
+    result = check(path, SCHEMAS[path])
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_schema_check_can_fail(tmp_path):
-    """The same check rejects a workflow with a misspelt key, so a pass means something."""
-    broken = yaml.safe_load(WORKFLOW.read_text())
-    broken["jobs"]["deploy"]["runs-onn"] = broken["jobs"]["deploy"].pop("runs-on")
-    path = tmp_path / "broken.yml"
-    path.write_text(yaml.safe_dump(broken))
-    assert subprocess.run([*CHECK, str(path)], capture_output=True, timeout=60).returncode != 0
+@pytest.mark.parametrize(
+    ("path", "break_it"),
+    [
+        (WORKFLOW, lambda doc: doc["jobs"]["deploy"].__setitem__("runs-onn", doc["jobs"]["deploy"].pop("runs-on"))),
+        (OIDC_WORKFLOW, lambda doc: doc["permissions"].__setitem__("id-token", "sometimes")),
+        (GITLAB_PIPELINE, lambda doc: doc["deploy"].__setitem__("id_tokens", {"AWS_ID_TOKEN": {"audience": "x"}})),
+    ],
+    ids=["misspelt key", "bad permission", "bad id_tokens"],
+)
+def test_schema_check_can_fail(tmp_path, path, break_it):
+    """The same check rejects a broken copy, so a pass means something."""
+    broken = yaml.safe_load(path.read_text())
+    break_it(broken)
+    copy = tmp_path / path.name
+    copy.write_text(yaml.safe_dump(broken))
+    assert check(copy, SCHEMAS[path]).returncode != 0
+
+
+def steps(path: Path) -> list[dict]:
+    return yaml.safe_load(path.read_text())["jobs"]["deploy"]["steps"]
 
 
 def test_workflow_deploys_waits_and_rolls_back():
     """Steps: build the kubeconfig, set image, rollout status, and rollout undo only when the rollout failed."""
-    steps = yaml.safe_load(WORKFLOW.read_text())["jobs"]["deploy"]["steps"]
-    runs = [s.get("run", "") for s in steps]
+    runs = [s.get("run", "") for s in steps(WORKFLOW)]
     order = ["eks-cicd-kubeconfig", "set image", "rollout status", "rollout undo"]
     positions = [next(i for i, run in enumerate(runs) if command in run) for command in order]
     assert positions == sorted(positions)
-    undo = steps[positions[-1]]
+    undo = steps(WORKFLOW)[positions[-1]]
     assert undo["if"] == "failure() && steps.rollout.conclusion == 'failure'"
+
+
+def test_the_keyless_workflow_assumes_the_role_and_stores_no_key():
+    """The OIDC workflow asks for an id-token, assumes vars.AWS_ROLE_ARN, uses no secret at all, and rolls
+    back after a set image when anything later fails, is cancelled or times out."""
+    text = OIDC_WORKFLOW.read_text()
+    document = yaml.safe_load(text)
+    assert document["permissions"] == {"id-token": "write", "contents": "read"}
+    assert "secrets." not in text and "AWS_ACCESS_KEY_ID" not in text
+    (assume,) = [
+        s for s in steps(OIDC_WORKFLOW) if s.get("uses", "").startswith("aws-actions/configure-aws-credentials@")
+    ]
+    assert assume["with"]["role-to-assume"] == "${{ vars.AWS_ROLE_ARN }}"
+    runs = [s.get("run", "") for s in steps(OIDC_WORKFLOW)]
+    order = ["update-kubeconfig", "set image", "rollout status", "rollout undo"]
+    positions = [next(i for i, run in enumerate(runs) if command in run) for command in order]
+    assert positions == sorted(positions)
+    assert (
+        steps(OIDC_WORKFLOW)[positions[-1]]["if"]
+        == "(failure() || cancelled()) && steps.set-image.outcome == 'success'"
+    )
+
+
+@pytest.mark.parametrize("path", [OIDC_WORKFLOW], ids=lambda p: p.name)
+def test_inputs_never_reach_a_script_unquoted(path):
+    """No `${{ inputs... }}` or `${{ github.event... }}` inside a run: script (script injection); they go
+    through env: and are quoted there."""
+    for step in steps(path):
+        assert not re.search(r"\$\{\{\s*(inputs|github\.event)\.", step.get("run", "")), step
+    assert yaml.safe_load(path.read_text())["jobs"]["deploy"]["env"]["IMAGE"] == "${{ inputs.image }}"
+
+
+def test_the_workflows_subject_is_one_the_component_accepts():
+    """The job runs in environment production, so its token's subject is repo:OWNER/REPO:environment:production,
+    which the component accepts as an oidc_subject."""
+    environment = yaml.safe_load(OIDC_WORKFLOW.read_text())["jobs"]["deploy"]["environment"]
+    check_subject(GITHUB, "oidc_subjects[0]", f"repo:acme/web:environment:{environment}")
+
+
+def test_the_gitlab_pipeline_assumes_the_role_with_its_id_token():
+    """id_tokens with the role's audience, written where AWS_WEB_IDENTITY_TOKEN_FILE points; no stored key;
+    rollback in after_script when the job did not succeed after the image was set."""
+    text = GITLAB_PIPELINE.read_text()
+    job = yaml.safe_load(text)["deploy"]
+    assert job["id_tokens"] == {"AWS_ID_TOKEN": {"aud": DEFAULT_AUDIENCE}}
+    setup = "\n".join(job["before_script"])
+    assert '> "$CI_PROJECT_DIR/.aws-web-identity-token"' in setup
+    assert 'AWS_WEB_IDENTITY_TOKEN_FILE="$CI_PROJECT_DIR/.aws-web-identity-token"' in setup
+    assert "AWS_ACCESS_KEY_ID" not in text and "AWS_SECRET_ACCESS_KEY" not in text
+    script = "\n".join(job["script"])
+    assert script.index("set image") < script.index("rollout status")
+    after = "\n".join(job["after_script"])
+    assert '"$CI_JOB_STATUS" != "success"' in after and "rollout undo" in after
+    check_subject(GITLAB, "oidc_subjects[0]", "project_path:acme/web:ref_type:branch:ref:main")
+    assert '$CI_COMMIT_BRANCH == "main"' in job["rules"][0]["if"]
