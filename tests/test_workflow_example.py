@@ -4,6 +4,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -51,8 +52,9 @@ def test_schema_check_can_fail(tmp_path, path, break_it):
     assert check(copy, SCHEMAS[path]).returncode != 0
 
 
-def steps(path: Path) -> list[dict]:
-    return yaml.safe_load(path.read_text())["jobs"]["deploy"]["steps"]
+def steps(path: Path) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = yaml.safe_load(path.read_text())["jobs"]["deploy"]["steps"]
+    return found
 
 
 def test_workflow_deploys_waits_and_rolls_back():
