@@ -196,6 +196,10 @@ DENIED = [
     Scenario("delete deployment", ("delete", "deployment", "web"), _deployed(1), _runs(1, 1)),
 ]
 FILES = {"web-1.yaml": manifest_file(1), "web-2.yaml": manifest_file(2)}
+#: Another role's session tries to set the image: nothing may change.
+UNMAPPED = Scenario(
+    "set image (another role)", ("set", "image", "deployment/web", f"app={IMAGE.format(2)}"), _deployed(1), _runs(1, 1)
+)
 
 
 # -- what the component renders -------------------------------------------------------------
@@ -238,21 +242,64 @@ class Access:
 ENGINE = Engine()
 
 
-def render(role_rules: str | list[RoleRule]) -> Access:
+#: The role identity: github-actions, the role under an IAM path (which aws-auth must not carry).
+ROLE = "github-actions"
+ROLE_ARGS: dict[str, Any] = {
+    "identity": ROLE,
+    "oidc_subjects": ["repo:acme/web:environment:production"],
+    "iam_role_name": "web-ci",
+    "iam_role_path": "/ci/deployers/",
+    "iam_user_name": None,
+}
+#: What AssumeRoleWithWebIdentity hands the job: temporary credentials whose caller ARN names the
+#: role without its path (tests/test_iam.py shows STS doing so in moto).
+SESSION = {
+    "AWS_ACCESS_KEY_ID": "ASIAWEBCIDEPLOY42XYZ",
+    "AWS_SECRET_ACCESS_KEY": "session/secret/for/web-ci/EXAMPLE",
+    "AWS_SESSION_TOKEN": "IQoJb3JpZ2luX2VjEXAMPLE-session-token",
+}
+#: Another role's session, which STS knows too but aws-auth does not map.
+OTHER_SESSION = {
+    "AWS_ACCESS_KEY_ID": "ASIAOTHERROLE42XYZAB",
+    "AWS_SECRET_ACCESS_KEY": "session/secret/for/other/EXAMPLE",
+    "AWS_SESSION_TOKEN": "IQoJb3JpZ2luX2VjOTHER-session-token",
+}
+
+
+def render(role_rules: str | list[RoleRule], identity: str = "iam-user") -> Access:
     """Run the component with the recipe's names and ``role_rules``; collect what kubectl needs."""
     mocks = EksMocks()
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_mocks(mocks, project="eks-cicd-access", stack="dev", preview=False, monitor=monitor)
     stack = Stack(mocks, monitor)
-    out = {key: value for key, (value, _) in deploy(stack, role_rules=role_rules).items()}
+    extra = ROLE_ARGS if identity == ROLE else {}
+    out = {key: value for key, (value, _) in deploy(stack, role_rules=role_rules, **extra).items()}
     entry = stack.one(ENTRY)
-    key, secret = out["access_key_id"], out["secret_access_key"]
+    if identity == ROLE:
+        # The chain EKS follows: session key -> assumed-role ARN (STS) -> role, path stripped ->
+        # aws-auth mapRoles entry -> Kubernetes user.
+        account = out["iam_role_arn"].split(":")[4]
+        caller = f"arn:aws:sts::{account}:assumed-role/{ROLE_ARGS['iam_role_name']}/deploy-42"
+        other = f"arn:aws:sts::{account}:assumed-role/other-ci/deploy-7"
+        principals = {
+            SESSION["AWS_ACCESS_KEY_ID"]: Principal(
+                SESSION["AWS_SECRET_ACCESS_KEY"], caller, SESSION["AWS_SESSION_TOKEN"]
+            ),
+            OTHER_SESSION["AWS_ACCESS_KEY_ID"]: Principal(
+                OTHER_SESSION["AWS_SECRET_ACCESS_KEY"], other, OTHER_SESSION["AWS_SESSION_TOKEN"]
+            ),
+        }
+        credentials = dict(SESSION)
+    else:
+        # The chain EKS follows: access key -> IAM user (STS) -> aws-auth mapUsers entry -> Kubernetes user.
+        key, secret = out["access_key_id"], out["secret_access_key"]
+        principals = {key: Principal(secret, out["iam_user_arn"])}
+        credentials = {"AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret}
     return Access(
         roles=[stack.one("kubernetes:rbac.authorization.k8s.io/v1:Role").inputs],
         bindings=[stack.one("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding").inputs],
-        # The chain EKS follows: access key -> IAM user (STS) -> aws-auth mapUsers entry -> Kubernetes user.
-        principals={key: Principal(secret, out["iam_user_arn"])},
-        credentials={"AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret},
+        principals=principals,
+        credentials=credentials,
         kubeconfig=out["kubeconfig"],
         username=out["kubernetes_username"],
         entry=(entry.urn, from_struct(entry.raw)),
@@ -285,6 +332,7 @@ class Outcome:
     namespace: str
     run: Run
     effect_error: str = ""
+    credentials: dict[str, str] | None = None
 
     @property
     def denials(self) -> list[Request]:
@@ -325,6 +373,8 @@ class Job:
     access: Access
     mode: str
     namespace: str = NAMESPACE
+    #: Credentials other than the access's own (another role's session).
+    credentials: dict[str, str] | None = None
 
 
 def execute(job: Job) -> Outcome:
@@ -336,11 +386,11 @@ def execute(job: Job) -> Outcome:
             server,
             access.kubeconfig,
             ["--namespace", job.namespace, *job.scenario.args],
-            credentials=access.credentials,
+            credentials=job.credentials or access.credentials,
             env=MODES[job.mode],
             files=FILES,
         )
-        outcome = Outcome(job.scenario, job.preset, job.mode, job.namespace, run)
+        outcome = Outcome(job.scenario, job.preset, job.mode, job.namespace, run, credentials=job.credentials)
         try:
             job.scenario.check(server, job.namespace, run)
         except AssertionError as error:
@@ -360,12 +410,21 @@ class Results:
     other_namespace: dict[tuple[str, str], Outcome] = field(default_factory=dict)
     denied: dict[str, Outcome] = field(default_factory=dict)
     removals: dict[str, list[Outcome]] = field(default_factory=dict)
+    #: The role identity (an assumed-role session): the same commands, and what must stay refused.
+    role_allowed: dict[tuple[str, str], Outcome] = field(default_factory=dict)
+    role_other_namespace: dict[str, Outcome] = field(default_factory=dict)
+    role_denied: dict[str, Outcome] = field(default_factory=dict)
+    other_role: Outcome | None = None
 
 
 @pytest.fixture(scope="module")
 def results(request: pytest.FixtureRequest) -> Iterator[Results]:
     """Run every command once per preset, mode and namespace, and once per removed verb."""
-    accesses = {"deploy-rollback": render("deploy-rollback"), "recipe": render("recipe")}
+    accesses = {
+        "deploy-rollback": render("deploy-rollback"),
+        "recipe": render("recipe"),
+        ROLE: render("deploy-rollback", ROLE),
+    }
     accesses.update({name: render(without(*where)) for name, where in REMOVALS.items()})
     results = Results(accesses)
     jobs = [
@@ -380,11 +439,25 @@ def results(request: pytest.FixtureRequest) -> Iterator[Results]:
         for s in SCENARIOS
     ]
     jobs += [Job(s, "deploy-rollback", accesses["deploy-rollback"], "watch-list") for s in DENIED]
+    role = accesses[ROLE]
+    jobs += [Job(s, ROLE, role, mode) for mode in MODES for s in SCENARIOS]
+    jobs += [Job(s, ROLE, role, "watch-list", OTHER_NAMESPACE) for s in SCENARIOS]
+    jobs += [Job(s, ROLE, role, "watch-list") for s in DENIED]
+    jobs += [Job(UNMAPPED, ROLE, role, "watch-list", credentials=OTHER_SESSION)]
     # Each removal runs every command in the default mode, and in list+watch only if nothing broke.
     first, second = MODES
     jobs += [Job(s, name, accesses[name], first) for name in REMOVALS for s in SCENARIOS]
     for outcome in run_all(jobs):
-        if outcome.preset in REMOVALS:
+        if outcome.preset == ROLE:
+            if outcome.credentials is not None:
+                results.other_role = outcome
+            elif outcome.scenario in DENIED:
+                results.role_denied[outcome.scenario.name] = outcome
+            elif outcome.namespace == OTHER_NAMESPACE:
+                results.role_other_namespace[outcome.scenario.name] = outcome
+            else:
+                results.role_allowed[(outcome.mode, outcome.scenario.name)] = outcome
+        elif outcome.preset in REMOVALS:
             results.removals.setdefault(outcome.preset, []).append(outcome)
         elif outcome.scenario in DENIED:
             results.denied[outcome.scenario.name] = outcome
@@ -413,6 +486,19 @@ def report(results: Results) -> list[str]:
     for (mode, name), outcome in results.other_namespace.items():
         verdict = "denied" if outcome.denials and outcome.run.returncode else "NOT DENIED"
         lines.append(f"  {name + ' -n ' + OTHER_NAMESPACE:31} {verdict:8} [{mode}] {outcome.requests_text()}")
+    lines += ["", f"identity {ROLE!r}: an assumed-role session, mapped through mapRoles (path stripped):"]
+    for (mode, name), outcome in results.role_allowed.items():
+        lines.append(f"  {name:31} {'allowed' if outcome.works else 'FAILED':8} [{mode}] {outcome.requests_text()}")
+    for name, outcome in results.role_denied.items():
+        lines.append(f"  {name:31} {'denied' if outcome.denials else 'NOT DENIED':8} {outcome.requests_text()}")
+    for name, outcome in results.role_other_namespace.items():
+        verdict = "denied" if outcome.denials and outcome.run.returncode else "NOT DENIED"
+        lines.append(f"  {name + ' -n ' + OTHER_NAMESPACE:31} {verdict:8} {outcome.requests_text()}")
+    if results.other_role is not None:
+        statuses = sorted({r.status for r in results.other_role.run.requests})
+        lines.append(
+            f"  {'another role set image':31} {'refused' if results.other_role.run.returncode else 'NOT':8} {statuses}"
+        )
     lines += ["", "each verb of the default preset removed in turn -> commands that break:"]
     for removal, outcomes in results.removals.items():
         broken = [o for o in outcomes if not o.works]
@@ -471,3 +557,49 @@ def test_commands_outside_the_role_are_denied(results: Results, scenario: Scenar
     assert outcome.run.returncode != 0, outcome.explain()
     assert outcome.denials and "Forbidden" in outcome.run.stderr, outcome.explain()
     assert not outcome.effect_error, f"the denied command changed something: {outcome.explain()}"
+
+
+# -- the role identity: an assumed-role session --------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)
+def test_the_role_session_runs_every_command(results: Results, mode: str, scenario: Scenario) -> None:
+    """With identity github-actions, the job's assumed-role session (aws eks get-token with AWS_SESSION_TOKEN)
+    runs every deploy/rollback command in both client modes, with its effect."""
+    outcome = results.role_allowed[(mode, scenario.name)]
+    assert outcome.works, outcome.explain()
+
+
+def test_the_role_session_is_the_mapped_user(results: Results) -> None:
+    """Every request of the session is authenticated as the role's mapped Kubernetes user (through the
+    path-stripped mapRoles entry the provider wrote), none is 401."""
+    outcomes = list(results.role_allowed.values())
+    assert {r.user for o in outcomes for r in o.run.requests} == {results.accesses[ROLE].username}
+    assert 401 not in {r.status for o in outcomes for r in o.run.requests}
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)
+def test_the_role_session_is_denied_in_another_namespace(results: Results, scenario: Scenario) -> None:
+    """The same commands in another team's namespace are all answered 403 for the role too."""
+    outcome = results.role_other_namespace[scenario.name]
+    assert outcome.run.returncode != 0, outcome.explain()
+    assert all(r.status == 403 for r in outcome.run.api_requests()), outcome.explain()
+
+
+@pytest.mark.parametrize("scenario", DENIED, ids=lambda s: s.name)
+def test_the_role_session_is_denied_outside_the_role(results: Results, scenario: Scenario) -> None:
+    """Secrets, pods and delete stay forbidden for the role's session."""
+    outcome = results.role_denied[scenario.name]
+    assert outcome.run.returncode != 0 and outcome.denials, outcome.explain()
+    assert not outcome.effect_error, outcome.explain()
+
+
+def test_a_session_of_another_role_is_refused(results: Results) -> None:
+    """A session of a role that aws-auth does not map gets 401 on every request, and changes nothing."""
+    outcome = results.other_role
+    assert outcome is not None
+    assert outcome.run.returncode != 0, outcome.explain()
+    statuses = {r.status for r in outcome.run.requests}
+    assert statuses == {401}, outcome.explain()
+    assert not outcome.effect_error, outcome.explain()
