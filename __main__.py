@@ -88,6 +88,8 @@ def component_args() -> EksCicdAccessArgs:
         args["iam_user_name"] = config.get("iamUserName") or default_name
         if config.get_bool("createAccessKey") is not None:
             args["create_access_key"] = config.get_bool("createAccessKey")
+        if config.get_object("accessKeys"):
+            args["access_keys"] = config.get_object("accessKeys")
         other_values = {
             **{k: config.get(k) for k in other},
             "iamRoleName": config.get("iamRoleName"),
@@ -105,7 +107,11 @@ def component_args() -> EksCicdAccessArgs:
             args["create_oidc_provider"] = True
         if config.get_int("maxSessionDuration") is not None:
             args["max_session_duration"] = config.get_int("maxSessionDuration")
-        other_values = {**{k: config.get(k) for k in other}, "iamUserName": config.get("iamUserName")}
+        other_values = {
+            **{k: config.get(k) for k in other},
+            "iamUserName": config.get("iamUserName"),
+            "accessKeys": config.get_object("accessKeys"),
+        }
     for key, value in other_values.items():
         if value not in UNSET:
             wanted = "github-actions or gitlab-ci" if identity == "iam-user" else "iam-user"
@@ -134,6 +140,7 @@ access = EksCicdAccess(
 pulumi.export("accessKeyId", access.access_key_id)
 pulumi.export("secretAccessKey", access.secret_access_key)
 pulumi.export("encryptedSecretAccessKey", access.encrypted_secret_access_key)
+pulumi.export("accessKeys", access.access_keys)
 pulumi.export("iamUserArn", access.iam_user_arn)
 pulumi.export("iamUserName", access.iam_user_name)
 pulumi.export("iamRoleArn", access.iam_role_arn)

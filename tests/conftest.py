@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -64,6 +65,15 @@ ADMIN_TOKEN = "deployer-token"
 DEPLOYER = Identity("deployer", ("system:masters",))
 
 
+def access_key_of(resource_name: str) -> tuple[str, str]:
+    """The id and secret the mocks give an access key: AWS's documentation example for a default key,
+    a distinct one (derived from the resource name) for each labelled key."""
+    if resource_name.endswith("-access-key-default"):
+        return "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    digest = hashlib.sha256(resource_name.encode()).hexdigest().upper()
+    return f"AKIA{digest[:16]}", f"secret/{digest[16:56]}"
+
+
 def cluster_arn(name: str = CLUSTER_NAME) -> str:
     return f"arn:aws:eks:{REGION}:{ACCOUNT}:cluster/{name}"
 
@@ -86,6 +96,8 @@ class Registration:
     dependencies: list[str] = field(default_factory=list)
     #: The inputs exactly as sent (a protobuf Struct): what the engine hands a provider.
     raw: Any = None
+    #: The URNs the engine would also accept for this resource from state (its aliases, resolved).
+    alias_urns: list[str] = field(default_factory=list)
 
     @property
     def parent_type(self) -> str:
@@ -145,12 +157,13 @@ class EksMocks(pulumi.runtime.Mocks):
             outputs.update(arn=f"arn:aws:iam::{ACCOUNT}:policy/{name}", policyId="ANPA000000000000EXAMPLE")
             return outputs["arn"], outputs
         if args.typ == "aws:iam/accessKey:AccessKey":
+            key_id, secret = access_key_of(args.name)
             outputs.update(status="Active")
             if outputs.get("pgpKey"):
-                outputs.update(encryptedSecret="wcBMA-encrypted-secret-base64", keyFingerprint="0123ABCD")
+                outputs.update(encryptedSecret=f"wcBMA-encrypted-{key_id}", keyFingerprint="0123ABCD")
             else:
-                outputs.update(secret="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", sesSmtpPasswordV4="smtp-password")
-            return "AKIAIOSFODNN7EXAMPLE", outputs
+                outputs.update(secret=secret, sesSmtpPasswordV4="smtp-password")
+            return key_id, outputs
         if args.typ == "aws:eks/accessEntry:AccessEntry":
             outputs.update(accessEntryArn=f"arn:aws:eks:{REGION}:{ACCOUNT}:access-entry/{outputs['clusterName']}/user")
             return f"{outputs['clusterName']}:{outputs['principalArn']}", outputs
@@ -218,6 +231,7 @@ class RecordingMonitor(MockMonitor):
                     replacement_trigger=_unwrap(request, "replacement_trigger"),
                     dependencies=list(request.dependencies),
                     raw=_copy_struct(request.object),
+                    alias_urns=_alias_urns(request, response.urn),
                 )
             )
         return response
@@ -241,6 +255,27 @@ class RecordingMonitor(MockMonitor):
             )
         )
         return response
+
+
+def _alias_urns(request: Any, urn: str) -> list[str]:
+    """Each alias as the engine resolves it: a full URN, or a spec whose unset parts default to the
+    resource's own (same stack, project, type and parent; only what the spec names changes)."""
+    found = []
+    for alias in request.aliases:
+        if alias.urn:
+            found.append(alias.urn)
+            continue
+        spec = alias.spec
+        qualified_type = urn.split("::")[2]
+        parent_types, _, own_type = qualified_type.rpartition("$")
+        if spec.parentUrn:
+            parent_types = spec.parentUrn.split("::")[2]
+        elif spec.noParent:
+            parent_types = ""
+        prefix = f"urn:pulumi:{spec.stack or urn.split(':')[2]}::{spec.project or urn.split('::')[1]}::"
+        type_ = spec.type or own_type
+        found.append(prefix + (f"{parent_types}${type_}" if parent_types else type_) + f"::{spec.name or request.name}")
+    return found
 
 
 def _copy_struct(struct: Any) -> struct_pb2.Struct:

@@ -20,7 +20,7 @@ def test_defaults_are_applied():
     """Unset arguments take the documented defaults, derived from the component name."""
     resolved = validate_args("ci", BASE)
     assert resolved.identity == "iam-user" and resolved.role is None
-    assert resolved.user == UserArgs(name="ci", path="/", create_access_key=True, pgp_key=None)
+    assert resolved.user == UserArgs(name="ci", path="/", access_keys=["default"], pgp_key=None)
     assert resolved.iam_policy_name == "ci-eks-describe-cluster"
     assert (resolved.kubernetes_username, resolved.kubernetes_groups) == ("ci", [])
     assert (resolved.role_name, resolved.role_binding_name) == ("ci-deployer", "ci-deployer-binding")

@@ -34,7 +34,7 @@ COMMON = {
     ("aws:iam/policy:Policy", "ci-policy"),
     ("aws:iam/user:User", "ci-user"),
     ("aws:iam/userPolicyAttachment:UserPolicyAttachment", "ci-policy-attachment"),
-    ("aws:iam/accessKey:AccessKey", "ci-access-key"),
+    ("aws:iam/accessKey:AccessKey", "ci-access-key-default"),
     ("kubernetes:core/v1:Namespace", "ci-namespace"),
     ("kubernetes:rbac.authorization.k8s.io/v1:Role", "ci-role"),
     ("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", "ci-role-binding"),
@@ -54,6 +54,7 @@ OUTPUTS = [
     "access_key_id",
     "secret_access_key",
     "encrypted_secret_access_key",
+    "access_keys",
     "namespace",
     "role_name",
     "kubernetes_username",
@@ -136,7 +137,7 @@ def test_pgp_key_encrypts_the_secret(stack):
     """With pgp_key the key is created encrypted; the encrypted secret is an output and no plain secret exists."""
     out = deploy(stack, pgp_key="mQENBFexample")
     assert stack.one("aws:iam/accessKey:AccessKey").inputs["pgpKey"] == "mQENBFexample"
-    assert out["encrypted_secret_access_key"][0] == "wcBMA-encrypted-secret-base64"
+    assert out["encrypted_secret_access_key"][0] == "wcBMA-encrypted-AKIAIOSFODNN7EXAMPLE"
     assert out["secret_access_key"][0] is None
 
 

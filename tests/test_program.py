@@ -20,6 +20,7 @@ EXPORTS = {
     "accessKeyId",
     "secretAccessKey",
     "encryptedSecretAccessKey",
+    "accessKeys",
     "iamUserArn",
     "iamUserName",
     "iamRoleArn",
@@ -163,6 +164,19 @@ def test_bad_config_fails_with_the_field(stack, monkeypatch):
         run_program(stack, monkeypatch, stack_config({"eks-cicd-access:namespace": "My_NS"}))
 
 
+def test_rotating_keys_from_config(stack, monkeypatch):
+    """accessKeys labels the keys; the stack exports the newest as accessKeyId/secretAccessKey and all of them as
+    the secret accessKeys."""
+    out = run_program(stack, monkeypatch, stack_config({"eks-cicd-access:accessKeys": ["default", "2027-02"]}))
+    assert sorted(r.name for r in stack.of_type("aws:iam/accessKey:AccessKey")) == [
+        "cicd-access-access-key-2027-02",
+        "cicd-access-access-key-default",
+    ]
+    keys, secret = out["accessKeys"]
+    assert secret and list(keys) == ["default", "2027-02"]
+    assert out["accessKeyId"][0] == keys["2027-02"]["id"]
+
+
 def test_an_oidc_stack(stack, monkeypatch):
     """identity github-actions with subjects: a role named <project>-<stack>, exported as iamRoleArn and
     principalArn; no user, and no key outputs."""
@@ -199,6 +213,10 @@ def test_an_oidc_stack(stack, monkeypatch):
         (
             {"eks-cicd-access:identity": "github-actions", "eks-cicd-access:iamUserPath": "/ci/"},
             "iamUserPath: is for identity iam-user",
+        ),
+        (
+            {"eks-cicd-access:identity": "github-actions", "eks-cicd-access:accessKeys": ["a"]},
+            "accessKeys: is for identity iam-user",
         ),
     ],
 )

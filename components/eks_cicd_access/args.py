@@ -39,7 +39,14 @@ IDENTITY_MAPPINGS: tuple[str, ...] = ("aws-auth", "access-entry", "none")
 POLICY_RESOURCE_SCOPES: tuple[str, ...] = ("cluster", "any")
 
 #: Arguments that only make sense for an IAM user, and only for an OIDC role.
-USER_ONLY = ("iam_user_name", "iam_user_path", "pgp_key")
+USER_ONLY = ("iam_user_name", "iam_user_path", "pgp_key", "access_keys")
+
+#: The label of the one key a user gets by default. Its resource also answers to the key's name from
+#: before labels existed (``<name>-access-key``), so older stacks keep their key.
+DEFAULT_KEY_LABEL = "default"
+#: IAM allows two access keys per user: enough to overlap a rotation.
+MAX_ACCESS_KEYS = 2
+_KEY_LABEL = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
 OIDC_ONLY = (
     "oidc_subjects",
     "oidc_provider_arn",
@@ -106,7 +113,11 @@ class EksCicdAccessArgs(TypedDict):
     identity_mapping: NotRequired[IdentityMapping]
     """``"aws-auth"`` (default), ``"access-entry"`` or ``"none"``."""
     create_access_key: NotRequired[bool]
-    """Create an access key for the user (``iam-user``). Default ``True``."""
+    """Create an access key for the user (``iam-user``). Default ``True``; ``False``: no key at all."""
+    access_keys: NotRequired[list[str]]
+    """Labels of the access keys to keep (``iam-user``), 1 or 2 (IAM's limit), each 1-32 of
+    ``A-Za-z0-9._-``. Adding a label creates a key, removing one deletes that key; the outputs carry
+    the last label's key. Default ``["default"]``: one key. See the README's rotation runbook."""
     pgp_key: NotRequired[str]
     """Base64 PGP public key (or ``keybase:user``) to encrypt the secret key with. Default: none."""
     tags: NotRequired[dict[str, str]]
@@ -123,7 +134,8 @@ class UserArgs:
 
     name: str
     path: str
-    create_access_key: bool
+    #: One label per access key, oldest first; empty for no key.
+    access_keys: list[str]
     pgp_key: str | None
 
 
@@ -328,13 +340,40 @@ def _user_args(name: str, args: Mapping[str, Any]) -> UserArgs:
     pgp_key = args.get("pgp_key")
     if pgp_key is not None and (not isinstance(pgp_key, str) or not pgp_key.strip()):
         raise ValueError("pgp_key: must be a non-empty string when given")
-    create_access_key = _bool(args, "create_access_key", True)
+    labels = _access_keys(args)
+    if pgp_key is not None and not labels:
+        raise ValueError("pgp_key: there is no access key to encrypt (create_access_key is false); remove pgp_key")
     return UserArgs(
         name=check_iam_user_name(args.get("iam_user_name", name)),
         path=check_iam_path("iam_user_path", args.get("iam_user_path", "/")),
-        create_access_key=create_access_key,
+        access_keys=labels,
         pgp_key=pgp_key,
     )
+
+
+def _access_keys(args: Mapping[str, Any]) -> list[str]:
+    """The access key labels, oldest first: ``access_keys``, or one default key, or none."""
+    create = _bool(args, "create_access_key", True)
+    labels = args.get("access_keys")
+    if labels is None:
+        return [DEFAULT_KEY_LABEL] if create else []
+    if not create:
+        raise ValueError(
+            "access_keys: create_access_key=False means no key at all; remove one of access_keys and create_access_key"
+        )
+    if not isinstance(labels, list) or not labels:
+        raise ValueError("access_keys: must list 1 or 2 key labels; for no key at all set create_access_key=False")
+    if len(labels) > MAX_ACCESS_KEYS:
+        raise ValueError(
+            f"access_keys: {len(labels)} labels, but IAM allows {MAX_ACCESS_KEYS} access keys per user "
+            "(two only while rotating); drop the oldest"
+        )
+    for i, label in enumerate(labels):
+        if not isinstance(label, str) or not _KEY_LABEL.match(label):
+            raise ValueError(f"access_keys[{i}]: {label!r} must be 1-32 characters of A-Z, a-z, 0-9, '.', '_' and '-'")
+        if label in labels[:i]:
+            raise ValueError(f"access_keys[{i}]: {label!r} is listed twice")
+    return list(labels)
 
 
 def _role_args(name: str, identity: str, args: Mapping[str, Any]) -> RoleArgs:

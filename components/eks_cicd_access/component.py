@@ -25,8 +25,10 @@ class EksCicdAccess(pulumi.ComponentResource):
     - The identity (``identity.py``), by ``identity``:
       ``"iam-user"``: ``-user`` (``aws.iam.User``), ``-policy-attachment``
       (``aws.iam.UserPolicyAttachment``, not the exclusive
-      ``aws.iam.PolicyAttachment``) and, unless ``create_access_key`` is false,
-      ``-access-key`` (``aws.iam.AccessKey``; the secret is a secret output).
+      ``aws.iam.PolicyAttachment``) and one ``-access-key-<label>``
+      (``aws.iam.AccessKey``) per label of ``access_keys`` (default one,
+      ``default``; none with ``create_access_key=False``). The secrets are
+      secret outputs.
       ``"github-actions"`` / ``"gitlab-ci"``: ``-iam-role`` (``aws.iam.Role``)
       that only the platform's OIDC tokens for ``oidc_subjects`` may assume,
       ``-role-policy-attachment`` and, with ``create_oidc_provider``,
@@ -57,11 +59,14 @@ class EksCicdAccess(pulumi.ComponentResource):
     iam_policy_arn: pulumi.Output[str]
     """ARN of the ``eks:DescribeCluster`` policy."""
     access_key_id: pulumi.Output[str | None]
-    """Access key id for CI; ``None`` without a key or for an OIDC identity."""
+    """Access key id of the last label's key (the newest); ``None`` without a key or for an OIDC identity."""
     secret_access_key: pulumi.Output[str | None]
-    """Secret access key for CI (a secret); ``None`` with ``pgp_key``, without a key or for an OIDC identity."""
+    """Its secret (a secret output); ``None`` with ``pgp_key``, without a key or for an OIDC identity."""
     encrypted_secret_access_key: pulumi.Output[str | None]
     """The secret key encrypted with ``pgp_key`` (base64); ``None`` without ``pgp_key``."""
+    access_keys: pulumi.Output[dict[str, dict[str, str | None]] | None]
+    """Every access key by label: ``{"id", "secret", "encrypted_secret"}`` (a secret); ``None`` without keys.
+    ``access_key_id`` and ``secret_access_key`` are the last label's."""
     namespace: pulumi.Output[str]
     """The namespace CI may deploy to."""
     role_name: pulumi.Output[str]
@@ -144,6 +149,8 @@ class EksCicdAccess(pulumi.ComponentResource):
         self.access_key_id = principal.access_key_id or none
         self.secret_access_key = principal.secret_access_key or pulumi.Output.secret(None)
         self.encrypted_secret_access_key = principal.encrypted_secret_access_key or none
+        no_keys: pulumi.Output[dict[str, dict[str, str | None]] | None] = pulumi.Output.secret(None)
+        self.access_keys = principal.access_keys or no_keys
         self.namespace = ns
         self.role_name = role_name
         self.kubernetes_username = pulumi.Output.from_input(config.kubernetes_username)
@@ -158,6 +165,7 @@ class EksCicdAccess(pulumi.ComponentResource):
                 "access_key_id": self.access_key_id,
                 "secret_access_key": self.secret_access_key,
                 "encrypted_secret_access_key": self.encrypted_secret_access_key,
+                "access_keys": self.access_keys,
                 "namespace": self.namespace,
                 "role_name": self.role_name,
                 "kubernetes_username": self.kubernetes_username,

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-from .args import RoleArgs, UserArgs
+from .args import DEFAULT_KEY_LABEL, RoleArgs, UserArgs
 from .aws_auth import MAP_ROLES, MAP_USERS, MapKey
 from .trust import web_identity_trust_policy
 
@@ -27,34 +28,58 @@ class Principal:
     access_key_id: pulumi.Output[str | None] | None = None
     secret_access_key: pulumi.Output[str | None] | None = None
     encrypted_secret_access_key: pulumi.Output[str | None] | None = None
+    access_keys: pulumi.Output[dict[str, dict[str, Any]]] | None = None
 
 
 def iam_user(
     name: str, parent: pulumi.Resource, user_args: UserArgs, policy: aws.iam.Policy, tags: dict[str, str]
 ) -> Principal:
-    """``<name>-user``, ``<name>-policy-attachment`` and, unless disabled, ``<name>-access-key``."""
+    """``<name>-user``, ``<name>-policy-attachment`` and one ``<name>-access-key-<label>`` per key label."""
     child = pulumi.ResourceOptions(parent=parent)
     user = aws.iam.User(f"{name}-user", name=user_args.name, path=user_args.path, tags=tags, opts=child)
     # Not aws.iam.PolicyAttachment, which takes exclusive ownership of the policy.
     aws.iam.UserPolicyAttachment(f"{name}-policy-attachment", user=user.name, policy_arn=policy.arn, opts=child)
-    access_key_id: pulumi.Output[str | None] = pulumi.Output.from_input(None)
-    secret_access_key: pulumi.Output[str | None] = pulumi.Output.secret(None)
-    encrypted: pulumi.Output[str | None] = pulumi.Output.from_input(None)
-    if user_args.create_access_key:
-        key = aws.iam.AccessKey(f"{name}-access-key", user=user.name, pgp_key=user_args.pgp_key, opts=child)
-        access_key_id = key.id
-        secret_access_key = pulumi.Output.secret(key.secret)
-        if user_args.pgp_key is not None:
-            encrypted = key.encrypted_secret
+    keys = {label: access_key(name, parent, user, label, user_args.pgp_key) for label in user_args.access_keys}
+    none: pulumi.Output[str | None] = pulumi.Output.from_input(None)
+    newest = keys[user_args.access_keys[-1]] if keys else None
     return Principal(
         arn=user.arn,
         unique_id=user.unique_id,
         map_key=MAP_USERS,
         user=user,
-        access_key_id=access_key_id,
-        secret_access_key=secret_access_key,
-        encrypted_secret_access_key=encrypted,
+        access_key_id=newest.id if newest else none,
+        secret_access_key=pulumi.Output.secret(newest.secret if newest and not user_args.pgp_key else None),
+        encrypted_secret_access_key=newest.encrypted_secret if newest and user_args.pgp_key else none,
+        access_keys=pulumi.Output.secret(_key_map(keys, encrypted=user_args.pgp_key is not None)) if keys else None,
     )
+
+
+def access_key(
+    name: str, parent: pulumi.Resource, user: aws.iam.User, label: str, pgp_key: str | None
+) -> aws.iam.AccessKey:
+    """``<name>-access-key-<label>``. The default label's key also answers to ``<name>-access-key``, its
+    name before keys had labels, so a stack made then keeps its key instead of replacing it."""
+    aliases = [pulumi.Alias(name=f"{name}-access-key")] if label == DEFAULT_KEY_LABEL else None
+    return aws.iam.AccessKey(
+        f"{name}-access-key-{label}",
+        user=user.name,
+        pgp_key=pgp_key,
+        opts=pulumi.ResourceOptions(parent=parent, aliases=aliases),
+    )
+
+
+def _key_map(keys: dict[str, aws.iam.AccessKey], *, encrypted: bool) -> pulumi.Output[dict[str, dict[str, Any]]]:
+    """``{label: {"id", "secret", "encrypted_secret"}}`` for every key (one of the two secrets is None)."""
+    return pulumi.Output.all(
+        {
+            label: pulumi.Output.all(
+                id=key.id,
+                secret=None if encrypted else key.secret,
+                encrypted_secret=key.encrypted_secret if encrypted else None,
+            )
+            for label, key in keys.items()
+        }
+    ).apply(lambda values: dict(values[0]))
 
 
 def oidc_role(

@@ -39,6 +39,7 @@ def snapshot(registrations: list[Any]) -> list[dict[str, Any]]:
                 "additionalSecretOutputs": sorted(r.additional_secret_outputs),
                 "replacementTrigger": r.replacement_trigger,
                 "dependsOn": sorted(names.get(d, d) for d in r.dependencies),
+                "aliases": sorted(r.alias_urns),
             }
             for r in registrations
         ),
