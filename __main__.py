@@ -119,7 +119,7 @@ def component_args() -> EksCicdAccessArgs:
     groups = config.get_object("kubernetesGroups")
     if groups is not None:
         args["kubernetes_groups"] = groups
-    for key, arg in {"createNamespace": "create_namespace"}.items():
+    for key, arg in {"createNamespace": "create_namespace", "allowSystemNamespace": "allow_system_namespace"}.items():
         flag = config.get_bool(key)
         if flag is not None:
             args[arg] = flag

@@ -98,6 +98,27 @@ BAD_INPUTS = [
     ({"pgp_key": ""}, "pgp_key: must be a non-empty string"),
     ({"tags": {"team": 1}}, "tags: must be a mapping of strings"),
     ({"namspace": "typo"}, r"unknown argument\(s\) \['namspace'\]"),
+    ({"cluster_name": 123}, r"cluster_name: must be a string or a pulumi\.Output\[str\], got int 123"),
+    ({"namespace": ["web"]}, r"namespace: must be a string or a pulumi\.Output\[str\], got list \['web'\]"),
+    ({"role_rules": None}, "role_rules: must be a preset name .* or a list of rules, got NoneType"),
+    ({"role_rules": 3}, "role_rules: must be a preset name .* or a list of rules, got int"),
+    ({"iam_user_name": pulumi.Output.from_input("u")}, "iam_user_name: must be a plain value, not a pulumi.Output"),
+    ({"kubernetes_username": pulumi.Output.from_input("u")}, "kubernetes_username: must be a plain value"),
+    ({"kubernetes_groups": [pulumi.Output.from_input("g")]}, "kubernetes_groups: must be a plain value"),
+    ({"tags": {"team": pulumi.Output.from_input("x")}}, "tags: must be a plain value"),
+    ({"role_name": "r" * 253}, "role_name: the default role_binding_name made from it is invalid"),
+    ({"role_name": "r" * 254}, "role_name: 'r{254}' must be 1-253 characters"),
+    ({"namespace": "kube-system"}, "namespace: 'kube-system' is a system namespace .* allow_system_namespace=True"),
+    ({"namespace": "kube-public"}, "namespace: 'kube-public' is a system namespace"),
+    ({"namespace": "kube-node-lease"}, "namespace: 'kube-node-lease' is a system namespace"),
+    ({"namespace": "default"}, "namespace: 'default' is a system namespace"),
+    ({"allow_system_namespace": "yes"}, "allow_system_namespace: must be true or false"),
+    ({"tags": {f"k{i}": "v" for i in range(51)}}, "tags: 51 tags, over AWS's limit of 50 per resource"),
+    ({"tags": {"aws:cloudformation:stack-name": "x"}}, "tags: key 'aws:cloudformation:stack-name' starts with 'aws:'"),
+    ({"tags": {"AWS:x": "x"}}, "tags: key 'AWS:x' starts with 'aws:'"),
+    ({"tags": {"k" * 129: "v"}}, "tags: key 'k{129}' is 129 characters; a tag key has 1-128"),
+    ({"tags": {"": "v"}}, "tags: key '' is 0 characters"),
+    ({"tags": {"team": "v" * 257}}, r"tags\['team'\]: the value is 257 characters; a tag value has at most 256"),
     ({"identity": "github"}, "identity: 'github' is not one of 'iam-user', 'github-actions', 'gitlab-ci'"),
     ({"oidc_subjects": ["repo:a/b:pull_request"]}, "oidc_subjects: only with identity 'github-actions' or 'gitlab-ci'"),
     ({"iam_role_name": "r"}, "iam_role_name: only with identity"),
@@ -150,6 +171,47 @@ def test_bad_input_fails_before_any_resource_is_registered(stack, override, mess
     with pytest.raises(ValueError, match=message):
         EksCicdAccess("ci", args)
     assert stack.resources == [], f"registered before failing: {[r.name for r in stack.resources]}"
+
+
+@pytest.mark.parametrize("args", [None, "cluster_name=c", ["c"]])
+def test_args_must_be_a_dict(stack, args):
+    """Anything but a mapping for args is named as such, not a bare TypeError."""
+    with pytest.raises(ValueError, match=f"args: must be a dict of EksCicdAccessArgs, got {type(args).__name__}"):
+        EksCicdAccess("ci", args)
+    assert stack.resources == []
+
+
+def test_a_bad_component_name_is_named_when_a_default_comes_from_it(stack):
+    """The IAM user name defaults to the component's name: an invalid one is reported as name, the field given."""
+    with pytest.raises(ValueError, match=r"^name: the default iam_user_name made from it is invalid \('ci user' must"):
+        EksCicdAccess("ci user", BASE)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"^name: the default role_name made from it is invalid"):
+        EksCicdAccess("c" * 246, {**BASE, "iam_user_name": "u"})  # type: ignore[typeddict-item]
+
+
+def test_limits_are_inclusive(stack):
+    """The largest valid values pass: 50 tags, keys of 128 and values of 256 characters, a role_name whose
+    default binding name is exactly 253 characters, a system namespace when allowed."""
+    resolved = validate_args(
+        "ci",
+        {
+            **BASE,
+            "tags": {**{f"k{i}": "v" for i in range(49)}, "k" * 128: "v" * 256},
+            "role_name": "r" * 245,
+        },
+    )
+    assert len(resolved.tags) == 50
+    assert len(resolved.role_binding_name) == 253
+    assert validate_args("ci", {**BASE, "namespace": "kube-system", "allow_system_namespace": True}).namespace == (
+        "kube-system"
+    )
+
+
+def test_a_system_namespace_from_an_output_is_refused_once_known(stack):
+    """A namespace given as an Output is checked for system namespaces when it resolves."""
+    args: Any = {**BASE, "namespace": pulumi.Output.from_input("kube-system")}
+    with pytest.raises(ValueError, match="namespace: 'kube-system' is a system namespace"):
+        stack.run(lambda: {"ns": EksCicdAccess("ci", args).namespace})
 
 
 @pytest.mark.parametrize("missing", ["cluster_name", "namespace"])

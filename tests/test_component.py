@@ -15,7 +15,7 @@ from eks_cicd_access import EksCicdAccess
 from eks_cicd_access.aws_auth_entry import AwsAuthEntryProvider
 from eks_cicd_access.component import TYPE_TOKEN
 from eks_cicd_access.kubeconfig import build_kubeconfig
-from eks_cicd_access.mapping import checked_cluster_name
+from eks_cicd_access.mapping import checked_access_entry_cluster, checked_cluster_name
 from tests.conftest import ACCOUNT, CLUSTER_CA, CLUSTER_ENDPOINT, cluster_arn
 
 RECIPE: dict[str, Any] = {
@@ -338,6 +338,29 @@ def test_api_mode_fails_the_preview(stack):
 
 
 # --- access entry ----------------------------------------------------------
+
+
+def test_access_entry_on_a_config_map_cluster_fails_the_preview(stack):
+    """identity_mapping='access-entry' on a CONFIG_MAP cluster fails already in preview, naming the field, the
+    mode and the command that turns access entries on; no access entry is registered."""
+    stack.start_preview()
+    stack.mocks.authentication_mode = "CONFIG_MAP"
+    with pytest.raises(ValueError) as raised:
+        deploy(stack, identity_mapping="access-entry")
+    message = str(raised.value)
+    assert "identity_mapping='access-entry': cluster 'my-cluster-1' uses authentication mode 'CONFIG_MAP'" in message
+    assert (
+        "aws eks update-cluster-config --name my-cluster-1 --access-config authenticationMode=API_AND_CONFIG_MAP"
+        in (message)
+    )
+    assert stack.of_type("aws:eks/accessEntry:AccessEntry") == []
+
+
+@pytest.mark.parametrize("mode", ["API", "API_AND_CONFIG_MAP", None])
+def test_access_entries_are_taken_by_api_modes(mode):
+    """API and API_AND_CONFIG_MAP clusters (and a cluster that reports no mode) take access entries."""
+    configs = [] if mode is None else [{"authenticationMode": mode}]
+    assert checked_access_entry_cluster("c", configs) == "c"
 
 
 def test_access_entry_maps_the_user_and_follows_its_identity(stack):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal, NotRequired, TypedDict
 
 import pulumi
@@ -72,6 +73,9 @@ class EksCicdAccessArgs(TypedDict):
     """The one namespace CI may deploy to (a DNS-1123 label). Required."""
     create_namespace: NotRequired[bool]
     """Create the namespace. Default ``True``; ``False`` adopts an existing one."""
+    allow_system_namespace: NotRequired[bool]
+    """Allow ``namespace`` to be ``kube-system``, ``kube-public``, ``kube-node-lease`` or ``default``.
+    Default ``False``: deploy rights there reach what runs the cluster."""
     identity: NotRequired[Identity]
     """Who CI is in AWS. ``"iam-user"`` (default): an IAM user with an access key.
     ``"github-actions"`` / ``"gitlab-ci"``: an IAM role the job assumes with its OIDC token; no stored key."""
@@ -183,14 +187,47 @@ _IAM_PATH = re.compile(r"^(/|/[\x21-\x7e]+/)$")
 _EKS_CLUSTER_NAME = re.compile(r"^[0-9A-Za-z][A-Za-z0-9_-]*$")
 
 
-def check_namespace(value: str) -> str:
-    """A namespace is a DNS-1123 label: 1-63 of ``a-z0-9-``, alphanumeric at both ends."""
+#: Namespaces Kubernetes and EKS keep for themselves.
+SYSTEM_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease", "default")
+#: Arguments that may be Outputs; every other one must be known while the program runs.
+OUTPUT_ARGUMENTS = frozenset({"cluster_name", "namespace", "kubeconfig", "oidc_provider_arn"})
+#: IAM's tag limits.
+MAX_TAGS, MAX_TAG_KEY, MAX_TAG_VALUE = 50, 128, 256
+
+
+def check_namespace(value: str, allow_system: bool = False) -> str:
+    """A namespace is a DNS-1123 label: 1-63 of ``a-z0-9-``, alphanumeric at both ends; not a system
+    namespace unless ``allow_system``."""
     if not isinstance(value, str) or len(value) > 63 or not _DNS1123_LABEL.match(value):
         raise ValueError(
             f"namespace: {value!r} is not a DNS-1123 label "
             "(1-63 characters of a-z, 0-9 and '-', starting and ending with a letter or digit)"
         )
+    if value in SYSTEM_NAMESPACES and not allow_system:
+        raise ValueError(
+            f"namespace: {value!r} is a system namespace ({', '.join(SYSTEM_NAMESPACES)}): deploy rights there reach "
+            "what runs the cluster (CoreDNS, kube-proxy, the VPC CNI) and whatever else was put there. Use a "
+            "namespace of your own, or set allow_system_namespace=True if that is really meant"
+        )
     return value
+
+
+def check_tags(tags: object) -> dict[str, str]:
+    """Tags for AWS resources: at most 50; keys 1-128 characters, not starting with ``aws:``; values up to 256."""
+    if not isinstance(tags, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in tags.items()):
+        raise ValueError("tags: must be a mapping of strings to strings")
+    if len(tags) > MAX_TAGS:
+        raise ValueError(f"tags: {len(tags)} tags, over AWS's limit of {MAX_TAGS} per resource")
+    for key, value in tags.items():
+        if not 1 <= len(key) <= MAX_TAG_KEY:
+            raise ValueError(f"tags: key {key!r} is {len(key)} characters; a tag key has 1-{MAX_TAG_KEY}")
+        if key.lower().startswith("aws:"):
+            raise ValueError(f"tags: key {key!r} starts with 'aws:', which AWS keeps for its own tags")
+        if len(value) > MAX_TAG_VALUE:
+            raise ValueError(
+                f"tags[{key!r}]: the value is {len(value)} characters; a tag value has at most {MAX_TAG_VALUE}"
+            )
+    return dict(tags)
 
 
 def check_cluster_name(value: str) -> str:
@@ -260,13 +297,37 @@ def check_choice(field: str, value: str, choices: Sequence[str]) -> str:
     return value
 
 
-def _check_input(value: pulumi.Input[str], check: Callable[[str], str]) -> pulumi.Input[str]:
+def _check_input(field: str, value: pulumi.Input[str], check: Callable[[str], str]) -> pulumi.Input[str]:
     """Check a plain value now, or an Output's value once it is known."""
     if isinstance(value, pulumi.Output):
         return value.apply(check)
     if isinstance(value, str):
         return check(value)
-    raise TypeError(f"expected a str or pulumi.Output[str], got {type(value).__name__}")
+    raise ValueError(f"{field}: must be a string or a pulumi.Output[str], got {type(value).__name__} {value!r}")
+
+
+def _has_output(value: object) -> bool:
+    if isinstance(value, pulumi.Output):
+        return True
+    if isinstance(value, dict):
+        return any(_has_output(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_has_output(v) for v in value)
+    return False
+
+
+def _defaulted(field: str, args: Mapping[str, Any], derived: str, source: str, check: Callable[[str], str]) -> str:
+    """``args[field]`` checked, or its default ``derived`` from ``source``; a bad default names ``source``,
+    the field the user actually gave."""
+    if field in args:
+        return check(args[field])
+    try:
+        return check(derived)
+    except ValueError as error:
+        reason = str(error).split(": ", 1)[-1]
+        raise ValueError(
+            f"{source}: the default {field} made from it is invalid ({reason}); change {source} or set {field}"
+        ) from None
 
 
 def _bool(args: Mapping[str, Any], key: str, default: bool) -> bool:
@@ -290,27 +351,33 @@ def validate_args(name: str, args: Mapping[str, Any]) -> ResolvedArgs:
     Unknown keys are rejected too: a plain dict with a misspelt key would
     otherwise silently fall back to a default.
     """
+    if not isinstance(args, Mapping):
+        raise ValueError(f"args: must be a dict of EksCicdAccessArgs, got {type(args).__name__}")
     unknown = set(args) - set(EksCicdAccessArgs.__annotations__)
     if unknown:
         raise ValueError(f"unknown argument(s) {sorted(unknown)}; allowed: {sorted(EksCicdAccessArgs.__annotations__)}")
     for required in ("cluster_name", "namespace"):
         if args.get(required) is None:
             raise ValueError(f"{required}: is required")
+    for field, value in args.items():
+        if field not in OUTPUT_ARGUMENTS and _has_output(value):
+            raise ValueError(
+                f"{field}: must be a plain value, not a pulumi.Output: it names or shapes resources, so it must be "
+                f"known while the program runs (only {', '.join(sorted(OUTPUT_ARGUMENTS))} may be Outputs)"
+            )
 
     identity = check_choice("identity", args.get("identity", "iam-user"), IDENTITIES)
     user, role = (_user_args(name, args), None) if identity == "iam-user" else (None, _role_args(name, identity, args))
     principal_name = user.name if user else role.name if role else name
-    role_name = check_object_name("role_name", args.get("role_name", f"{name}-deployer"))
+    role_name = _defaulted("role_name", args, f"{name}-deployer", "name", partial(check_object_name, "role_name"))
     groups = args.get("kubernetes_groups", [])
     if not isinstance(groups, list):
         raise ValueError(f"kubernetes_groups: must be a list of strings, got {type(groups).__name__}")
-    tags = args.get("tags", {})
-    if not isinstance(tags, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in tags.items()):
-        raise ValueError("tags: must be a mapping of strings to strings")
+    allow_system = _bool(args, "allow_system_namespace", False)
 
     return ResolvedArgs(
-        cluster_name=_check_input(args["cluster_name"], check_cluster_name),
-        namespace=_check_input(args["namespace"], check_namespace),
+        cluster_name=_check_input("cluster_name", args["cluster_name"], check_cluster_name),
+        namespace=_check_input("namespace", args["namespace"], partial(check_namespace, allow_system=allow_system)),
         create_namespace=_bool(args, "create_namespace", True),
         identity=identity,
         user=user,
@@ -324,10 +391,16 @@ def validate_args(name: str, args: Mapping[str, Any]) -> ResolvedArgs:
         ),
         kubernetes_groups=[check_kubernetes_subject(f"kubernetes_groups[{i}]", g) for i, g in enumerate(groups)],
         role_name=role_name,
-        role_binding_name=check_object_name("role_binding_name", args.get("role_binding_name", f"{role_name}-binding")),
+        role_binding_name=_defaulted(
+            "role_binding_name",
+            args,
+            f"{role_name}-binding",
+            "role_name" if "role_name" in args else "name",
+            partial(check_object_name, "role_binding_name"),
+        ),
         role_rules=resolve_role_rules(args.get("role_rules", "deploy-rollback")),
         identity_mapping=check_choice("identity_mapping", args.get("identity_mapping", "aws-auth"), IDENTITY_MAPPINGS),
-        tags=dict(tags),
+        tags=check_tags(args.get("tags", {})),
         kubeconfig=_kubeconfig(args.get("kubeconfig")),
     )
 
@@ -344,7 +417,7 @@ def _user_args(name: str, args: Mapping[str, Any]) -> UserArgs:
     if pgp_key is not None and not labels:
         raise ValueError("pgp_key: there is no access key to encrypt (create_access_key is false); remove pgp_key")
     return UserArgs(
-        name=check_iam_user_name(args.get("iam_user_name", name)),
+        name=_defaulted("iam_user_name", args, name, "name", check_iam_user_name),
         path=check_iam_path("iam_user_path", args.get("iam_user_path", "/")),
         access_keys=labels,
         pgp_key=pgp_key,
@@ -426,7 +499,7 @@ def _role_args(name: str, identity: str, args: Mapping[str, Any]) -> RoleArgs:
         audience=audience,
         provider_arn=provider_arn,
         create_provider=create_provider,
-        name=check_iam_name("iam_role_name", args.get("iam_role_name", name)),
+        name=_defaulted("iam_role_name", args, name, "name", partial(check_iam_name, "iam_role_name")),
         path=check_iam_path("iam_role_path", args.get("iam_role_path", "/")),
         max_session_duration=duration,
     )

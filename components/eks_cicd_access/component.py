@@ -132,7 +132,8 @@ class EksCicdAccess(pulumi.ComponentResource):
             access_entry(
                 name,
                 self,
-                cluster_name=config.cluster_name,
+                cluster=cluster,
+                cluster_name=cluster_name,
                 principal_arn=principal.arn,
                 principal_id=principal.unique_id,
                 username=config.kubernetes_username,

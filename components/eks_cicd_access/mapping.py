@@ -23,6 +23,19 @@ def checked_cluster_name(cluster_name: str, access_configs: Any) -> str:
     return cluster_name
 
 
+def checked_access_entry_cluster(cluster_name: str, access_configs: Any) -> str:
+    """``cluster_name``, once the cluster is known to take access entries (not ``CONFIG_MAP`` mode)."""
+    mode = first_field(access_configs, "authentication_mode", "authenticationMode")
+    if mode == "CONFIG_MAP":
+        raise ValueError(
+            f"identity_mapping='access-entry': cluster {cluster_name!r} uses authentication mode 'CONFIG_MAP', "
+            "which has no access entries. Turn them on with `aws eks update-cluster-config --name "
+            f"{cluster_name} --access-config authenticationMode=API_AND_CONFIG_MAP` (there is no way back to "
+            "CONFIG_MAP), or use identity_mapping='aws-auth' (config identityMapping: aws-auth). Nothing was written."
+        )
+    return cluster_name
+
+
 def aws_auth_entry(
     name: str,
     parent: pulumi.Resource,
@@ -61,7 +74,8 @@ def access_entry(
     name: str,
     parent: pulumi.Resource,
     *,
-    cluster_name: pulumi.Input[str],
+    cluster: pulumi.Output[Any],
+    cluster_name: pulumi.Output[str],
     principal_arn: pulumi.Output[str],
     principal_id: pulumi.Output[str],
     username: str,
@@ -72,11 +86,14 @@ def access_entry(
 
     An access entry is bound to the principal's unique id, not its ARN: a
     principal re-created under the same ARN needs a new entry, hence the
-    replacement trigger.
+    replacement trigger. Its cluster name waits for the authentication-mode
+    check, so a ``CONFIG_MAP`` cluster fails the preview with our message.
     """
     return aws.eks.AccessEntry(
         f"{name}-access-entry",
-        cluster_name=cluster_name,
+        cluster_name=pulumi.Output.all(cluster_name, cluster.access_configs).apply(
+            lambda a: checked_access_entry_cluster(*a)
+        ),
         principal_arn=principal_arn,
         user_name=username,
         kubernetes_groups=groups,

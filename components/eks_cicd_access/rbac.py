@@ -88,6 +88,11 @@ def resolve_role_rules(role_rules: str | Sequence[RoleRule]) -> list[RoleRule]:
                 f"role_rules: unknown preset {role_rules!r}; expected one of {sorted(PRESETS)} or a list of rules"
             )
         return [_copy_rule(rule) for rule in PRESETS[role_rules]]
+    if not isinstance(role_rules, list | tuple):
+        raise ValueError(
+            f"role_rules: must be a preset name ({', '.join(sorted(PRESETS))}) or a list of rules, "
+            f"got {type(role_rules).__name__}"
+        )
     rules = list(role_rules)
     if not rules:
         raise ValueError("role_rules: the list is empty; the Role would grant nothing")
