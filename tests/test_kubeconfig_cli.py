@@ -1,14 +1,21 @@
-"""The CI-side kubeconfig tool against moto's EKS."""
+"""The CI-side kubeconfig tool: against moto's EKS, the real AWS CLI, and botocore's Stubber for EKS's own errors."""
 
 import os
 import stat
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
+import boto3
 import pulumi
 import pytest
+from awscli.clidriver import create_clidriver
+from botocore.exceptions import EndpointConnectionError
+from botocore.stub import Stubber
 
 from eks_cicd_access import EksCicdAccess
-from eks_cicd_access.kubeconfig import KubeconfigError, fetch_kubeconfig, main
+from eks_cicd_access.kubeconfig import KubeconfigError, fetch_kubeconfig, main, region_from_environment
 from tests.conftest import REGION
 
 
@@ -30,6 +37,16 @@ def test_tool_output_equals_the_component_output(stack, moto_cluster):
     assert fetch_kubeconfig("my-cluster-1", REGION) == out["kubeconfig"][0]
 
 
+def test_tool_output_equals_what_the_aws_cli_writes(moto_cluster, tmp_path):
+    """The real `aws eks update-kubeconfig` (awscli, in process, against the same moto cluster) writes the same
+    bytes as the tool."""
+    written = tmp_path / "aws-cli-kubeconfig"
+    create_clidriver().main(
+        ["eks", "update-kubeconfig", "--name", "my-cluster-1", "--region", REGION, "--kubeconfig", str(written)]
+    )
+    assert written.read_text() == fetch_kubeconfig("my-cluster-1", REGION)
+
+
 def test_cli_writes_a_private_file(moto_cluster, tmp_path):
     """`--output` writes the kubeconfig readable by its owner only."""
     path = tmp_path / "kubeconfig"
@@ -38,35 +55,189 @@ def test_cli_writes_a_private_file(moto_cluster, tmp_path):
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
 
 
+def test_an_existing_file_ends_up_private_and_replaced(moto_cluster, tmp_path):
+    """Writing over an existing 0644 file leaves a 0600 file with the new content, and no temporary file."""
+    path = tmp_path / "kubeconfig"
+    path.write_text("old and world-readable\n")
+    path.chmod(0o644)
+    assert main(["--cluster-name", "my-cluster-1", "--region", REGION, "--output", str(path)]) == 0
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert "old and world-readable" not in path.read_text()
+    assert [p.name for p in tmp_path.iterdir()] == ["kubeconfig"]
+
+
+def test_stdout_mode(moto_cluster, capsys):
+    """Without --output the kubeconfig goes to standard output, nothing to standard error."""
+    assert main(["--cluster-name", "my-cluster-1", "--region", REGION]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == fetch_kubeconfig("my-cluster-1", REGION)
+    assert captured.err == ""
+
+
+def test_aws_region_alone_is_honoured(moto_cluster, monkeypatch, capsys):
+    """With only AWS_REGION set (as GitHub's runners and the AWS CLI v2 use it), the tool finds the cluster."""
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.setenv("AWS_REGION", REGION)
+    assert main(["--cluster-name", "my-cluster-1"]) == 0
+    assert moto_cluster["arn"] in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("environ", "region"),
+    [
+        ({"AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "us-east-1"}, "eu-west-1"),
+        ({"AWS_DEFAULT_REGION": "us-east-1"}, "us-east-1"),
+        ({"AWS_REGION": "", "AWS_DEFAULT_REGION": "us-east-1"}, "us-east-1"),
+        ({}, None),
+    ],
+)
+def test_region_order(environ, region):
+    """AWS_REGION first, then AWS_DEFAULT_REGION, else the AWS config decides."""
+    assert region_from_environment(environ) == region
+
+
+def test_no_region_names_every_way_to_set_one(monkeypatch, tmp_path):
+    """Without any region the error says how to give one, and names both variables truthfully."""
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    with pytest.raises(KubeconfigError, match="no AWS region: pass --region, or set AWS_REGION or AWS_DEFAULT_REGION"):
+        fetch_kubeconfig("c", environ={})
+
+
+def run_tool(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """The tool as CI runs it: `python -m eks_cicd_access.kubeconfig`, warnings as errors."""
+    environ = {**os.environ, "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "y", **env}
+    command = [sys.executable, "-W", "error", "-m", "eks_cicd_access.kubeconfig", *args]
+    return subprocess.run(command, capture_output=True, text=True, env=environ, timeout=60)
+
+
+def test_running_as_a_module_prints_no_warning():
+    """`python -m eks_cicd_access.kubeconfig --help` runs clean (no runpy RuntimeWarning), and --help is true
+    about the region and the file mode."""
+    done = run_tool("--help")
+    assert done.returncode == 0 and done.stderr == ""
+    assert "AWS_REGION, then AWS_DEFAULT_REGION" in " ".join(done.stdout.split())
+    assert "0600" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--cluster-name", ""], "cluster name '' is not an EKS cluster name"),
+        (["--cluster-name=-bad"], "cluster name '-bad' is not an EKS cluster name"),
+        ([], "the following arguments are required: --cluster-name (see --help)"),
+        (["--cluster-name", "c", "--bogus"], "unrecognized arguments: --bogus (see --help)"),
+        (
+            ["--cluster-name", "c", "--region", "us-east-1", "--output", "/nonexistent/dir/kc"],
+            "",
+        ),
+    ],
+)
+def test_every_failure_is_one_line_and_status_1(args, message):
+    """Bad input, a missing argument or an unwritable --output: one line on stderr, exit status 1, no traceback."""
+    done = run_tool(*args, AWS_EC2_METADATA_DISABLED="true", AWS_ENDPOINT_URL_EKS="http://127.0.0.1:9")
+    assert done.returncode == 1, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("eks-cicd-kubeconfig: "), done.stderr
+    assert message in lines[0]
+    assert "Traceback" not in done.stderr
+
+
+def test_an_unwritable_output_is_one_line(moto_cluster, capsys):
+    """--output in a directory that does not exist: one line naming the path and the reason, status 1."""
+    assert main(["--cluster-name", "my-cluster-1", "--region", REGION, "--output", "/nonexistent/dir/kc"]) == 1
+    err = capsys.readouterr().err
+    assert err == "eks-cicd-kubeconfig: cannot write '/nonexistent/dir/kc': No such file or directory\n"
+
+
+# --- EKS's own answers, through botocore's Stubber --------------------------------------------
+
+
+@pytest.fixture
+def stubbed() -> Any:
+    client = boto3.client("eks", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="y")
+    with Stubber(client) as stubber:
+        yield client, stubber
+
+
+def cluster_description(status: str) -> dict[str, Any]:
+    return {
+        "cluster": {
+            "name": "c",
+            "arn": f"arn:aws:eks:{REGION}:123412341234:cluster/c",
+            "endpoint": "https://c.eks",
+            "certificateAuthority": {"data": "Q0E="},
+            "status": status,
+        }
+    }
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "message"),
+    [
+        (
+            "AccessDeniedException",
+            403,
+            r"access denied describing cluster 'c': the credentials need eks:DescribeCluster",
+        ),
+        ("ResourceNotFoundException", 404, "cluster 'c' not found in this account and region"),
+        ("ServiceUnavailableException", 503, r"describing cluster 'c' failed: .*ServiceUnavailableException"),
+        ("ThrottlingException", 400, r"describing cluster 'c' failed: .*ThrottlingException"),
+    ],
+)
+def test_ekss_error_codes(stubbed, code, status, message):
+    """Real EKS answers AccessDeniedException (moto answers a bare 403); each code gets its own one-line reason."""
+    client, stubber = stubbed
+    stubber.add_client_error("describe_cluster", service_error_code=code, http_status_code=status)
+    with pytest.raises(KubeconfigError, match=message):
+        fetch_kubeconfig("c", client=client)
+
+
+def test_a_connection_failure_is_a_reason_not_a_traceback(stubbed):
+    """A BotoCoreError (no route to EKS) becomes the tool's error."""
+    client, _ = stubbed
+
+    def fail(**_: Any) -> None:
+        raise EndpointConnectionError(endpoint_url="https://eks.us-east-1.amazonaws.com")
+
+    client.describe_cluster = fail
+    with pytest.raises(KubeconfigError, match="describing cluster 'c' failed: Could not connect to the endpoint URL"):
+        fetch_kubeconfig("c", client=client)
+
+
+@pytest.mark.parametrize("status", ["ACTIVE", "UPDATING"])
+def test_serving_statuses_are_accepted(stubbed, status):
+    """ACTIVE and UPDATING clusters serve requests: both give a kubeconfig, as the AWS CLI does."""
+    client, stubber = stubbed
+    stubber.add_response("describe_cluster", cluster_description(status), {"name": "c"})
+    assert "https://c.eks" in fetch_kubeconfig("c", client=client)
+
+
+@pytest.mark.parametrize("status", ["CREATING", "DELETING", "FAILED", "PENDING"])
+def test_cluster_not_serving_is_a_clear_error(stubbed, status):
+    """A cluster that is not serving is reported by status, not turned into a broken kubeconfig."""
+    client, stubber = stubbed
+    stubber.add_response("describe_cluster", cluster_description(status), {"name": "c"})
+    with pytest.raises(KubeconfigError, match=f"is {status}, not ACTIVE"):
+        fetch_kubeconfig("c", client=client)
+
+
 def test_missing_cluster_is_a_clear_error(moto_cluster, capsys):
-    """A wrong cluster name says "not found" and exits non-zero."""
+    """A wrong cluster name says "not found" and exits 1."""
     assert main(["--cluster-name", "no-such-cluster", "--region", REGION]) == 1
     assert "cluster 'no-such-cluster' not found" in capsys.readouterr().err
 
 
-class FakeEks:
-    """Stands in for a boto3 EKS client where moto cannot reach a state (a cluster not yet ACTIVE)."""
-
-    def __init__(self, status: str) -> None:
-        self.status = status
-
-    def describe_cluster(self, name: str) -> dict[str, Any]:
-        return {"cluster": {"name": name, "status": self.status, "arn": "arn:aws:eks:us-east-1:1:cluster/c"}}
-
-
-@pytest.mark.parametrize("status", ["CREATING", "DELETING", "FAILED", "PENDING"])
-def test_cluster_not_active_is_a_clear_error(status):
-    """A cluster that is not serving is reported by status, not turned into a broken kubeconfig."""
-    with pytest.raises(KubeconfigError, match=f"is {status}, not ACTIVE"):
-        fetch_kubeconfig("c", REGION, client=FakeEks(status))
-
-
-def test_no_credentials_is_a_clear_error(monkeypatch, tmp_path):
-    """Without credentials the tool names the variables to set."""
-    for variable in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+def test_no_credentials_is_a_clear_error(monkeypatch, tmp_path: Path):
+    """Without credentials the tool names what to set, for a key and for a role."""
+    for variable in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_ROLE_ARN"):
         monkeypatch.delenv(variable, raising=False)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    with pytest.raises(KubeconfigError, match="no AWS credentials"):
+    with pytest.raises(
+        KubeconfigError,
+        match=r"no AWS credentials: set AWS_ACCESS_KEY_ID .*\(AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE\)",
+    ):
         fetch_kubeconfig("c", REGION)

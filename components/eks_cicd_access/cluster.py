@@ -7,8 +7,6 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from .kubeconfig import build_kubeconfig
-
 
 def first_field(items: Any, *keys: str) -> Any:
     """A field of the first element of a nested invoke result, or ``None``.
@@ -29,6 +27,10 @@ def cluster_kubeconfig(
     profile: str | None = None,
 ) -> pulumi.Output[str]:
     """The exec kubeconfig for ``cluster``, as ``aws eks update-kubeconfig`` writes it."""
+    # Imported here, not at the top: the package must not import ``kubeconfig`` on its own, so that
+    # ``python -m eks_cicd_access.kubeconfig`` runs it without runpy's "found in sys.modules" warning.
+    from .kubeconfig import build_kubeconfig
+
     return pulumi.Output.all(cluster_name, cluster.arn, cluster.endpoint, cluster.certificate_authorities).apply(
         lambda a: build_kubeconfig(
             cluster_name=a[0],

@@ -9,9 +9,19 @@ interchangeable.
 
 from __future__ import annotations
 
-from typing import Any
+import argparse
+import contextlib
+import os
+import re
+import sys
+import tempfile
+from collections.abc import Mapping
+from typing import Any, NoReturn
 
 import yaml
+
+#: What EKS accepts as a cluster name (1-100 of ``A-Za-z0-9_-``, starting alphanumeric).
+_CLUSTER_NAME = re.compile(r"[0-9A-Za-z][A-Za-z0-9_-]{0,99}")
 
 #: The exec API version ``aws eks update-kubeconfig`` writes.
 EXEC_API_VERSION = "client.authentication.k8s.io/v1beta1"
@@ -81,22 +91,40 @@ class KubeconfigError(Exception):
 SERVING_STATUSES = ("ACTIVE", "UPDATING")
 
 
-def fetch_kubeconfig(cluster_name: str, region: str | None = None, client: Any = None) -> str:
+def region_from_environment(environ: Mapping[str, str]) -> str | None:
+    """``AWS_REGION`` (what the AWS CLI v2, the SDKs and GitHub's runners set), else ``AWS_DEFAULT_REGION``
+    (the only one botocore reads); ``None`` leaves it to the AWS config file."""
+    return environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or None
+
+
+def fetch_kubeconfig(
+    cluster_name: str, region: str | None = None, client: Any = None, environ: Mapping[str, str] | None = None
+) -> str:
     """Describe ``cluster_name`` with boto3 and return its kubeconfig.
 
-    Needs only ``eks:DescribeCluster``: the one permission the CI user has.
+    Needs only ``eks:DescribeCluster``: the one permission the CI user has. The region is ``region``, else
+    ``AWS_REGION``, else ``AWS_DEFAULT_REGION``, else the AWS config.
     """
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
+    if not isinstance(cluster_name, str) or not _CLUSTER_NAME.fullmatch(cluster_name):
+        raise KubeconfigError(
+            f"cluster name {cluster_name!r} is not an EKS cluster name "
+            "(1-100 characters of A-Z, a-z, 0-9, '-' and '_', starting with a letter or digit)"
+        )
+    region = region or region_from_environment(os.environ if environ is None else environ)
     try:
         eks = client or boto3.client("eks", region_name=region)
         cluster = eks.describe_cluster(name=cluster_name)["cluster"]
     except NoRegionError as error:
-        raise KubeconfigError("no AWS region: pass --region or set AWS_REGION") from error
+        raise KubeconfigError(
+            "no AWS region: pass --region, or set AWS_REGION or AWS_DEFAULT_REGION, or a region in the AWS config"
+        ) from error
     except NoCredentialsError as error:
         raise KubeconfigError(
-            "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (the stack outputs)"
+            "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (the stack outputs), "
+            "or assume the role (AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE)"
         ) from error
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "")
@@ -111,6 +139,8 @@ def fetch_kubeconfig(cluster_name: str, region: str | None = None, client: Any =
         raise KubeconfigError(f"describing cluster {cluster_name!r} failed: {error}") from error
     except BotoCoreError as error:
         raise KubeconfigError(f"describing cluster {cluster_name!r} failed: {error}") from error
+    except KeyError as error:
+        raise KubeconfigError(f"describing cluster {cluster_name!r} gave no cluster ({error} missing)") from error
     status = cluster.get("status")
     if status not in SERVING_STATUSES:
         raise KubeconfigError(f"cluster {cluster_name!r} is {status}, not ACTIVE: wait for it and retry")
@@ -122,31 +152,61 @@ def fetch_kubeconfig(cluster_name: str, region: str | None = None, client: Any =
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``eks-cicd-kubeconfig``: write the kubeconfig for a cluster (CI side)."""
-    import argparse
-    import os
-    import sys
+def write_private(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` readable by its owner only (0600), whatever mode an existing file had.
 
-    parser = argparse.ArgumentParser(
+    The text goes to a new temporary file in the same directory (created 0600), which then replaces
+    ``path`` in one rename: no moment with a half-written or world-readable kubeconfig.
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    descriptor, temporary = tempfile.mkstemp(prefix=".kubeconfig-", dir=directory)
+    try:
+        with os.fdopen(descriptor, "w") as out:
+            out.write(text)
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line on stderr and exit status 1, like every other failure of the tool."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(1, f"{self.prog}: {message} (see --help)\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``eks-cicd-kubeconfig``: write the kubeconfig for a cluster (CI side).
+
+    Every failure is one line on stderr and exit status 1.
+    """
+    parser = _Parser(
         prog="eks-cicd-kubeconfig",
         description="Build the kubeconfig `aws eks update-kubeconfig` would write, using only eks:DescribeCluster.",
     )
     parser.add_argument("--cluster-name", required=True, help="EKS cluster name")
-    parser.add_argument("--region", help="AWS region (default: AWS_REGION / the AWS config)")
-    parser.add_argument("--output", help="file to write (mode 0600); default: standard output")
+    parser.add_argument(
+        "--region", help="AWS region (default: AWS_REGION, then AWS_DEFAULT_REGION, then the AWS config)"
+    )
+    parser.add_argument(
+        "--output", help="file to write, always mode 0600 (replaced in one rename); default: standard output"
+    )
     options = parser.parse_args(argv)
     try:
         kubeconfig = fetch_kubeconfig(options.cluster_name, options.region)
+        if options.output:
+            write_private(options.output, kubeconfig)
+        else:
+            sys.stdout.write(kubeconfig)
     except KubeconfigError as error:
         print(f"eks-cicd-kubeconfig: {error}", file=sys.stderr)
         return 1
-    if options.output:
-        descriptor = os.open(options.output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w") as out:
-            out.write(kubeconfig)
-    else:
-        sys.stdout.write(kubeconfig)
+    except OSError as error:
+        print(f"eks-cicd-kubeconfig: cannot write {options.output!r}: {error.strerror or error}", file=sys.stderr)
+        return 1
     return 0
 
 
