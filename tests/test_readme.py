@@ -1,37 +1,87 @@
-"""The README's Python examples run, under mocks, and do what the text says."""
+"""The README's code blocks: every Python block runs under mocks; every shell block is valid bash whose
+pulumi config keys, stack outputs and tool flags exist."""
 
 import re
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pulumi
+import pytest
+import yaml
 
 from eks_cicd_access.component import TYPE_TOKEN
 from tests.test_component import ENTRY
 
-README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-PYTHON_BLOCKS = re.findall(r"```python\n(.*?)```", README, flags=re.DOTALL)
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
+BLOCKS = re.findall(r"^```(\w*)\n(.*?)^```", README, flags=re.DOTALL | re.MULTILINE)
+PYTHON = [code for lang, code in BLOCKS if lang == "python"]
+SHELL = [code for lang, code in BLOCKS if lang == "sh"]
+CONFIG_KEYS = set(yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"])
+EXPORTS = set(re.findall(r'pulumi\.export\("(\w+)"', (ROOT / "__main__.py").read_text()))
 
 
-def test_the_readme_has_python_examples():
-    """There is something to run (a renamed fence would otherwise skip every example silently)."""
-    assert len(PYTHON_BLOCKS) >= 1
+def test_every_block_is_of_a_checked_kind():
+    """Only sh and python blocks exist (each kind is checked below); a new kind needs its own test."""
+    assert {lang for lang, _ in BLOCKS} == {"sh", "python"}
+    assert len(PYTHON) >= 1 and len(SHELL) >= 5
 
 
-def test_the_component_example_runs(stack, monkeypatch):
-    """ "Using the component from another project": two teams, each with a component and its aws-auth entry,
-    the writer given the provider's kubeconfig, and one export per team."""
-    exports: dict[str, object] = {}
+def run_block(stack, monkeypatch, code: str) -> dict[str, Any]:
+    exports: dict[str, Any] = {}
     monkeypatch.setattr(pulumi, "export", lambda name, value: exports.__setitem__(name, value))
-    (block,) = [b for b in PYTHON_BLOCKS if "EksCicdAccess(" in b]
 
-    def program() -> dict[str, object]:
-        exec(compile(block, "README.md", "exec"), {})
+    def program() -> dict[str, Any]:
+        exec(compile(code, "README.md", "exec"), {})
         return exports
 
-    stack.run(program)
+    return stack.run(program)
+
+
+@pytest.mark.parametrize("code", PYTHON, ids=[f"python-{i}" for i in range(len(PYTHON))])
+def test_every_python_block_runs(stack, monkeypatch, code):
+    """Each Python block runs as a program under mocks, registers resources and exports what it says."""
+    exports = run_block(stack, monkeypatch, code)
+    assert stack.resources, "the example registered nothing"
+    for name in re.findall(r'pulumi\.export\(f?"(\w+)', code):
+        assert any(key.endswith(name.split("{")[-1]) for key in exports), name
+
+
+def test_the_component_example_does_what_the_text_says(stack, monkeypatch):
+    """ "Using the component from another project": two teams, each with a component and its aws-auth entry,
+    the writer given the provider's kubeconfig, and one export per team."""
+    (code,) = [b for b in PYTHON if "EksCicdAccess(" in b]
+    exports = run_block(stack, monkeypatch, code)
     assert sorted(r.name for r in stack.of_type(TYPE_TOKEN)) == ["billing-ci", "web-ci"]
-    assert len(stack.of_type(ENTRY)) == 2
     provider = stack.one("pulumi:providers:kubernetes").inputs["kubeconfig"]
-    for entry in stack.of_type(ENTRY):
-        assert entry.inputs["kubeconfig"] == provider
+    assert [e.inputs["kubeconfig"] for e in stack.of_type(ENTRY)] == [provider, provider]
     assert sorted(exports) == ["billingSecretAccessKey", "webSecretAccessKey"]
+
+
+@pytest.mark.parametrize("code", SHELL, ids=[f"sh-{i}" for i in range(len(SHELL))])
+def test_every_shell_block_is_valid_bash(code):
+    """bash -n parses each shell block."""
+    done = subprocess.run(["bash", "-n"], input=code, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+
+
+def test_shell_blocks_name_real_config_keys_and_outputs():
+    """Every `pulumi config set|rm KEY` names a key declared in Pulumi.yaml, and every `pulumi stack output NAME`
+    one the program exports: a renamed key or output cannot leave the README behind."""
+    text = "\n".join(SHELL) + "\n" + README
+    keys = re.findall(r"pulumi config (?:set|rm)(?: --path| --secret)* '?([a-z][A-Za-z]+)", text)
+    outputs = re.findall(r"pulumi stack output (\w+)", text)
+    assert keys and outputs
+    assert set(keys) - {"aws"} <= CONFIG_KEYS
+    assert set(outputs) <= EXPORTS
+
+
+def test_the_tool_flags_in_the_readme_exist():
+    """Every flag given to eks-cicd-kubeconfig in the README is one its --help lists."""
+    flags = set(re.findall(r"eks-cicd-kubeconfig((?: --[a-z-]+(?: \S+)?)+)", README)[0].split()[::2])
+    help_text = subprocess.run(
+        [sys.executable, "-m", "eks_cicd_access.kubeconfig", "--help"], capture_output=True, text=True, timeout=60
+    ).stdout
+    assert flags and all(flag in help_text for flag in flags), flags

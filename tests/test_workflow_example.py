@@ -57,19 +57,41 @@ def steps(path: Path) -> list[dict[str, Any]]:
     return found
 
 
-def test_workflow_deploys_waits_and_rolls_back():
-    """Steps: build the kubeconfig, set image, rollout status, and rollout undo only when the rollout failed."""
-    runs = [s.get("run", "") for s in steps(WORKFLOW)]
-    order = ["eks-cicd-kubeconfig", "set image", "rollout status", "rollout undo"]
+@pytest.mark.parametrize("path", [WORKFLOW, OIDC_WORKFLOW], ids=lambda p: p.name)
+def test_workflows_deploy_wait_and_roll_back(path):
+    """Steps: build the kubeconfig with the runner's AWS CLI, set image, rollout status, and rollout undo once the
+    image was set and anything later failed, was cancelled or timed out; the wait has a step timeout too."""
+    runs = [s.get("run", "") for s in steps(path)]
+    order = ["update-kubeconfig", "set image", "rollout status", "rollout undo"]
     positions = [next(i for i, run in enumerate(runs) if command in run) for command in order]
     assert positions == sorted(positions)
-    undo = steps(WORKFLOW)[positions[-1]]
-    assert undo["if"] == "failure() && steps.rollout.conclusion == 'failure'"
+    assert steps(path)[positions[-1]]["if"] == "(failure() || cancelled()) && steps.set-image.outcome == 'success'"
+    assert steps(path)[positions[1]]["id"] == "set-image"
+    assert (
+        steps(path)[positions[2]]["timeout-minutes"]
+        < yaml.safe_load(path.read_text())["jobs"]["deploy"]["timeout-minutes"]
+    )
+
+
+@pytest.mark.parametrize("path", [WORKFLOW, OIDC_WORKFLOW], ids=lambda p: p.name)
+def test_kubectl_is_pinned_by_an_input(path):
+    """kubectl comes from setup-kubectl at the kubectl-version input, which has a pinned default (no 'latest')."""
+    document = yaml.safe_load(path.read_text())
+    triggers = document[True]  # YAML 1.1 reads the key `on` as true
+    default = triggers["workflow_dispatch"]["inputs"]["kubectl-version"]["default"]
+    assert re.fullmatch(r"v1\.\d+\.\d+", default)
+    (setup,) = [s for s in steps(path) if s.get("uses", "").startswith("azure/setup-kubectl@")]
+    assert setup["with"]["version"] == "${{ inputs.kubectl-version }}"
+
+
+def test_the_key_workflow_installs_nothing_from_this_repository():
+    """No pip install of this package (a private repository would need credentials): the runner's AWS CLI
+    builds the kubeconfig."""
+    assert "pip install" not in WORKFLOW.read_text()
 
 
 def test_the_keyless_workflow_assumes_the_role_and_stores_no_key():
-    """The OIDC workflow asks for an id-token, assumes vars.AWS_ROLE_ARN, uses no secret at all, and rolls
-    back after a set image when anything later fails, is cancelled or times out."""
+    """The OIDC workflow asks for an id-token, assumes vars.AWS_ROLE_ARN and uses no secret at all."""
     text = OIDC_WORKFLOW.read_text()
     document = yaml.safe_load(text)
     assert document["permissions"] == {"id-token": "write", "contents": "read"}
@@ -88,7 +110,7 @@ def test_the_keyless_workflow_assumes_the_role_and_stores_no_key():
     )
 
 
-@pytest.mark.parametrize("path", [OIDC_WORKFLOW], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [WORKFLOW, OIDC_WORKFLOW], ids=lambda p: p.name)
 def test_inputs_never_reach_a_script_unquoted(path):
     """No `${{ inputs... }}` or `${{ github.event... }}` inside a run: script (script injection); they go
     through env: and are quoted there."""
