@@ -37,7 +37,8 @@ def run_block(stack, monkeypatch, code: str) -> dict[str, Any]:
         exec(compile(code, "README.md", "exec"), {})
         return exports
 
-    return stack.run(program)
+    resolved: dict[str, Any] = stack.run(program)
+    return resolved
 
 
 @pytest.mark.parametrize("code", PYTHON, ids=[f"python-{i}" for i in range(len(PYTHON))])
