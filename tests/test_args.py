@@ -1,16 +1,12 @@
 """Input validation: every rule, before anything is registered."""
 
-import re
-import string
 from typing import Any
 
 import pulumi
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from eks_cicd_access import EksCicdAccess
-from eks_cicd_access.args import UserArgs, check_iam_user_name, check_namespace, validate_args
+from eks_cicd_access.args import UserArgs, validate_args
 
 BASE: dict[str, Any] = {"cluster_name": "my-cluster-1", "namespace": "my-test-ns"}
 OIDC: dict[str, Any] = {"identity": "github-actions", "oidc_subjects": ["repo:acme/web:environment:production"]}
@@ -244,29 +240,3 @@ def test_good_output_values_pass_through(stack):
         }
     )
     assert out["ns"][0] == "apps"
-
-
-LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-IAM_CHARS = string.ascii_letters + string.digits + "+=,.@_-"
-
-
-@given(st.text(max_size=70))
-def test_namespace_rule_matches_kubernetes(value):
-    """check_namespace accepts exactly the DNS-1123 labels (1-63 chars)."""
-    valid = len(value) <= 63 and LABEL.fullmatch(value) is not None
-    if valid:
-        assert check_namespace(value) == value
-    else:
-        with pytest.raises(ValueError, match="namespace"):
-            check_namespace(value)
-
-
-@given(st.text(alphabet=st.sampled_from(IAM_CHARS + " /:!é"), max_size=70))
-def test_iam_user_name_rule_matches_aws(value):
-    """check_iam_user_name accepts exactly 1-64 characters of A-Za-z0-9+=,.@_-."""
-    valid = 1 <= len(value) <= 64 and all(c in IAM_CHARS for c in value)
-    if valid:
-        assert check_iam_user_name(value) == value
-    else:
-        with pytest.raises(ValueError, match="iam_user_name"):
-            check_iam_user_name(value)

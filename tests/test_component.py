@@ -13,6 +13,7 @@ from pulumi.runtime import rpc
 
 from eks_cicd_access import EksCicdAccess
 from eks_cicd_access.aws_auth_entry import AwsAuthEntryProvider
+from eks_cicd_access.cluster import first_field
 from eks_cicd_access.component import TYPE_TOKEN
 from eks_cicd_access.kubeconfig import build_kubeconfig
 from eks_cicd_access.mapping import checked_access_entry_cluster, checked_cluster_name
@@ -72,6 +73,56 @@ def deploy(stack, **overrides):
         return {key: getattr(access, key) for key in OUTPUTS}
 
     return stack.run(program)
+
+
+def test_the_type_token_is_fixed(stack):
+    """The component's type is part of every child's URN: renaming it would replace every resource of every
+    stack, so it is pinned here as a literal."""
+    deploy(stack)
+    component = stack.one("eks-cicd-access:index:EksCicdAccess")
+    assert (
+        component.urn == "urn:pulumi:dev::eks-cicd-access::pulumi:pulumi:Stack$eks-cicd-access:index:EksCicdAccess::ci"
+    )
+    assert TYPE_TOKEN == "eks-cicd-access:index:EksCicdAccess"
+
+
+def test_key_outputs_are_outputs_even_without_a_key(stack):
+    """With no key (or an OIDC identity) the key outputs are Outputs of None, so callers can always apply."""
+
+    def program():
+        users = EksCicdAccess("no-key", {"cluster_name": "my-cluster-1", "namespace": "a", "create_access_key": False})
+        roles = EksCicdAccess(
+            "role",
+            {
+                "cluster_name": "my-cluster-1",
+                "namespace": "b",
+                "identity": "github-actions",
+                "oidc_subjects": ["repo:a/b:pull_request"],
+            },
+        )
+        for access in (users, roles):
+            for name in ("access_key_id", "secret_access_key", "encrypted_secret_access_key", "access_keys"):
+                assert isinstance(getattr(access, name), pulumi.Output), name
+        return {"id": users.access_key_id, "keys": roles.access_keys}
+
+    assert stack.run(program) == {"id": (None, False), "keys": (None, True)}
+
+
+@pytest.mark.parametrize(
+    ("items", "expected"),
+    [
+        ([], None),
+        (None, None),
+        ([{"other": 1}], None),
+        ([{"authentication_mode": "API"}], "API"),
+        ([{"authenticationMode": "API"}], "API"),
+        ([{"authentication_mode": "API", "authenticationMode": "CONFIG_MAP"}], "API"),
+        ([{"authenticationMode": "CONFIG_MAP"}, {"authenticationMode": "API"}], "CONFIG_MAP"),
+    ],
+)
+def test_first_field_reads_either_spelling_of_the_first_item(items, expected):
+    """first_field: the first item's field under the first spelling present; None when missing or empty."""
+    assert first_field(items, "authentication_mode", "authenticationMode") == expected
 
 
 @pytest.mark.parametrize("mode", sorted(GRAPHS))
