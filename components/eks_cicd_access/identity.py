@@ -71,7 +71,7 @@ def access_key(
 def _key_map(keys: dict[str, aws.iam.AccessKey], *, encrypted: bool) -> pulumi.Output[dict[str, dict[str, Any]]]:
     """``{label: {"id", "secret", "encrypted_secret"}}`` for every key (one of the two secrets is None)."""
     return pulumi.Output.all(
-        {
+        **{
             label: pulumi.Output.all(
                 id=key.id,
                 secret=None if encrypted else key.secret,
@@ -79,7 +79,7 @@ def _key_map(keys: dict[str, aws.iam.AccessKey], *, encrypted: bool) -> pulumi.O
             )
             for label, key in keys.items()
         }
-    ).apply(lambda values: dict(values[0]))
+    )
 
 
 def oidc_role(
