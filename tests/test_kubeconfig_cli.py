@@ -15,7 +15,13 @@ from botocore.exceptions import EndpointConnectionError
 from botocore.stub import Stubber
 
 from eks_cicd_access import EksCicdAccess
-from eks_cicd_access.kubeconfig import KubeconfigError, fetch_kubeconfig, main, region_from_environment
+from eks_cicd_access.kubeconfig import (
+    KubeconfigError,
+    fetch_kubeconfig,
+    main,
+    region_from_environment,
+    write_private,
+)
 from tests.conftest import REGION
 
 
@@ -66,6 +72,38 @@ def test_an_existing_file_ends_up_private_and_replaced(moto_cluster, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["kubeconfig"]
 
 
+def test_the_file_is_renamed_into_place_from_the_same_directory(tmp_path, monkeypatch):
+    """The text is first written to a 0600 temporary file next to the target (the same filesystem, so the rename
+    is atomic), then renamed over it."""
+    renames = []
+    real_replace = os.replace
+
+    def replace(source: str, target: str) -> None:
+        renames.append((Path(source).parent, stat.S_IMODE(os.stat(source).st_mode), Path(source).read_text(), target))
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "replace", replace)
+    target = tmp_path / "kubeconfig"
+    write_private(str(target), "text")
+    assert renames == [(tmp_path, 0o600, "text", str(target))]
+    assert target.read_text() == "text"
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch):
+    """If the rename fails, the old file is untouched, the temporary file is removed, and the error propagates."""
+    target = tmp_path / "kubeconfig"
+    target.write_text("old")
+
+    def replace(source: str, target: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", replace)
+    with pytest.raises(OSError, match="No space left"):
+        write_private(str(target), "new")
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["kubeconfig"]
+
+
 def test_stdout_mode(moto_cluster, capsys):
     """Without --output the kubeconfig goes to standard output, nothing to standard error."""
     assert main(["--cluster-name", "my-cluster-1", "--region", REGION]) == 0
@@ -105,43 +143,51 @@ def test_no_region_names_every_way_to_set_one(monkeypatch, tmp_path):
         fetch_kubeconfig("c", environ={})
 
 
-def run_tool(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    """The tool as CI runs it: `python -m eks_cicd_access.kubeconfig`, warnings as errors."""
-    environ = {**os.environ, "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "y", **env}
-    command = [sys.executable, "-W", "error", "-m", "eks_cicd_access.kubeconfig", *args]
-    return subprocess.run(command, capture_output=True, text=True, env=environ, timeout=60)
-
-
 def test_running_as_a_module_prints_no_warning():
-    """`python -m eks_cicd_access.kubeconfig --help` runs clean (no runpy RuntimeWarning), and --help is true
-    about the region and the file mode."""
-    done = run_tool("--help")
+    """`python -m eks_cicd_access.kubeconfig --help` runs clean: no runpy RuntimeWarning (warnings are errors)."""
+    command = [sys.executable, "-W", "error", "-m", "eks_cicd_access.kubeconfig", "--help"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and done.stderr == ""
-    assert "AWS_REGION, then AWS_DEFAULT_REGION" in " ".join(done.stdout.split())
-    assert "0600" in done.stdout
+    assert done.stdout.startswith("usage: eks-cicd-kubeconfig")
+
+
+def test_help_is_true_about_the_region_and_the_file(capsys):
+    """--help says where the region comes from, in order, and that --output is always 0600."""
+    with pytest.raises(SystemExit) as exited:
+        main(["--help"])
+    assert exited.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--region REGION AWS region (default: AWS_REGION, then AWS_DEFAULT_REGION, then the AWS config)" in text
+    assert "file to write, always mode 0600 (replaced in one rename); default: standard output" in text
+    assert "--cluster-name CLUSTER_NAME EKS cluster name" in text
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--cluster-name", ""], "cluster name '' is not an EKS cluster name"),
+        (
+            ["--cluster-name", ""],
+            "cluster name '' is not an EKS cluster name (1-100 characters of A-Z, a-z, 0-9, "
+            "'-' and '_', starting with a letter or digit)",
+        ),
         (["--cluster-name=-bad"], "cluster name '-bad' is not an EKS cluster name"),
+        (["--cluster-name", "c" * 101], "is not an EKS cluster name"),
         ([], "the following arguments are required: --cluster-name (see --help)"),
         (["--cluster-name", "c", "--bogus"], "unrecognized arguments: --bogus (see --help)"),
-        (
-            ["--cluster-name", "c", "--region", "us-east-1", "--output", "/nonexistent/dir/kc"],
-            "",
-        ),
     ],
 )
-def test_every_failure_is_one_line_and_status_1(args, message):
-    """Bad input, a missing argument or an unwritable --output: one line on stderr, exit status 1, no traceback."""
-    done = run_tool(*args, AWS_EC2_METADATA_DISABLED="true", AWS_ENDPOINT_URL_EKS="http://127.0.0.1:9")
-    assert done.returncode == 1, done.stderr
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("eks-cicd-kubeconfig: "), done.stderr
+def test_every_failure_is_one_line_and_status_1(capsys, args, message):
+    """Bad input or a missing argument: one line on stderr, `eks-cicd-kubeconfig: <reason>`, exit status 1."""
+    try:
+        code = main(args)
+    except SystemExit as exited:
+        code = exited.code
+    assert code == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("eks-cicd-kubeconfig: ")
     assert message in lines[0]
-    assert "Traceback" not in done.stderr
 
 
 def test_an_unwritable_output_is_one_line(moto_cluster, capsys):

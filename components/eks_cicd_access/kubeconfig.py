@@ -161,9 +161,8 @@ def write_private(path: str, text: str) -> None:
     directory = os.path.dirname(os.path.abspath(path))
     descriptor, temporary = tempfile.mkstemp(prefix=".kubeconfig-", dir=directory)
     try:
-        with os.fdopen(descriptor, "w") as out:
+        with os.fdopen(descriptor, "w") as out:  # mkstemp made it 0600, whatever the umask
             out.write(text)
-        os.chmod(temporary, 0o600)
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
