@@ -163,7 +163,7 @@ class Engine:
         news = self.check(urn, state.inputs if state else {}, strip_secrets(registered))
         if state is None:
             return "create"
-        return _step(self.diff(state, news))
+        return _step(self.diff(state, news), state.inputs, news)
 
     def up(self, urn: str, registered: Mapping[str, Any], state: State | None = None) -> State:
         """Bring the resource to ``registered`` (the inputs the program sent)."""
@@ -172,13 +172,18 @@ class Engine:
             created = self.create(urn, news)
             created.steps = ["check", "create"]
             return created
-        step = _step(self.diff(state, news))
+        step = _step(self.diff(state, news), state.inputs, news)
         if step == "same":
             return State(state.urn, state.id, news, state.outputs, ["check", "diff"])
         if step == "replace":
             created = self.create(urn, news)  # create before delete, the default
             self.delete(state)
             created.steps = ["check", "diff", "create", "delete"]
+            return created
+        if step == "delete-replace":
+            self.delete(state)
+            created = self.create(urn, news)
+            created.steps = ["check", "diff", "delete", "create"]
             return created
         updated = self.update(state, news)
         updated.steps = ["check", "diff", "update"]
@@ -200,9 +205,13 @@ class Engine:
         self.delete(state)
 
 
-def _step(response: Any) -> str:
+def _step(response: Any, old_inputs: Mapping[str, Any], new_inputs: Mapping[str, Any]) -> str:
+    """What the engine does with a provider's diff. DIFF_UNKNOWN (the provider did not say) makes it compare
+    the old and new inputs itself (its "legacy diff"), so a provider that sees drift must say DIFF_SOME."""
     if list(response.replaces):
-        return "replace"
+        return "delete-replace" if response.deleteBeforeReplace else "replace"
     if response.changes == proto.DiffResponse.DIFF_NONE:
         return "same"
+    if response.changes == proto.DiffResponse.DIFF_UNKNOWN:
+        return "update" if dict(old_inputs) != dict(new_inputs) else "same"
     return "update"

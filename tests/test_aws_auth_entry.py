@@ -18,6 +18,7 @@ from typing import Any, cast
 
 import pytest
 import yaml
+from pulumi.runtime import proto
 
 from eks_cicd_access import EksCicdAccess, EksCicdAccessArgs, authconfigmap
 from eks_cicd_access.authconfigmap import RetryPolicy
@@ -296,9 +297,25 @@ def test_an_entry_edited_by_hand_is_reported_and_restored(stack, cluster):
     )
     refreshed = cluster.engine.refresh(state)
     assert refreshed is not None and refreshed.outputs["groups"] == ["system:masters"]
+    assert refreshed.outputs["username"] == "ci" and refreshed.id == state.id
     assert cluster.engine.preview(registration.urn, inputs(registration), refreshed) == "update"
     up(cluster, registration, refreshed)
     assert map_users(cluster)[-1] == {"userarn": user_arn("ci"), "username": "ci", "groups": ["deployers"]}
+
+
+def test_a_renamed_kubernetes_user_by_hand_shows_in_refresh(stack, cluster):
+    """Refresh reports the live entry's username, so a hand edit of it is seen and undone by `pulumi up`."""
+    (registration,) = register(stack, cluster, ["ci"])
+    state = up(cluster, registration)
+    cluster.server.edit_configmap(
+        "kube-system",
+        "aws-auth",
+        lambda data: {**data, "mapUsers": data["mapUsers"].replace("username: ci", "username: x")},
+    )
+    refreshed = cluster.engine.refresh(state)
+    assert refreshed is not None and refreshed.outputs["username"] == "x"
+    assert up(cluster, registration, refreshed).steps == ["check", "diff", "update"]
+    assert map_users(cluster)[-1]["username"] == "ci"
 
 
 def test_nothing_changed_writes_nothing(stack, cluster):
@@ -459,11 +476,29 @@ def test_a_renamed_user_ends_with_only_the_new_arn(stack, cluster):
 
 
 def test_another_cluster_replaces_the_entry(stack, cluster):
-    """A different cluster name is a replacement: created there, then deleted here."""
+    """A different cluster name is a replacement, created there before it is deleted here (not deleted first)."""
     (registration,) = register(stack, cluster, ["ci"])
     state = up(cluster, registration)
     moved = {**inputs(registration), "cluster": "my-cluster-2"}
-    assert cluster.engine.diff(state, moved).replaces == ["cluster"]
+    response = cluster.engine.diff(state, moved)
+    assert list(response.replaces) == ["cluster"]
+    assert response.changes == proto.DiffResponse.DIFF_SOME and not response.deleteBeforeReplace
+    assert cluster.engine.up(registration.urn, moved, state).steps == ["check", "diff", "create", "delete"]
+
+
+def test_a_new_kubeconfig_alone_is_stored_without_writing(stack, cluster):
+    """A different kubeconfig (a rotated deployer token) is an update that writes nothing to aws-auth but keeps
+    the new kubeconfig in state, for the next update or the delete."""
+    (registration,) = register(stack, cluster, ["ci"])
+    state = up(cluster, registration)
+    cluster.server.tokens["rotated-token"] = cluster.server.tokens["deployer-token"]
+    rotated = {**inputs(registration), "kubeconfig": cluster.server.kubeconfig("rotated-token")}
+    writes = len(cluster.writes())
+    assert cluster.engine.preview(registration.urn, rotated, state) == "update"
+    updated = cluster.engine.up(registration.urn, rotated, state)
+    assert updated.steps == ["check", "diff", "update"]
+    assert updated.outputs["kubeconfig"] == cluster.server.kubeconfig("rotated-token")
+    assert len(cluster.writes()) == writes
 
 
 # --- the adapter itself -------------------------------------------------------------------------

@@ -87,3 +87,38 @@ def test_kubeconfig_paths_follow_kubectl():
     listed = os.pathsep.join(["/a/one", "", "/b/two"])
     assert [str(p) for p in kubeconfig_paths({"KUBECONFIG": listed})] == ["/a/one", "/b/two"]
     assert [str(p) for p in kubeconfig_paths({"HOME": "/home/me"})] == ["/home/me/.kube/config"]
+
+
+def test_without_home_the_users_home_is_used(monkeypatch, tmp_path):
+    """With no KUBECONFIG and no HOME in the environment given, ~/.kube/config of the current user is read."""
+    monkeypatch.setattr("pathlib.Path.home", lambda: tmp_path)
+    assert kubeconfig_paths({}) == [tmp_path / ".kube" / "config"]
+
+
+def test_odd_items_are_skipped(tmp_path):
+    """Items that are not mappings, or have no name, are ignored like kubectl ignores them."""
+    config = write(
+        tmp_path / "config",
+        clusters=[
+            "just-a-string",
+            {"cluster": {"server": "https://nameless"}},
+            {"name": "c", "cluster": {"server": "https://c"}},
+        ],
+        users=[{"name": "u", "user": {"token": "t"}}],
+        contexts=[{"name": "ctx", "context": {"cluster": "c", "user": "u"}}],
+    )
+    assert yaml.safe_load(context_kubeconfig("ctx", [config]))["clusters"] == [
+        {"name": "c", "cluster": {"server": "https://c"}}
+    ]
+
+
+def test_the_error_lists_every_file_and_context(tmp_path):
+    """The message names each file read, comma-separated, and the contexts found; or that there was no file."""
+    first = write(tmp_path / "a", contexts=[{"name": "b-ctx", "context": {}}, {"name": "a-ctx", "context": {}}])
+    second = tmp_path / "missing"
+    with pytest.raises(ValueError) as raised:
+        context_kubeconfig("prod", [first, second])
+    assert str(raised.value) == f"kubeContext: context 'prod' is not in {first}, {second} (contexts: a-ctx, b-ctx)"
+    with pytest.raises(ValueError) as raised:
+        context_kubeconfig("prod", [])
+    assert str(raised.value) == "kubeContext: context 'prod' is not in (no file) (contexts: none)"

@@ -122,11 +122,11 @@ class AwsAuthEntryProvider(pulumi.dynamic.ResourceProvider):
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> pulumi.dynamic.DiffResult:
         olds, news = _plain(olds), _plain(news)
         if olds.get("cluster") != news.get("cluster"):
-            return pulumi.dynamic.DiffResult(changes=True, replaces=["cluster"], delete_before_replace=False)
-        changed = [k for k in (*ENTRY_INPUTS, "kubeconfig") if olds.get(k) != news.get(k)]
-        if changed:
-            return pulumi.dynamic.DiffResult(changes=True, replaces=[])
-        if not _known(*(news.get(k) for k in (*ENTRY_INPUTS, "kubeconfig"))):
+            # Create on the new cluster, then delete from the old one (the engine's default order).
+            return pulumi.dynamic.DiffResult(changes=True, replaces=["cluster"])
+        # A new kubeconfig changes nothing in aws-auth, but is stored for the next update or delete. An
+        # unknown input (a preview) never equals the old value, so it counts as changed here too.
+        if any(olds.get(k) != news.get(k) for k in (*ENTRY_INPUTS, "kubeconfig")):
             return pulumi.dynamic.DiffResult(changes=True, replaces=[])
         # Inputs are unchanged: is the live entry still exactly ours (no hand edit, not removed)?
         entry = _entry(news)
@@ -135,8 +135,7 @@ class AwsAuthEntryProvider(pulumi.dynamic.ResourceProvider):
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> pulumi.dynamic.UpdateResult:
         olds, news = _plain(olds), _plain(news)
-        replacing = [(map_key(olds["key"]), olds["arn"])] if "key" in olds and "arn" in olds else []
-        _writer(news).ensure(_entry(news), replacing=replacing)
+        _writer(news).ensure(_entry(news), replacing=[(map_key(olds["key"]), olds["arn"])])
         return pulumi.dynamic.UpdateResult(_outputs(news))
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
@@ -149,15 +148,8 @@ class AwsAuthEntryProvider(pulumi.dynamic.ResourceProvider):
         live = _writer(props).entries(entry.key, entry.arn)
         if not live:
             return pulumi.dynamic.ReadResult(None, {})
-        found = live[0]
-        groups = found.get("groups")
         return pulumi.dynamic.ReadResult(
-            id_,
-            {
-                **_outputs(props),
-                "username": found.get("username"),
-                "groups": list(groups) if isinstance(groups, list) else groups,
-            },
+            id_, {**_outputs(props), "username": live[0].get("username"), "groups": live[0].get("groups")}
         )
 
 
