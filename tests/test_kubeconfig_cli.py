@@ -178,6 +178,7 @@ def test_help_is_true_about_the_region_and_the_file(capsys):
 )
 def test_every_failure_is_one_line_and_status_1(capsys, args, message):
     """Bad input or a missing argument: one line on stderr, `eks-cicd-kubeconfig: <reason>`, exit status 1."""
+    code: int | str | None
     try:
         code = main(args)
     except SystemExit as exited:
