@@ -91,14 +91,14 @@ BAD = [
     (GITHUB, "repo:acme/web*:environment:production", "wildcard in its owner/repository part"),
     (GITHUB, "repo:ac?e/web:environment:production", "wildcard in its owner/repository part"),
     (GITHUB, "repo:*/web:environment:production", "wildcard in its owner/repository part"),
-    (GITHUB, "repo:acme/web", "is not 'repo:OWNER/REPOSITORY:...'"),
-    (GITHUB, "repo:acme:environment:production", "is not 'repo:OWNER/REPOSITORY:...'"),
+    (GITHUB, "repo:acme/web", "does not start with 'repo:OWNER/REPOSITORY:' followed by a branch"),
+    (GITHUB, "repo:acme:environment:production", "does not start with 'repo:OWNER/REPOSITORY:' followed by"),
     (GITHUB, "repository_owner:acme", "is not a github-actions subject"),
     (GITHUB, "project_path:acme/web:ref_type:branch:ref:main", "is not a github-actions subject"),
     (GITHUB, "", "must be a non-empty string"),
     (GITLAB, "project_path:*:ref_type:branch:ref:main", "wildcard in its group/project part"),
     (GITLAB, "project_path:acme/*:ref_type:branch:ref:main", "wildcard in its group/project part"),
-    (GITLAB, "project_path:web:ref_type:branch:ref:main", "is not 'project_path:GROUP/PROJECT:...'"),
+    (GITLAB, "project_path:web:ref_type:branch:ref:main", "does not start with 'project_path:GROUP/PROJECT:'"),
     (GITLAB, "repo:acme/web:environment:production", "is not a gitlab-ci subject"),
 ]
 

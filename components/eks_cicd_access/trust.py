@@ -35,6 +35,8 @@ class Platform:
     """The claim the subject starts with."""
     owner: str
     """What the first part names, for messages."""
+    others: str
+    """What a wildcard there would let in, for messages."""
     pattern: re.Pattern[str]
     """``claim:OWNER-PART:rest``; the owner part may hold no wildcard."""
     example: str
@@ -44,6 +46,7 @@ GITHUB = Platform(
     "github-actions",
     "repo",
     "owner/repository",
+    "other repositories",
     # Owners are letters, digits and '-'; repositories add '.' and '_'. Repositories
     # created since July 2026 may be named by ID as well: acme@1234/web@5678.
     re.compile(r"repo:(?P<owner>[A-Za-z0-9][A-Za-z0-9-]*(@[0-9]+)?/[A-Za-z0-9._-]+(@[0-9]+)?):(?P<rest>.+)"),
@@ -53,6 +56,7 @@ GITLAB = Platform(
     "gitlab-ci",
     "project_path",
     "group/project",
+    "other projects",
     re.compile(r"project_path:(?P<owner>[A-Za-z0-9_.][A-Za-z0-9_.-]*(/[A-Za-z0-9_.][A-Za-z0-9_.-]*)+):(?P<rest>.+)"),
     "project_path:acme/web:ref_type:branch:ref:main",
 )
@@ -68,27 +72,28 @@ def check_subject(platform: Platform, field: str, subject: str) -> str:
     """
     if not isinstance(subject, str) or not subject.strip():
         raise ValueError(f"{field}: must be a non-empty string")
-    head = subject.split(":", 2)
-    owner_part = head[1] if len(head) > 1 else ""
-    if head[0] != platform.claim:
-        if any(w in head[0] for w in _WILDCARDS):
+    claim, _, rest = subject.partition(":")
+    owner_part = rest.partition(":")[0]
+    shape = f"'{platform.claim}:{platform.owner.upper()}:'"
+    if claim != platform.claim:
+        if any(w in claim for w in _WILDCARDS):
             raise ValueError(
-                f"{field}: {subject!r} would let any {platform.owner} in; a subject must start with "
-                f"'{platform.claim}:{platform.owner.upper().replace(' ', '_')}:', e.g. {platform.example!r}"
+                f"{field}: {subject!r} would let any {platform.owner} in; a subject must start with {shape}, "
+                f"e.g. {platform.example!r}"
             )
         raise ValueError(
-            f"{field}: {subject!r} is not a {platform.identity} subject; it must start with "
-            f"'{platform.claim}:', e.g. {platform.example!r}"
+            f"{field}: {subject!r} is not a {platform.identity} subject; it must start with {shape}, "
+            f"e.g. {platform.example!r}"
         )
     if any(w in owner_part for w in _WILDCARDS):
         raise ValueError(
-            f"{field}: {subject!r} has a wildcard in its {platform.owner} part, which would let other "
-            f"{platform.owner.split('/')[-1]}s in; name one exactly, e.g. {platform.example!r}"
+            f"{field}: {subject!r} has a wildcard in its {platform.owner} part, which would let "
+            f"{platform.others} in; name one exactly, e.g. {platform.example!r}"
         )
     if not platform.pattern.fullmatch(subject):
         raise ValueError(
-            f"{field}: {subject!r} is not '{platform.claim}:{platform.owner.upper()}:...' (what comes after the "
-            f"{platform.owner} names a branch, tag or environment), e.g. {platform.example!r}"
+            f"{field}: {subject!r} does not start with {shape} followed by a branch, tag, environment or event, "
+            f"e.g. {platform.example!r}"
         )
     return subject
 

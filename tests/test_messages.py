@@ -1,0 +1,304 @@
+"""The full text of every error message a user can meet, one example per message.
+
+Other tests check what is refused; these pin how it is said: the field named first, the rule, and the way
+out. A changed word here is a reviewed change to the product's surface.
+"""
+
+from typing import Any
+
+import pulumi
+import pytest
+from kubernetes.client.exceptions import ApiException
+
+from eks_cicd_access.args import validate_args
+from eks_cicd_access.authconfigmap import _status_reason, _unavailable, _unreachable
+from eks_cicd_access.aws_auth import MAP_ROLES, MAP_USERS, check_authentication_mode, entries_for, parse_entries
+from eks_cicd_access.mapping import checked_access_entry_cluster, checked_cluster_name
+
+BASE: dict[str, Any] = {"cluster_name": "my-cluster-1", "namespace": "web"}
+OIDC: dict[str, Any] = {"identity": "github-actions", "oidc_subjects": ["repo:acme/web:environment:production"]}
+GITHUB_EXAMPLE = "e.g. 'repo:acme/web:environment:production'"
+IAM_CHARSET = "A-Z, a-z, 0-9 and +=,.@_-"
+OBJECT_RULE = "must be 1-253 characters without '/' or '%', and not '.' or '..'"
+MESSAGES: list[tuple[dict[str, Any], str]] = [
+    (
+        {"namespace": "Web"},
+        "namespace: 'Web' is not a DNS-1123 label (1-63 characters of a-z, 0-9 and '-', starting and ending with "
+        "a letter or digit)",
+    ),
+    (
+        {"namespace": "kube-system"},
+        "namespace: 'kube-system' is a system namespace (kube-system, kube-public, kube-node-lease, default): deploy "
+        "rights there reach what runs the cluster (CoreDNS, kube-proxy, the VPC CNI) and whatever else was put there. "
+        "Use a namespace of your own, or set allow_system_namespace=True if that is really meant",
+    ),
+    (
+        {"cluster_name": "bad name"},
+        "cluster_name: 'bad name' is not an EKS cluster name (1-100 characters of A-Z, a-z, 0-9, '-' and '_', "
+        "starting with a letter or digit)",
+    ),
+    ({"cluster_name": ""}, "cluster_name: must be a non-empty string"),
+    ({"cluster_name": 123}, "cluster_name: must be a string or a pulumi.Output[str], got int 123"),
+    ({"iam_user_name": "a b"}, f"iam_user_name: 'a b' must be 1-64 characters of {IAM_CHARSET}"),
+    (
+        {"iam_user_path": "ci"},
+        "iam_user_path: 'ci' must start and end with '/' (e.g. '/' or '/ci/'), at most 512 printable ASCII "
+        "characters without spaces",
+    ),
+    ({"iam_policy_name": "a/b"}, f"iam_policy_name: 'a/b' must be 1-128 characters of {IAM_CHARSET}"),
+    (
+        {"kubernetes_username": "system:x"},
+        "kubernetes_username: 'system:x' starts with the reserved prefix 'system:' (system:, eks:, aws:, amazon:, "
+        "iam:)",
+    ),
+    ({"kubernetes_username": " "}, "kubernetes_username: must be a non-empty string"),
+    ({"kubernetes_groups": "g"}, "kubernetes_groups: must be a list of strings, got str"),
+    ({"role_name": "a/b"}, f"role_name: 'a/b' {OBJECT_RULE}"),
+    (
+        {"role_name": "r" * 253},
+        f"role_name: the default role_binding_name made from it is invalid ('{'r' * 253}-binding' {OBJECT_RULE}); "
+        "change role_name or set role_binding_name",
+    ),
+    ({"identity_mapping": "x"}, "identity_mapping: 'x' is not one of 'aws-auth', 'access-entry', 'none'"),
+    ({"policy_resource_scope": "x"}, "policy_resource_scope: 'x' is not one of 'cluster', 'any'"),
+    ({"identity": "x"}, "identity: 'x' is not one of 'iam-user', 'github-actions', 'gitlab-ci'"),
+    ({"create_namespace": "yes"}, "create_namespace: must be true or false, got 'yes'"),
+    ({"pgp_key": ""}, "pgp_key: must be a non-empty string when given"),
+    ({"kubeconfig": ""}, "kubeconfig: must be a non-empty kubeconfig (YAML) when given"),
+    ({"tags": {"a": 1}}, "tags: must be a mapping of strings to strings"),
+    ({"tags": {f"k{i}": "v" for i in range(51)}}, "tags: 51 tags, over AWS's limit of 50 per resource"),
+    ({"tags": {"aws:x": "v"}}, "tags: key 'aws:x' starts with 'aws:', which AWS keeps for its own tags"),
+    ({"tags": {"k" * 129: "v"}}, f"tags: key '{'k' * 129}' is 129 characters; a tag key has 1-128"),
+    ({"tags": {"k": "v" * 257}}, "tags['k']: the value is 257 characters; a tag value has at most 256"),
+    (
+        {"role_rules": "admin"},
+        "role_rules: unknown preset 'admin'; expected one of ['deploy-rollback', 'recipe'] or a list of rules",
+    ),
+    ({"role_rules": []}, "role_rules: the list is empty; the Role would grant nothing"),
+    (
+        {"role_rules": None},
+        "role_rules: must be a preset name (deploy-rollback, recipe) or a list of rules, got NoneType",
+    ),
+    ({"role_rules": ["x"]}, "role_rules[0]: must be a mapping with api_groups, resources and verbs"),
+    (
+        {"role_rules": [{"api_groups": ["apps"], "resources": ["d"], "verbs": ["get"], "x": 1}]},
+        "role_rules[0]: unknown keys ['x']; allowed: ['api_groups', 'resource_names', 'resources', 'verbs']",
+    ),
+    (
+        {"role_rules": [{"api_groups": ["apps"], "resources": [], "verbs": ["get"]}]},
+        "role_rules[0].resources: must be a non-empty list of strings",
+    ),
+    (
+        {"role_rules": [{"api_groups": ["apps"], "resources": [""], "verbs": ["get"]}]},
+        "role_rules[0].resources: must not contain an empty string",
+    ),
+    (
+        {"role_rules": [{"api_groups": ["apps"], "resources": ["d"], "verbs": ["fly"]}]},
+        "role_rules[0].verbs: unknown verbs ['fly']; known: ['*', 'approve', 'bind', 'create', 'delete', "
+        "'deletecollection', 'escalate', 'get', 'impersonate', 'list', 'patch', 'sign', 'update', 'use', 'watch']",
+    ),
+    (
+        {"role_rules": [{"api_groups": ["apps"], "resources": ["d"], "verbs": ["get"], "resource_names": [""]}]},
+        "role_rules[0].resource_names: must be a list of non-empty strings",
+    ),
+    (
+        {"iam_user_name": pulumi.Output.from_input("u")},
+        "iam_user_name: must be a plain value, not a pulumi.Output: it names or shapes resources, so it must be "
+        "known while the program runs (only cluster_name, kubeconfig, namespace, oidc_provider_arn may be Outputs)",
+    ),
+    (
+        {"access_keys": ["a", "b", "c"]},
+        "access_keys: 3 labels, but IAM allows 2 access keys per user (two only while rotating); drop the oldest",
+    ),
+    ({"access_keys": []}, "access_keys: must list 1 or 2 key labels; for no key at all set create_access_key=False"),
+    ({"access_keys": ["a b"]}, "access_keys[0]: 'a b' must be 1-32 characters of A-Z, a-z, 0-9, '.', '_' and '-'"),
+    ({"access_keys": ["a", "a"]}, "access_keys[1]: 'a' is listed twice"),
+    (
+        {"create_access_key": False, "access_keys": ["a"]},
+        "access_keys: create_access_key=False means no key at all; remove one of access_keys and create_access_key",
+    ),
+    (
+        {"create_access_key": False, "pgp_key": "x"},
+        "pgp_key: there is no access key to encrypt (create_access_key is false); remove pgp_key",
+    ),
+    (
+        {"oidc_subjects": ["repo:a/b:c"]},
+        "oidc_subjects: only with identity 'github-actions' or 'gitlab-ci' (identity is 'iam-user')",
+    ),
+    (
+        OIDC | {"iam_user_name": "u"},
+        "iam_user_name: identity 'github-actions' has no IAM user or access key; remove iam_user_name",
+    ),
+    (
+        OIDC | {"create_access_key": True},
+        "create_access_key: identity 'github-actions' has no IAM user or access key; remove it",
+    ),
+    (OIDC | {"gitlab_url": "https://x"}, "gitlab_url: only with identity 'gitlab-ci'"),
+    (
+        OIDC | {"identity": "gitlab-ci", "oidc_subjects": ["project_path:a/b:c"], "gitlab_url": "http://x"},
+        "gitlab_url: 'http://x' must be an https:// URL with a host and no query, e.g. 'https://gitlab.com'",
+    ),
+    (
+        OIDC | {"identity": "gitlab-ci", "oidc_subjects": ["project_path:a/b:c"], "gitlab_url": 7},
+        "gitlab_url: must be an https:// URL, got int",
+    ),
+    (OIDC | {"oidc_audience": ""}, "oidc_audience: must be a non-empty string"),
+    (
+        OIDC | {"oidc_subjects": []},
+        "oidc_subjects: is required with identity 'github-actions': a non-empty list of the token subjects allowed, "
+        "e.g. ['repo:acme/web:environment:production']",
+    ),
+    (OIDC | {"oidc_subjects": [""]}, "oidc_subjects[0]: must be a non-empty string"),
+    (
+        OIDC | {"oidc_subjects": ["*"]},
+        f"oidc_subjects[0]: '*' would let any owner/repository in; a subject must start with "
+        f"'repo:OWNER/REPOSITORY:', {GITHUB_EXAMPLE}",
+    ),
+    (
+        OIDC | {"oidc_subjects": ["repo:*"]},
+        f"oidc_subjects[0]: 'repo:*' has a wildcard in its owner/repository part, which would let other "
+        f"repositories in; name one exactly, {GITHUB_EXAMPLE}",
+    ),
+    (
+        OIDC | {"identity": "gitlab-ci", "oidc_subjects": ["project_path:a/*:ref_type:tag:ref:v1"]},
+        "oidc_subjects[0]: 'project_path:a/*:ref_type:tag:ref:v1' has a wildcard in its group/project part, which "
+        "would let other projects in; name one exactly, e.g. 'project_path:acme/web:ref_type:branch:ref:main'",
+    ),
+    (
+        OIDC | {"oidc_subjects": ["repo:a/b"]},
+        f"oidc_subjects[0]: 'repo:a/b' does not start with 'repo:OWNER/REPOSITORY:' followed by a branch, tag, "
+        f"environment or event, {GITHUB_EXAMPLE}",
+    ),
+    (
+        OIDC | {"oidc_subjects": ["x:a/b:c"]},
+        f"oidc_subjects[0]: 'x:a/b:c' is not a github-actions subject; it must start with 'repo:OWNER/REPOSITORY:', "
+        f"{GITHUB_EXAMPLE}",
+    ),
+    (OIDC | {"oidc_subjects": ["repo:a/b:c", "repo:a/b:c"]}, "oidc_subjects[1]: 'repo:a/b:c' is listed twice"),
+    (
+        OIDC | {"oidc_subjects": [f"repo:acme/web{i}:environment:*" for i in range(60)]},
+        "oidc_subjects: the trust policy would be about 2305 characters, over IAM's default limit of 2048; list "
+        "fewer subjects, or one with a wildcard after the repository or project",
+    ),
+    (
+        OIDC | {"oidc_provider_arn": "arn:aws:iam::123412341234:oidc-provider/gitlab.com"},
+        "oidc_provider_arn: 'arn:aws:iam::123412341234:oidc-provider/gitlab.com' is the provider for "
+        "https://gitlab.com, not for https://token.actions.githubusercontent.com",
+    ),
+    (
+        OIDC | {"oidc_provider_arn": "x"},
+        "oidc_provider_arn: 'x' is not an IAM OIDC provider ARN "
+        "(arn:aws:iam::ACCOUNT:oidc-provider/token.actions.githubusercontent.com)",
+    ),
+    (OIDC | {"oidc_provider_arn": 5}, "oidc_provider_arn: must be a string or an Output, got int"),
+    (
+        OIDC
+        | {
+            "oidc_provider_arn": "arn:aws:iam::123412341234:oidc-provider/token.actions.githubusercontent.com",
+            "create_oidc_provider": True,
+        },
+        "oidc_provider_arn: give an existing provider's ARN or create_oidc_provider=True, not both",
+    ),
+    (OIDC | {"max_session_duration": 1}, "max_session_duration: 1 must be whole seconds from 3600 to 43200"),
+]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"), MESSAGES, ids=[m.split(":")[0] + str(i) for i, (_, m) in enumerate(MESSAGES)]
+)
+def test_argument_messages(args, message):
+    """Each refused argument gets exactly this message."""
+    with pytest.raises(ValueError) as raised:
+        validate_args("ci", {**BASE, **args})
+    assert str(raised.value) == message
+
+
+def test_messages_about_the_component_name_and_args():
+    """A bad default made from the component's name, and args that are not a dict."""
+    with pytest.raises(ValueError) as raised:
+        validate_args("ci user", BASE)
+    assert str(raised.value) == (
+        f"name: the default iam_user_name made from it is invalid ('ci user' must be 1-64 characters of "
+        f"{IAM_CHARSET}); change name or set iam_user_name"
+    )
+    with pytest.raises(ValueError) as raised:
+        validate_args("ci", None)  # type: ignore[arg-type]
+    assert str(raised.value) == "args: must be a dict of EksCicdAccessArgs, got NoneType"
+
+
+FIX = "Fix it with `kubectl edit configmap aws-auth -n kube-system` and run again. Nothing was written."
+
+
+def test_aws_auth_messages():
+    """A key that is not a list (named by key), and a cluster in API mode."""
+    with pytest.raises(ValueError) as raised:
+        parse_entries(MAP_ROLES, "rolearn: x\n")
+    assert str(raised.value) == (
+        f"kube-system/aws-auth data.mapRoles must be a YAML list of {{rolearn, username, groups}} entries, got dict. "
+        f"{FIX}"
+    )
+    with pytest.raises(ValueError) as raised:
+        entries_for(MAP_USERS, "[", "arn:aws:iam::1:user/a")
+    assert str(raised.value).startswith("kube-system/aws-auth data.mapUsers is not valid YAML (")
+    assert str(raised.value).endswith(f"). {FIX}")
+    with pytest.raises(ValueError) as raised:
+        check_authentication_mode("prod", "API")
+    assert str(raised.value) == (
+        "identity_mapping='aws-auth': cluster 'prod' uses authentication mode 'API', which does not read "
+        "kube-system/aws-auth. Set identity_mapping='access-entry' (config identityMapping: access-entry). "
+        "Nothing was written."
+    )
+
+
+@pytest.mark.parametrize("spelling", ["authenticationMode", "authentication_mode"])
+def test_mapping_messages(spelling):
+    """Access entries on a CONFIG_MAP cluster, and aws-auth on an API cluster, in either spelling of the field."""
+    with pytest.raises(ValueError) as raised:
+        checked_access_entry_cluster("prod", [{spelling: "CONFIG_MAP"}])
+    assert str(raised.value) == (
+        "identity_mapping='access-entry': cluster 'prod' uses authentication mode 'CONFIG_MAP', which has no access "
+        "entries. Turn them on with `aws eks update-cluster-config --name prod --access-config "
+        "authenticationMode=API_AND_CONFIG_MAP` (there is no way back to CONFIG_MAP), or use "
+        "identity_mapping='aws-auth' (config identityMapping: aws-auth). Nothing was written."
+    )
+    with pytest.raises(
+        ValueError, match=r"^identity_mapping='aws-auth': cluster 'prod' uses authentication mode 'API'"
+    ):
+        checked_cluster_name("prod", [{spelling: "API"}])
+
+
+@pytest.mark.parametrize(
+    ("status", "reason", "body", "text"),
+    [
+        (
+            403,
+            "Forbidden",
+            '{"kind": "Status", "message": "configmaps is forbidden"}',
+            "403 Forbidden: configmaps is forbidden",
+        ),
+        (502, "Bad Gateway", "<html>upstream down</html>", "502 Bad Gateway: <html>upstream down</html>"),
+        (500, "Internal Server Error", "", "500 Internal Server Error"),
+        (500, "Internal Server Error", None, "500 Internal Server Error"),
+    ],
+)
+def test_api_error_reasons(status, reason, body, text):
+    """The API server's message when it sent a Status, the raw body otherwise, nothing dangling when empty."""
+    assert _status_reason(ApiException(status=status, reason=reason, body=body)) == text
+
+
+def test_writer_messages():
+    """403 and 401 say what the kubeconfig needs; other statuses do not; an unanswered write may have happened."""
+    forbidden = _unavailable("writing", ApiException(status=401, reason="Unauthorized", body=""))
+    assert str(forbidden) == (
+        "writing kube-system/aws-auth failed: 401 Unauthorized. The kubeconfig's identity needs get, create and "
+        "update on configmaps in kube-system. Nothing of ours was written."
+    )
+    other = _unavailable("reading", ApiException(status=500, reason="Internal Server Error", body=""))
+    assert str(other) == "reading kube-system/aws-auth failed: 500 Internal Server Error. Nothing of ours was written."
+    assert str(_unreachable("reading", OSError("refused"))) == (
+        "reading kube-system/aws-auth failed: the API server did not answer (refused). Nothing of ours was written."
+    )
+    assert str(_unreachable("writing", OSError("timed out"), maybe_written=True)) == (
+        "writing kube-system/aws-auth failed: the API server did not answer (timed out). The write may or may not "
+        "have happened; running again is safe."
+    )
