@@ -23,11 +23,13 @@ from kubernetes.client.exceptions import ApiException
 
 from eks_cicd_access.authconfigmap import (
     DEFAULT_RETRY,
+    REQUEST_TIMEOUT,
     AuthConfigMap,
     AwsAuthConflict,
     AwsAuthUnavailable,
     Entry,
     RetryPolicy,
+    WriteResult,
     connect,
 )
 from eks_cicd_access.aws_auth import MAP_ROLES, MAP_USERS, MapKey
@@ -114,15 +116,98 @@ def test_endless_conflicts_stop_after_ten_attempts_within_the_deadline():
     server.refuse_configmap_writes = 10**9
     time = FakeTime()
     cas = writer(InProcessApi(server, "deployer"), sleep=time.sleep, clock=time.clock, rng=lambda: 1.0)
-    with pytest.raises(AwsAuthConflict, match=r"10 writes in [0-9.]+ s were refused with 409 Conflict") as raised:
+    with pytest.raises(AwsAuthConflict) as raised:
         cas.ensure(Entry(MAP_USERS, user_arn("ci"), "ci"))
-    assert "kube-system/aws-auth" in str(raised.value) and "Nothing of ours was written" in str(raised.value)
+    assert str(raised.value) == (
+        f"kube-system/aws-auth kept changing while we wrote it: 10 writes in {sum(time.slept):.1f} s were refused "
+        "with 409 Conflict (a newer resourceVersion), and we stop after 10 attempts or 60 s. Nothing of ours was "
+        "written. Run again once the other writer is done."
+    )
     assert DEFAULT_RETRY.attempts == 10 and DEFAULT_RETRY.deadline == 60.0
     assert len(time.slept) == 9
     # The longest possible wait (all jitter at its maximum): 0.05 doubling, capped at 2 s.
     assert time.slept == pytest.approx([0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 2.0, 2.0, 2.0])
     assert sum(time.slept) == pytest.approx(9.15)
     assert aws_auth(server)["data"]["mapUsers"] == ""
+
+
+def test_no_attempt_starts_if_its_backoff_would_pass_the_deadline():
+    """The deadline counts the coming backoff: after 6 s of requests a 4 s backoff would reach the 10 s
+    deadline, so the writer stops after one write instead of sleeping into it."""
+    server = offline_server()
+    server.refuse_configmap_writes = 10**9
+    time = FakeTime(per_call=3.0)
+    policy = RetryPolicy(attempts=100, deadline=10.0, base_delay=4.0, max_delay=4.0)
+    cas = writer(
+        InProcessApi(server, "deployer", before=time.tick),
+        retry=policy,
+        sleep=time.sleep,
+        clock=time.clock,
+        rng=lambda: 1.0,
+    )
+    with pytest.raises(AwsAuthConflict) as raised:
+        cas.ensure(Entry(MAP_USERS, user_arn("ci"), "ci"))
+    assert str(raised.value) == (
+        "kube-system/aws-auth kept changing while we wrote it: 1 writes in 6.0 s were refused with 409 Conflict "
+        "(a newer resourceVersion), and we stop after 100 attempts or 10 s. Nothing of ours was written. Run again "
+        "once the other writer is done."
+    )
+    assert time.slept == []
+
+
+def test_write_results_say_what_happened():
+    """attempts, conflicts, wrote and created, for a first write, a no-op, a write after conflicts, a removal,
+    and the creation of a missing aws-auth."""
+    server = offline_server()
+    cas = writer(InProcessApi(server, "deployer"), sleep=lambda s: None)
+    entry = Entry(MAP_USERS, user_arn("ci"), "ci")
+    assert cas.ensure(entry) == WriteResult(attempts=1, conflicts=0, wrote=True, created=False)
+    assert cas.ensure(entry) == WriteResult(attempts=1, conflicts=0, wrote=False, created=False)
+    server.refuse_configmap_writes = 2
+    assert cas.ensure(Entry(MAP_USERS, user_arn("ci"), "renamed")) == WriteResult(3, 2, wrote=True, created=False)
+    assert cas.remove(MAP_USERS, user_arn("ci")) == WriteResult(1, 0, wrote=True, created=False)
+    assert cas.remove(MAP_USERS, user_arn("ci")) == WriteResult(1, 0, wrote=False, created=False)
+    empty = KubeApiServer(Authorizer([], []), cluster_name="c")
+    created = writer(InProcessApi(empty, "deployer")).ensure(entry)
+    assert created == WriteResult(attempts=1, conflicts=0, wrote=True, created=True)
+    assert aws_auth(empty) == {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": "aws-auth",
+            "namespace": "kube-system",
+            "uid": aws_auth(empty)["metadata"]["uid"],
+            "creationTimestamp": aws_auth(empty)["metadata"]["creationTimestamp"],
+            "resourceVersion": aws_auth(empty)["metadata"]["resourceVersion"],
+        },
+        "data": {"mapUsers": "- userarn: arn:aws:iam::123412341234:user/ci\n  username: ci\n  groups: []\n"},
+    }
+
+
+def test_every_request_has_a_timeout():
+    """Each call to the API server carries the request timeout, so a hung server cannot hang `pulumi up`."""
+    seen = []
+
+    class Recording(InProcessApi):
+        def read_namespaced_config_map(self, name: str, namespace: str, **kwargs: Any) -> Any:
+            seen.append(("read", kwargs))
+            return super().read_namespaced_config_map(name, namespace)
+
+        def replace_namespaced_config_map(self, name: str, namespace: str, body: Any, **kwargs: Any) -> Any:
+            seen.append(("replace", kwargs))
+            return super().replace_namespaced_config_map(name, namespace, body)
+
+        def create_namespaced_config_map(self, namespace: str, body: Any, **kwargs: Any) -> Any:
+            seen.append(("create", kwargs))
+            return super().create_namespaced_config_map(namespace, body)
+
+    writer(Recording(offline_server(), "deployer")).ensure(Entry(MAP_USERS, user_arn("ci"), "ci"))
+    writer(Recording(KubeApiServer(Authorizer([], []), cluster_name="c"), "deployer")).ensure(
+        Entry(MAP_USERS, user_arn("ci"), "ci")
+    )
+    assert [verb for verb, _ in seen] == ["read", "replace", "read", "create"]
+    assert all(kwargs == {"_request_timeout": REQUEST_TIMEOUT} for _, kwargs in seen)
+    assert REQUEST_TIMEOUT == (5.0, 15.0)
 
 
 def test_a_slow_api_server_is_bounded_by_the_deadline():

@@ -18,6 +18,7 @@ from typing import Any, cast
 
 import pytest
 import yaml
+from pulumi.output import Unknown
 from pulumi.runtime import proto
 
 from eks_cicd_access import EksCicdAccess, EksCicdAccessArgs, authconfigmap
@@ -643,3 +644,49 @@ def test_moving_from_a_user_to_a_role_is_one_write(stack, cluster):
     assert map_roles(cluster) == NODE_ROLES + (
         f"- rolearn: arn:aws:iam::{ACCOUNT}:role/web-ci\n  username: web-ci\n  groups: []\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("change", "failures"),
+    [
+        ({"username": ""}, [("username", "username: must be a non-empty string")]),
+        ({"arn": 7}, [("arn", "arn: must be a non-empty string")]),
+        (
+            {"cluster": "", "kubeconfig": ""},
+            [
+                ("cluster", "cluster: must be a non-empty string"),
+                ("kubeconfig", "kubeconfig: must be a non-empty string"),
+            ],
+        ),
+        ({"groups": "deployers"}, [("groups", "groups: must be a list of strings")]),
+        ({"groups": ["ok", 3]}, [("groups", "groups: must be a list of strings")]),
+        ({"key": "mapAccounts"}, [("key", "key: 'mapAccounts' is not one of ['mapRoles', 'mapUsers']")]),
+    ],
+)
+def test_check_names_each_bad_input_and_reads_nothing(stack, cluster, change, failures):
+    """Inputs the component would never send (a hand-edited state, another program) fail check, each naming
+    its property; with any failure, aws-auth is not even read."""
+    (registration,) = register(stack, cluster, ["ci"])
+    reads = len(cluster.server.requests)
+    with pytest.raises(CheckFailed) as raised:
+        cluster.engine.check(registration.urn, {}, {**inputs(registration), **change})
+    assert raised.value.failures == failures
+    assert len(cluster.server.requests) == reads
+
+
+def test_check_with_a_missing_key_input_names_key(stack, cluster):
+    """No key at all is reported as a bad key, not a crash."""
+    (registration,) = register(stack, cluster, ["ci"])
+    without_key = {k: v for k, v in inputs(registration).items() if k != "key"}
+    with pytest.raises(CheckFailed) as raised:
+        cluster.engine.check(registration.urn, {}, without_key)
+    assert raised.value.failures == [("key", "key: '' is not one of ['mapRoles', 'mapUsers']")]
+
+
+def test_check_waits_for_an_unknown_kubeconfig(stack, cluster):
+    """In a preview where the kubeconfig is not known yet, check accepts and does not try to reach a cluster."""
+    (registration,) = register(stack, cluster, ["ci"])
+    reads = len(cluster.server.requests)
+    checked = cluster.engine.check(registration.urn, {}, {**inputs(registration), "kubeconfig": Unknown()})
+    assert isinstance(checked["kubeconfig"], Unknown)
+    assert len(cluster.server.requests) == reads

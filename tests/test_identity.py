@@ -4,6 +4,7 @@ import json
 from typing import Any
 
 import pulumi
+import pulumi_aws as aws
 import pytest
 from pulumi.runtime import rpc
 
@@ -207,3 +208,45 @@ def test_the_access_entry_names_the_role_with_its_path(stack):
     entry = stack.one("aws:eks/accessEntry:AccessEntry")
     assert entry.inputs["principalArn"] == f"arn:aws:iam::{ACCOUNT}:role/ci/web-ci"
     assert entry.replacement_trigger == "AROAWEB-CI"
+
+
+def test_every_aws_call_goes_to_the_aws_provider_from_opts(stack):
+    """With an explicit AWS provider in opts (another account or region), the getCluster and
+    getOpenIdConnectProvider lookups go to it, as every AWS child does."""
+
+    def program():
+        provider = aws.Provider("other-account", region="eu-west-1")
+        args: Any = dict(BASE)
+        EksCicdAccess("web-ci", args, pulumi.ResourceOptions(providers=[provider]))
+        return {}
+
+    stack.run(program)
+    provider = stack.one("pulumi:providers:aws")
+    tokens = {c.token: c.provider for c in stack.mocks.calls}
+    assert set(tokens) == {
+        "aws:eks/getCluster:getCluster",
+        "aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider",
+    }
+    assert all(ref.startswith(provider.urn + "::") for ref in tokens.values()), tokens
+    for child in stack.resources:
+        if child.type.startswith("aws:"):
+            assert child.provider.startswith(provider.urn + "::"), child.name
+
+
+def test_the_role_and_the_provider_carry_the_tags_and_say_what_they_are(stack):
+    """tags reach the role, the created OIDC provider and the policy; the role's description names the platform."""
+    deploy(stack, create_oidc_provider=True, tags={"team": "web"})
+    for type_token in (
+        "aws:iam/role:Role",
+        "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
+        "aws:iam/policy:Policy",
+    ):
+        assert stack.one(type_token).inputs["tags"] == {"team": "web"}, type_token
+    assert stack.one("aws:iam/role:Role").inputs["description"] == (
+        "CI jobs (github-actions) assume this role with their OIDC token."
+    )
+    assert stack.one("aws:iam/policy:Policy").inputs["description"] == (
+        "Lets CI jobs describe their EKS cluster to build a kubeconfig."
+    )
+    component = stack.one(TYPE_TOKEN)
+    assert stack.one("aws:iam/openIdConnectProvider:OpenIdConnectProvider").parent == component.urn

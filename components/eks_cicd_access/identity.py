@@ -40,17 +40,16 @@ def iam_user(
     # Not aws.iam.PolicyAttachment, which takes exclusive ownership of the policy.
     aws.iam.UserPolicyAttachment(f"{name}-policy-attachment", user=user.name, policy_arn=policy.arn, opts=child)
     keys = {label: access_key(name, parent, user, label, user_args.pgp_key) for label in user_args.access_keys}
-    none: pulumi.Output[str | None] = pulumi.Output.from_input(None)
     newest = keys[user_args.access_keys[-1]] if keys else None
     return Principal(
         arn=user.arn,
         unique_id=user.unique_id,
         map_key=MAP_USERS,
         user=user,
-        access_key_id=newest.id if newest else none,
-        secret_access_key=pulumi.Output.secret(newest.secret if newest and not user_args.pgp_key else None),
-        encrypted_secret_access_key=newest.encrypted_secret if newest and user_args.pgp_key else none,
-        access_keys=pulumi.Output.secret(_key_map(keys, encrypted=user_args.pgp_key is not None)) if keys else None,
+        access_key_id=newest.id if newest else None,
+        secret_access_key=pulumi.Output.secret(newest.secret) if newest else None,
+        encrypted_secret_access_key=newest.encrypted_secret if newest else None,
+        access_keys=pulumi.Output.secret(_key_map(keys)) if keys else None,
     )
 
 
@@ -68,15 +67,12 @@ def access_key(
     )
 
 
-def _key_map(keys: dict[str, aws.iam.AccessKey], *, encrypted: bool) -> pulumi.Output[dict[str, dict[str, Any]]]:
-    """``{label: {"id", "secret", "encrypted_secret"}}`` for every key (one of the two secrets is None)."""
+def _key_map(keys: dict[str, aws.iam.AccessKey]) -> pulumi.Output[dict[str, dict[str, Any]]]:
+    """``{label: {"id", "secret", "encrypted_secret"}}`` for every key. AWS returns the secret in the clear
+    or, with a PGP key, only encrypted: the other one is None."""
     return pulumi.Output.all(
         **{
-            label: pulumi.Output.all(
-                id=key.id,
-                secret=None if encrypted else key.secret,
-                encrypted_secret=key.encrypted_secret if encrypted else None,
-            )
+            label: pulumi.Output.all(id=key.id, secret=key.secret, encrypted_secret=key.encrypted_secret)
             for label, key in keys.items()
         }
     )
