@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any, cast
@@ -63,6 +63,18 @@ def up(cluster: Cluster, registration: Registration, state: State | None = None)
     return cluster.engine.up(registration.urn, inputs(registration), state)
 
 
+def at_once(jobs: Sequence[Callable[[], Any]]) -> list[Any]:
+    """Run ``jobs`` in threads of their own, released together; their results, in order."""
+    start = threading.Barrier(len(jobs))
+
+    def run(job: Callable[[], Any]) -> Any:
+        start.wait()
+        return job()
+
+    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        return list(pool.map(run, jobs))
+
+
 def map_users(cluster: Cluster) -> list[dict[str, Any]]:
     return list(yaml.safe_load(cluster.aws_auth()["data"]["mapUsers"]) or [])
 
@@ -109,14 +121,7 @@ def test_five_instances_created_at_once_all_land(stack, cluster):
             barrier.wait()
 
     cluster.server.before_configmap_write = hold
-    start = threading.Barrier(5)
-
-    def create(registration: Registration) -> State:
-        start.wait()
-        return up(cluster, registration)
-
-    with ThreadPoolExecutor(max_workers=5) as pool:
-        states = list(pool.map(create, registrations))
+    states = at_once([partial(up, cluster, r) for r in registrations])
     assert [s.steps for s in states] == [["check", "create"]] * 5
     assert sorted(mapped(cluster)) == sorted([ALICE, TEAM_B, *map(user_arn, names)])
     foreign_untouched(cluster)
@@ -129,16 +134,11 @@ def test_two_stacks_running_up_at_once(stack, cluster):
     first = register(stack, cluster, ["a-1", "a-2", "a-3"])
     second = register(stack, cluster, ["b-1", "b-2", "b-3"])
     other_host = Engine()
-    start = threading.Barrier(6)
-
-    def create(job: tuple[Engine, Registration]) -> State:
-        engine, registration = job
-        start.wait()
-        return engine.up(registration.urn, inputs(registration))
-
     try:
-        with ThreadPoolExecutor(max_workers=6) as pool:
-            list(pool.map(create, [(cluster.engine, r) for r in first] + [(other_host, r) for r in second]))
+        at_once(
+            [partial(cluster.engine.up, r.urn, inputs(r)) for r in first]
+            + [partial(other_host.up, r.urn, inputs(r)) for r in second]
+        )
     finally:
         other_host.pool.shutdown()
     names = ["a-1", "a-2", "a-3", "b-1", "b-2", "b-3"]
@@ -177,44 +177,41 @@ def test_an_editor_writing_between_our_read_and_our_write_loses_nothing(stack, c
 
 
 def test_a_concurrent_editor_thread_and_three_creates(stack, cluster):
-    """A second client adds an entry every 10 ms (compare-and-swap, like kubectl edit or eksctl) while
+    """A second client makes 40 edits, one every 10 ms (compare-and-swap, like kubectl edit or eksctl), while
     three instances are created: every entry it wrote and all of ours are there.
 
-    (A client that rewrites aws-auth in a tight loop can starve any optimistic writer, ours included:
-    we then stop with the conflict error after 10 attempts and write nothing.)"""
+    (A client that rewrites aws-auth without pause, for longer than our retries last, can starve any optimistic
+    writer, ours included: we then stop with the conflict error after 10 attempts and write nothing.)"""
     registrations = register(stack, cluster, ["ci-a", "ci-b", "ci-c"])
     editor = authconfigmap.AuthConfigMap(
         authconfigmap.connect(cluster.kubeconfig), retry=RetryPolicy(attempts=1000, base_delay=0.001)
     )
-    stop, written = threading.Event(), list[tuple[float, str]]()
+    written = list[tuple[float, str]]()
 
-    def edit_forever() -> None:
-        while not stop.is_set():
-            arn = user_arn(f"editor-{len(written)}")
+    def edit_40_times() -> None:
+        for n in range(40):
+            arn = user_arn(f"editor-{n}")
 
             def add(data: Any, arn: str = arn) -> dict[str, str]:
                 return {"mapUsers": data["mapUsers"] + f"- userarn: {arn}\n  username: e\n"}
 
             editor.edit(add)
             written.append((time.monotonic(), arn))
-            stop.wait(0.01)
+            time.sleep(0.01)
 
-    thread = threading.Thread(target=edit_forever)
+    thread = threading.Thread(target=edit_40_times)
     thread.start()
     try:
-        while len(written) < 2:
+        while not written:
             time.sleep(0.005)
         started = time.monotonic()
-        with ThreadPoolExecutor(max_workers=3) as pool:
-            list(pool.map(lambda r: up(cluster, r), registrations))
+        at_once([partial(up, cluster, r) for r in registrations])
         ended = time.monotonic()
-        while not any(at > ended for at, _ in written):
-            time.sleep(0.005)
     finally:
-        stop.set()
         thread.join()
     assert any(started < at < ended for at, _ in written), "the editor must have written while we did"
     theirs = [arn for _, arn in written]
+    assert len(theirs) == 40
     assert sorted(mapped(cluster)) == sorted([ALICE, TEAM_B, *theirs, *map(user_arn, ["ci-a", "ci-b", "ci-c"])])
     foreign_untouched(cluster)
 
@@ -253,20 +250,14 @@ def test_deletes_and_creates_racing(stack, cluster):
     old = register(stack, cluster, ["ci-a", "ci-b", "ci-c"])
     states = [up(cluster, r) for r in old]
     new = register(stack, cluster, ["ci-d", "ci-e"])
-    jobs: list[Callable[[], Any]] = [
-        lambda: cluster.engine.destroy(states[0]),
-        lambda: up(cluster, new[0]),
-        lambda: cluster.engine.destroy(states[1]),
-        lambda: up(cluster, new[1]),
-    ]
-    start = threading.Barrier(len(jobs))
-
-    def run(job: Callable[[], Any]) -> Any:
-        start.wait()
-        return job()
-
-    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
-        list(pool.map(run, jobs))
+    at_once(
+        [
+            partial(cluster.engine.destroy, states[0]),
+            partial(up, cluster, new[0]),
+            partial(cluster.engine.destroy, states[1]),
+            partial(up, cluster, new[1]),
+        ]
+    )
     assert sorted(mapped(cluster)) == sorted([ALICE, TEAM_B, *map(user_arn, ["ci-c", "ci-d", "ci-e"])])
     foreign_untouched(cluster)
 
@@ -605,16 +596,7 @@ def test_roles_created_while_node_groups_are_added(stack, cluster):
     def add_node_group(text: str) -> None:
         editor.edit(lambda data: {"mapRoles": data["mapRoles"] + text})
 
-    jobs: list[Callable[[], Any]] = [partial(up, cluster, r) for r in registrations]
-    jobs += [partial(add_node_group, t) for t in node_groups]
-    start = threading.Barrier(len(jobs))
-
-    def run(job: Callable[[], Any]) -> Any:
-        start.wait()
-        return job()
-
-    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
-        list(pool.map(run, jobs))
+    at_once([partial(up, cluster, r) for r in registrations] + [partial(add_node_group, t) for t in node_groups])
     text = map_roles(cluster)
     assert text.startswith(NODE_ROLES)
     for node_group in node_groups:
