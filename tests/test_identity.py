@@ -119,8 +119,13 @@ def test_a_missing_provider_says_how_to_create_one(stack):
 def test_a_provider_without_our_audience_is_refused(stack):
     """A provider that does not list the audience would make STS refuse every token: said before creating."""
     stack.mocks.oidc_providers["https://token.actions.githubusercontent.com"]["clientIdLists"] = ["other"]
-    with pytest.raises(ValueError, match=r"oidc_audience: the IAM OIDC provider .* does not accept audience"):
+    with pytest.raises(ValueError) as raised:
         deploy(stack)
+    assert str(raised.value) == (
+        f"oidc_audience: the IAM OIDC provider {GITHUB_PROVIDER} does not accept audience 'sts.amazonaws.com' (it "
+        f"lists ['other']); add it with `aws iam add-client-id-to-open-id-connect-provider "
+        f"--open-id-connect-provider-arn {GITHUB_PROVIDER} --client-id sts.amazonaws.com`"
+    )
 
 
 def test_create_oidc_provider(stack):

@@ -139,8 +139,19 @@ def test_no_region_names_every_way_to_set_one(monkeypatch, tmp_path):
     monkeypatch.delenv("AWS_REGION", raising=False)
     monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
-    with pytest.raises(KubeconfigError, match="no AWS region: pass --region, or set AWS_REGION or AWS_DEFAULT_REGION"):
+    with pytest.raises(KubeconfigError) as raised:
         fetch_kubeconfig("c", environ={})
+    assert str(raised.value) == (
+        "no AWS region: pass --region, or set AWS_REGION or AWS_DEFAULT_REGION, or a region in the AWS config"
+    )
+
+
+def test_the_environment_given_wins_over_the_process(moto_cluster, monkeypatch):
+    """fetch_kubeconfig reads the region from the environment it is given, not from the process's."""
+    monkeypatch.setenv("AWS_REGION", REGION)
+    with pytest.raises(KubeconfigError, match="not found in this account and region"):
+        fetch_kubeconfig("my-cluster-1", environ={"AWS_REGION": "eu-west-1"})
+    assert moto_cluster["arn"] in fetch_kubeconfig("my-cluster-1", environ={"AWS_REGION": REGION})
 
 
 def test_running_as_a_module_prints_no_warning():
@@ -152,14 +163,17 @@ def test_running_as_a_module_prints_no_warning():
 
 
 def test_help_is_true_about_the_region_and_the_file(capsys):
-    """--help says where the region comes from, in order, and that --output is always 0600."""
+    """--help, in full: where the region comes from, in order, and that --output is always 0600."""
     with pytest.raises(SystemExit) as exited:
         main(["--help"])
     assert exited.value.code == 0
-    text = " ".join(capsys.readouterr().out.split())
-    assert "--region REGION AWS region (default: AWS_REGION, then AWS_DEFAULT_REGION, then the AWS config)" in text
-    assert "file to write, always mode 0600 (replaced in one rename); default: standard output" in text
-    assert "--cluster-name CLUSTER_NAME EKS cluster name" in text
+    assert " ".join(capsys.readouterr().out.split()) == (
+        "usage: eks-cicd-kubeconfig [-h] --cluster-name CLUSTER_NAME [--region REGION] [--output OUTPUT] "
+        "Build the kubeconfig `aws eks update-kubeconfig` would write, using only eks:DescribeCluster. "
+        "options: -h, --help show this help message and exit --cluster-name CLUSTER_NAME EKS cluster name "
+        "--region REGION AWS region (default: AWS_REGION, then AWS_DEFAULT_REGION, then the AWS config) "
+        "--output OUTPUT file to write, always mode 0600 (replaced in one rename); default: standard output"
+    )
 
 
 @pytest.mark.parametrize(

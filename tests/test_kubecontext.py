@@ -24,7 +24,13 @@ def test_only_the_context_its_cluster_and_user_are_kept(tmp_path):
             {"name": "ctx-b", "context": {"cluster": "b", "user": "ub"}},
         ],
     )
-    resolved = yaml.safe_load(context_kubeconfig("ctx-b", [config]))
+    text = context_kubeconfig("ctx-b", [config])
+    assert text == (
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: b\n  cluster:\n    server: https://b\nusers:\n- name: ub\n"
+        "  user:\n    token: '2'\ncontexts:\n- name: ctx-b\n  context:\n    cluster: b\n    user: ub\n"
+        "current-context: ctx-b\npreferences: {}\n"
+    ), "kubectl's order of keys, not sorted"
+    resolved = yaml.safe_load(text)
     assert resolved == {
         "apiVersion": "v1",
         "kind": "Config",

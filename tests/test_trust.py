@@ -154,7 +154,23 @@ def test_a_wildcard_anywhere_before_the_repository_ends_is_refused(owner_name, r
         check_subject(GITHUB, "oidc_subjects[0]", head[:at] + wildcard + head[at:] + ":" + tail)
 
 
-@pytest.mark.parametrize("url", ["http://gitlab.com", "gitlab.com", "https://", "https://gitlab.com?x=1", 42])
+def test_a_gitlab_url_keeps_its_path_and_loses_one_trailing_slash():
+    """Only the trailing slash goes; the path and its last letter stay."""
+    assert check_issuer_url("gitlab_url", " https://git.example.com/X/ ") == "https://git.example.com/X"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://gitlab.com",
+        "gitlab.com",
+        "https://",
+        "https://gitlab.com?x=1",
+        "https://gitlab.com#top",
+        "https://me@gitlab.com",
+        42,
+    ],
+)
 def test_a_gitlab_url_must_be_https(url):
     """The issuer must be an https URL with a host, no query."""
     with pytest.raises(ValueError, match="gitlab_url: "):

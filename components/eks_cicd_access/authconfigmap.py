@@ -14,6 +14,7 @@ it was read, in the same request, guarded by the same ``resourceVersion``.
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -265,11 +266,12 @@ def connect(kubeconfig: str) -> client.CoreV1Api:
 
 
 def _status_reason(error: ApiException) -> str:
+    """``403 Forbidden: <the API server's message>``; the raw body when it sent no Status; nothing more without one."""
     try:
-        message = yaml.safe_load(error.body or "")["message"]
-    except Exception:
-        message = error.body or ""
-    return f"{error.status} {error.reason}: {message}".strip().rstrip(":")
+        message = json.loads(error.body)["message"]
+    except (TypeError, ValueError, KeyError):
+        message = error.body
+    return f"{error.status} {error.reason}" + (f": {message}" if message else "")
 
 
 def _unavailable(doing: str, error: ApiException) -> AwsAuthUnavailable:

@@ -127,11 +127,11 @@ class AwsAuthEntryProvider(pulumi.dynamic.ResourceProvider):
         # A new kubeconfig changes nothing in aws-auth, but is stored for the next update or delete. An
         # unknown input (a preview) never equals the old value, so it counts as changed here too.
         if any(olds.get(k) != news.get(k) for k in (*ENTRY_INPUTS, "kubeconfig")):
-            return pulumi.dynamic.DiffResult(changes=True, replaces=[])
+            return pulumi.dynamic.DiffResult(changes=True)
         # Inputs are unchanged: is the live entry still exactly ours (no hand edit, not removed)?
         entry = _entry(news)
         live = _writer(news).entries(entry.key, entry.arn)
-        return pulumi.dynamic.DiffResult(changes=live != [entry.as_dict()], replaces=[])
+        return pulumi.dynamic.DiffResult(changes=live != [entry.as_dict()])
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> pulumi.dynamic.UpdateResult:
         olds, news = _plain(olds), _plain(news)
