@@ -268,7 +268,7 @@ def connect(kubeconfig: str) -> client.CoreV1Api:
 def _status_reason(error: ApiException) -> str:
     """``403 Forbidden: <the API server's message>``; the raw body when it sent no Status; nothing more without one."""
     try:
-        message = json.loads(error.body)["message"]
+        message = json.loads(error.body or "")["message"]
     except (TypeError, ValueError, KeyError):
         message = error.body
     return f"{error.status} {error.reason}" + (f": {message}" if message else "")
