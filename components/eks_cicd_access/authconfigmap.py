@@ -267,10 +267,11 @@ def connect(kubeconfig: str) -> client.CoreV1Api:
 
 def _status_reason(error: ApiException) -> str:
     """``403 Forbidden: <the API server's message>``; the raw body when it sent no Status; nothing more without one."""
+    body = error.body or ""
     try:
-        message = json.loads(error.body or "")["message"]
+        message = json.loads(body)["message"]
     except (TypeError, ValueError, KeyError):
-        message = error.body
+        message = body
     return f"{error.status} {error.reason}" + (f": {message}" if message else "")
 
 
