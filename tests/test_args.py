@@ -7,6 +7,7 @@ import pytest
 
 from eks_cicd_access import EksCicdAccess
 from eks_cicd_access.args import UserArgs, validate_args
+from eks_cicd_access.trust import GITHUB_ISSUER, trust_policy_size
 
 BASE: dict[str, Any] = {"cluster_name": "my-cluster-1", "namespace": "my-test-ns"}
 OIDC: dict[str, Any] = {"identity": "github-actions", "oidc_subjects": ["repo:acme/web:environment:production"]}
@@ -201,6 +202,35 @@ def test_limits_are_inclusive(stack):
     assert validate_args("ci", {**BASE, "namespace": "kube-system", "allow_system_namespace": True}).namespace == (
         "kube-system"
     )
+
+
+def subjects_of_size(size: int) -> list[str]:
+    """GitHub subjects whose trust policy is estimated at exactly ``size`` characters."""
+    subjects = [f"repo:acme/web:environment:e{i}" for i in range(40)]
+    short = trust_policy_size(GITHUB_ISSUER, "sts.amazonaws.com", subjects)
+    subjects[-1] += "x" * (size - short)
+    assert trust_policy_size(GITHUB_ISSUER, "sts.amazonaws.com", subjects) == size
+    return subjects
+
+
+def test_oidc_limits_are_inclusive(stack):
+    """A trust policy of exactly 2048 characters passes and 2049 fails; sessions of 3600 and 43200 s pass."""
+    assert validate_args("ci", {**BASE, **OIDC, "oidc_subjects": subjects_of_size(2048)}).role is not None
+    with pytest.raises(ValueError, match="about 2049 characters, over IAM's default limit of 2048"):
+        validate_args("ci", {**BASE, **OIDC, "oidc_subjects": subjects_of_size(2049)})
+    for seconds in (3600, 43200):
+        role = validate_args("ci", {**BASE, **OIDC, "max_session_duration": seconds}).role
+        assert role is not None and role.max_session_duration == seconds
+
+
+def test_a_bad_component_name_is_named_when_the_role_name_comes_from_it(stack):
+    """With an OIDC identity the role's name defaults to the component's name; a bad one names name."""
+    with pytest.raises(ValueError) as raised:
+        validate_args("ci role", {**BASE, **OIDC})
+    assert str(raised.value).startswith(
+        "name: the default iam_role_name made from it is invalid ('ci role' must be 1-64 characters of"
+    )
+    assert str(raised.value).endswith("; change name or set iam_role_name")
 
 
 def test_a_system_namespace_from_an_output_is_refused_once_known(stack):

@@ -20,6 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from kubernetes.client import V1ConfigMap
 from kubernetes.client.exceptions import ApiException
+from urllib3.exceptions import ProtocolError
 
 from eks_cicd_access.authconfigmap import (
     DEFAULT_RETRY,
@@ -184,6 +185,35 @@ def test_write_results_say_what_happened():
     }
 
 
+def test_replacing_what_is_already_gone_writes_nothing():
+    """ensure with ``replacing`` is idempotent: once the old principal is gone and ours is in, no write."""
+    server = offline_server()
+    cas = writer(InProcessApi(server, "deployer"))
+    role = f"arn:aws:iam::{ACCOUNT}:role/web-ci"
+    moved = Entry(MAP_ROLES, role, "ci")
+    assert cas.ensure(moved, replacing=(MAP_USERS, user_arn("ci"))).wrote is True
+    assert cas.ensure(moved, replacing=(MAP_USERS, user_arn("ci"))).wrote is False
+    assert cas.ensure(moved, replacing=(MAP_ROLES, f"arn:aws:iam::{ACCOUNT}:role/old-ci")).wrote is False
+
+
+class UnansweredWrites(InProcessApi):
+    """Reads are served; every write fails the way urllib3 reports a dropped connection."""
+
+    def replace_namespaced_config_map(self, name: str, namespace: str, body: V1ConfigMap, **_: Any) -> V1ConfigMap:
+        raise ProtocolError("Connection aborted.", ConnectionResetError(104, "Connection reset by peer"))
+
+
+def test_an_unanswered_write_says_it_may_have_happened():
+    """A connection lost during the write is not retried and says the write may have happened."""
+    with pytest.raises(AwsAuthUnavailable) as raised:
+        writer(UnansweredWrites(offline_server(), "deployer")).ensure(Entry(MAP_USERS, user_arn("ci"), "ci"))
+    assert str(raised.value) == (
+        "writing kube-system/aws-auth failed: the API server did not answer (('Connection aborted.', "
+        "ConnectionResetError(104, 'Connection reset by peer'))). The write may or may not have happened; "
+        "running again is safe."
+    )
+
+
 def test_every_request_has_a_timeout():
     """Each call to the API server carries the request timeout, so a hung server cannot hang `pulumi up`."""
     seen = []
@@ -275,13 +305,22 @@ def test_a_kubeconfig_that_is_not_one_names_the_field(kubeconfig):
         connect(kubeconfig)
 
 
+def test_a_kubeconfig_that_is_a_list_says_so():
+    """The exact message for YAML that is not a mapping."""
+    with pytest.raises(ValueError) as raised:
+        connect("- a list")
+    assert str(raised.value) == (
+        "kubeconfig: cannot be used to reach the cluster (not a YAML mapping). Nothing was written."
+    )
+
+
 def test_moving_a_principal_between_keys_is_one_write(cluster):
     """A user replaced by a role: the mapUsers entry goes and the mapRoles entry comes, in the same write."""
     cas = writer(connect(cluster.kubeconfig))
     cas.ensure(Entry(MAP_USERS, user_arn("ci"), "ci"))
     writes = len(cluster.writes())
     role = f"arn:aws:iam::{ACCOUNT}:role/ci/web-ci"
-    cas.ensure(Entry(MAP_ROLES, role, "ci"), replacing=[(MAP_USERS, user_arn("ci"))])
+    cas.ensure(Entry(MAP_ROLES, role, "ci"), replacing=(MAP_USERS, user_arn("ci")))
     data = cluster.aws_auth()["data"]
     assert len(cluster.writes()) == writes + 1
     assert user_arn("ci") not in data["mapUsers"]

@@ -159,6 +159,13 @@ def test_comments_alone_are_kept():
     )
 
 
+def test_a_comment_without_a_final_newline_gets_one():
+    """A comment that ends the value without a newline is kept on its own line, not joined to ours."""
+    assert with_entry(MAP_USERS, "# managed by hand", OURS) == "# managed by hand\n" + yaml.safe_dump(
+        [OURS], sort_keys=False
+    )
+
+
 def test_entries_of_other_shapes_are_kept_verbatim():
     """Strings, numbers and entries without an ARN are not ours: they keep their bytes."""
     live = "- odd-string\n- 42\n- username: no-arn\n  extra: {a: 1}\n"
@@ -192,6 +199,8 @@ def test_map_roles_entry_strips_the_path():
         ("arn:aws-us-gov:iam::1:role/p/a", "arn:aws-us-gov:iam::1:role/a"),
         ("arn:aws:iam::1:user/p/a", "arn:aws:iam::1:user/p/a"),
         ("arn:aws:sts::1:role/x/y", "arn:aws:sts::1:role/x/y"),
+        ("arn:aws:iam::1:role/team:role/a", "arn:aws:iam::1:role/a"),
+        ("arn:aws:iam::1:role/a:role/b/c", "arn:aws:iam::1:role/c"),
     ],
 )
 def test_strip_role_path(arn, stripped):

@@ -665,6 +665,13 @@ def test_check_with_a_missing_key_input_names_key(stack, cluster):
     assert raised.value.failures == [("key", "key: '' is not one of ['mapRoles', 'mapUsers']")]
 
 
+def test_check_accepts_an_entry_without_groups(stack, cluster):
+    """groups is optional (no groups is an empty list): its absence is not a failure."""
+    (registration,) = register(stack, cluster, ["ci"])
+    without_groups = {k: v for k, v in inputs(registration).items() if k != "groups"}
+    assert "groups" not in cluster.engine.check(registration.urn, {}, without_groups)
+
+
 def test_check_waits_for_an_unknown_kubeconfig(stack, cluster):
     """In a preview where the kubeconfig is not known yet, check accepts and does not try to reach a cluster."""
     (registration,) = register(stack, cluster, ["ci"])

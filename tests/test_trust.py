@@ -17,6 +17,7 @@ from eks_cicd_access.trust import (
     issuer_host,
     policy_size,
     provider_arn_issuer,
+    trust_policy_size,
     web_identity_trust_policy,
 )
 
@@ -192,3 +193,29 @@ def test_policy_size_ignores_whitespace():
     document = web_identity_trust_policy(PROVIDER, GITHUB_ISSUER, "sts.amazonaws.com", ["repo:a/b:pull_request"])
     assert policy_size(document) == len(json.dumps(json.loads(document), separators=(",", ":")))
     assert policy_size(document) < len(document)
+
+
+def test_the_document_is_two_space_indented_json_in_this_key_order():
+    """The text IAM stores (and a diff shows) is stable: indent 2, keys in the documented order."""
+    document = web_identity_trust_policy(PROVIDER, GITHUB_ISSUER, "sts.amazonaws.com", ["repo:a/b:pull_request"])
+    assert document.splitlines()[:8] == [
+        "{",
+        '  "Version": "2012-10-17",',
+        '  "Statement": [',
+        "    {",
+        '      "Sid": "CiJobsOfTheseSubjectsOnly",',
+        '      "Effect": "Allow",',
+        '      "Principal": {',
+        f'        "Federated": "{PROVIDER}"',
+    ]
+
+
+def test_the_size_before_the_provider_is_known_is_an_upper_bound():
+    """The estimate uses the longest partition's ARN, so it is never below the size of the real document."""
+    subjects = ["repo:acme/web:environment:production"]
+    estimate = trust_policy_size(GITHUB_ISSUER, "sts.amazonaws.com", subjects)
+    for partition in ("aws", "aws-cn", "aws-us-gov"):
+        arn = f"arn:{partition}:iam::123412341234:oidc-provider/token.actions.githubusercontent.com"
+        assert policy_size(web_identity_trust_policy(arn, GITHUB_ISSUER, "sts.amazonaws.com", subjects)) <= estimate
+    gov = PROVIDER.replace("arn:aws:", "arn:aws-us-gov:")
+    assert estimate == policy_size(web_identity_trust_policy(gov, GITHUB_ISSUER, "sts.amazonaws.com", subjects))

@@ -25,10 +25,8 @@ from .trust import (
     Platform,
     check_issuer_url,
     check_subjects,
-    issuer_host,
-    policy_size,
     provider_arn_issuer,
-    web_identity_trust_policy,
+    trust_policy_size,
 )
 
 Identity = Literal["iam-user", "github-actions", "gitlab-ci"]
@@ -478,12 +476,7 @@ def _role_args(name: str, identity: str, args: Mapping[str, Any]) -> RoleArgs:
             raise ValueError(f"oidc_provider_arn: {provider_arn!r} is the provider for {found}, not for {issuer}")
     elif provider_arn is not None and not isinstance(provider_arn, pulumi.Output):
         raise ValueError(f"oidc_provider_arn: must be a string or an Output, got {type(provider_arn).__name__}")
-    # The provider ARN is not known yet; the longest partition name stands in for it.
-    size = policy_size(
-        web_identity_trust_policy(
-            f"arn:aws-us-gov:iam::123456789012:oidc-provider/{issuer_host(issuer)}", issuer, audience, subjects
-        )
-    )
+    size = trust_policy_size(issuer, audience, subjects)
     if size > TRUST_POLICY_LIMIT:
         raise ValueError(
             f"oidc_subjects: the trust policy would be about {size} characters, over IAM's default limit of "

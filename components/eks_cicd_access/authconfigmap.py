@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -154,24 +154,25 @@ class AuthConfigMap:
 
     # -- edits -------------------------------------------------------------------------------
 
-    def ensure(self, entry: Entry, *, replacing: Sequence[tuple[MapKey, str]] = ()) -> WriteResult:
-        """Put ``entry`` in place, and in the same write remove the principals in ``replacing``.
+    def ensure(self, entry: Entry, *, replacing: tuple[MapKey, str] | None = None) -> WriteResult:
+        """Put ``entry`` in place, and in the same write remove the principal ``replacing`` names.
 
-        ``replacing`` lists ``(key, arn)`` pairs an earlier version of the
-        entry mapped (a renamed user, a user replaced by a role). In the same
-        key, the old entry is replaced where it stands.
+        ``replacing`` is the ``(key, arn)`` an earlier version of the entry
+        mapped (a renamed user, a user replaced by a role). In the same key,
+        the old entry is replaced where it stands.
         """
-
-        same_key = [arn for key, arn in replacing if key == entry.key]
-        other_keys = [(key, arn) for key, arn in replacing if key != entry.key]
 
         def edit(data: Mapping[str, str]) -> dict[str, str]:
             changed: dict[str, str] = {}
-            for key, arn in other_keys:
-                current = changed.get(key.name, data.get(key.name))
-                text = without_arn(key, current, arn)
-                if text is not current and text is not None:
-                    changed[key.name] = text
+            same_key: list[str] = []
+            if replacing is not None:
+                old_key, old_arn = replacing
+                if old_key == entry.key:
+                    same_key.append(old_arn)
+                else:
+                    text = without_arn(old_key, data.get(old_key.name), old_arn)
+                    if text is not None and text is not data.get(old_key.name):
+                        changed[old_key.name] = text
             current = data.get(entry.key.name)
             text = with_entry(entry.key, current, entry.as_dict(), replacing=same_key)
             if text is not current:
@@ -259,7 +260,7 @@ def connect(kubeconfig: str) -> client.CoreV1Api:
         parsed = yaml.safe_load(kubeconfig)
         if not isinstance(parsed, dict):
             raise ValueError("not a YAML mapping")
-        api_client = config.new_client_from_config_dict(parsed, persist_config=False)
+        api_client = config.new_client_from_config_dict(parsed)
     except Exception as error:
         raise AwsAuthError(f"kubeconfig: cannot be used to reach the cluster ({error}). Nothing was written.") from None
     return client.CoreV1Api(api_client)

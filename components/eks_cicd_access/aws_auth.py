@@ -47,7 +47,7 @@ def strip_role_path(arn: str) -> str:
     prefix, sep, resource = arn.partition(":role/")
     if not sep or ":iam:" not in prefix:
         return arn
-    return f"{prefix}:role/{resource.rsplit('/', 1)[-1]}"
+    return f"{prefix}:role/{resource.rpartition('/')[2]}"
 
 
 @dataclass(frozen=True)
@@ -209,10 +209,11 @@ def _edit(text: str | None, entries: list[Any], wanted: list[Any], splice: Calla
 
 def _comments_only(text: str | None) -> str:
     """``text`` if it holds comments and nothing else (kept above a new list), else ``""``."""
-    lines = [line.strip() for line in (text or "").splitlines()]
-    if not any(lines) or not all(not line or line.startswith("#") for line in lines):
+    if not text:
         return ""
-    assert text is not None
+    lines = [line.strip() for line in text.splitlines()]
+    if not all(not line or line.startswith("#") for line in lines) or not any(lines):
+        return ""
     return text if text.endswith("\n") else text + "\n"
 
 

@@ -135,7 +135,7 @@ class AwsAuthEntryProvider(pulumi.dynamic.ResourceProvider):
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> pulumi.dynamic.UpdateResult:
         olds, news = _plain(olds), _plain(news)
-        _writer(news).ensure(_entry(news), replacing=[(map_key(olds["key"]), olds["arn"])])
+        _writer(news).ensure(_entry(news), replacing=(map_key(olds["key"]), olds["arn"]))
         return pulumi.dynamic.UpdateResult(_outputs(news))
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:

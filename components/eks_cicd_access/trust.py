@@ -170,3 +170,9 @@ def web_identity_trust_policy(provider_arn: str, issuer_url: str, audience: str,
 def policy_size(document: str) -> int:
     """Characters IAM counts against its quota (whitespace outside strings is not counted)."""
     return len(json.dumps(json.loads(document), separators=(",", ":")))
+
+
+def trust_policy_size(issuer_url: str, audience: str, subjects: list[str]) -> int:
+    """The trust policy's size before its provider ARN is known: the longest partition stands in for it."""
+    provider = f"arn:aws-us-gov:iam::123456789012:oidc-provider/{issuer_host(issuer_url)}"
+    return policy_size(web_identity_trust_policy(provider, issuer_url, audience, subjects))

@@ -579,6 +579,14 @@ class KubeApiServer:
             name = name or meta.get("name", "")
             if meta.get("namespace", namespace) != namespace or meta.get("name", name) != name:
                 raise ApiError(400, "BadRequest", "the name and namespace of the body must match the request")
+            # Like the real decoder: a missing apiVersion or kind defaults to the endpoint's.
+            if sent.get("apiVersion", "v1") != "v1" or sent.get("kind", "ConfigMap") != "ConfigMap":
+                raise ApiError(
+                    400,
+                    "BadRequest",
+                    f"the object provided is unrecognized (must be of type ConfigMap): "
+                    f"{sent.get('apiVersion')}, Kind={sent.get('kind')}",
+                )
             current = self.store.get("configmaps", namespace, name)
             if self.refuse_configmap_writes > 0:
                 self.refuse_configmap_writes -= 1
