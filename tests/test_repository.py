@@ -1,0 +1,75 @@
+"""The repository's own promises: the licence it declares, and a CI script that leaves the developer's files alone."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Stand-ins for the tools .ci/run calls. `python3 -m venv DIR` makes DIR/bin with a python, ruff and mypy
+# that record their arguments and succeed, so the script's own file handling runs for real in a second.
+FAKE_PYTHON3 = """#!/usr/bin/env bash
+set -eu
+[ "$1 $2" = "-m venv" ] || { echo "unexpected: $*" >&2; exit 2; }
+mkdir -p "$3/bin"
+for tool in python ruff mypy; do
+  printf '#!/usr/bin/env bash\\necho "%s $*" >> "%s"\\n' "$tool" "$CALLS" > "$3/bin/$tool"
+  chmod +x "$3/bin/$tool"
+done
+"""
+FAKE_NPM = '#!/usr/bin/env bash\necho "npm $*" >> "$CALLS"\n'
+
+
+def _executable(path: Path, text: str) -> None:
+    path.write_text(text)
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+
+
+def test_the_declared_licence_is_the_shipped_file():
+    """pyproject.toml's licence is Apache-2.0 and the LICENSE file it names holds that licence's text."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["license"] == "Apache-2.0"
+    assert project["license-files"] == ["LICENSE"]
+    text = (ROOT / "LICENSE").read_text()
+    assert text.split()[:4] == ["Apache", "License", "Version", "2.0,"]
+    assert "END OF TERMS AND CONDITIONS" in text
+
+
+def test_ci_builds_its_own_virtualenv_and_leaves_venv_alone(tmp_path):
+    """.ci/run installs into .ci/venv, replacing only that, and never touches the developer's venv/."""
+    checkout = tmp_path / "checkout"
+    (checkout / ".ci").mkdir(parents=True)
+    shutil.copy2(ROOT / ".ci" / "run", checkout / ".ci" / "run")
+    (checkout / "venv" / "bin").mkdir(parents=True)
+    (checkout / "venv" / "bin" / "python").write_text("the developer's interpreter\n")
+    (checkout / ".ci" / "venv").mkdir()
+    (checkout / ".ci" / "venv" / "stale").write_text("left over from the last CI run\n")
+    shims = tmp_path / "shims"
+    shims.mkdir()
+    _executable(shims / "python3", FAKE_PYTHON3)
+    _executable(shims / "npm", FAKE_NPM)
+    calls = tmp_path / "calls"
+    env = {**os.environ, "PATH": f"{shims}{os.pathsep}{os.environ['PATH']}", "CALLS": str(calls)}
+
+    subprocess.run(["bash", str(checkout / ".ci" / "run")], env=env, check=True, capture_output=True, timeout=60)
+
+    assert (checkout / "venv" / "bin" / "python").read_text() == "the developer's interpreter\n"
+    assert not (checkout / ".ci" / "venv" / "stale").exists(), "CI must start from a fresh virtualenv"
+    lines = calls.read_text().splitlines()
+    assert "python -m pip install --quiet -r requirements-dev.txt" in lines
+    assert "mypy " in lines
+    assert "python -m pytest" in lines and "python -m pytest -m kubectl" in lines
+    assert "npm ci --prefix tests/iam_simulate --no-audit --no-fund --silent" in lines
+
+
+def test_the_ci_virtualenv_is_ignored_by_git():
+    """.ci/venv never shows up as something to commit."""
+    ignored = subprocess.run(
+        ["git", "check-ignore", "-q", "--no-index", ".ci/venv/bin/python"], cwd=ROOT, check=False, timeout=30
+    )
+    assert ignored.returncode == 0
