@@ -107,12 +107,14 @@ def test_a_missing_provider_says_how_to_create_one(stack):
     stack.mocks.oidc_providers = {}
     with pytest.raises(ValueError) as raised:
         deploy(stack)
-    message = str(raised.value)
-    assert message.startswith(
-        "oidc_provider_arn: this AWS account has no IAM OIDC provider for https://token.actions.githubusercontent.com"
+    issuer = "https://token.actions.githubusercontent.com"
+    assert str(raised.value) == (
+        f"oidc_provider_arn: this AWS account has no IAM OIDC provider for {issuer} (invoke of "
+        "aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider failed: reading IAM OIDC Provider "
+        f"({issuer}): couldn't find resource). Create it once per account: set create_oidc_provider=True in one "
+        f"stack (config createOidcProvider: true), or run `aws iam create-open-id-connect-provider --url {issuer} "
+        "--client-id-list sts.amazonaws.com`; or pass oidc_provider_arn."
     )
-    assert "create_oidc_provider=True" in message and "createOidcProvider: true" in message
-    assert "aws iam create-open-id-connect-provider --url https://token.actions.githubusercontent.com" in message
     assert stack.of_type("aws:iam/role:Role") == []
 
 

@@ -11,7 +11,7 @@ import boto3
 import pulumi
 import pytest
 from awscli.clidriver import create_clidriver
-from botocore.exceptions import EndpointConnectionError
+from botocore.exceptions import ClientError, EndpointConnectionError
 from botocore.stub import Stubber
 
 from eks_cicd_access import EksCicdAccess
@@ -234,25 +234,66 @@ def cluster_description(status: str) -> dict[str, Any]:
     }
 
 
+DENIED = (
+    "access denied describing cluster 'c': the credentials need eks:DescribeCluster on it (is this the right key, "
+    "cluster name and region?)"
+)
+
+
+def failed(code: str, message: str = "") -> str:
+    """The generic reason: botocore's own text of the error."""
+    botocore = f"An error occurred ({code}) when calling the DescribeCluster operation: {message}"
+    return f"describing cluster 'c' failed: {botocore}"
+
+
 @pytest.mark.parametrize(
-    ("code", "status", "message"),
+    ("code", "status", "text", "message"),
     [
+        ("AccessDeniedException", 403, "", DENIED),
+        ("AccessDenied", 403, "", DENIED),
+        ("", 403, "User: arn:aws:iam::123412341234:user/ci is not authorized to perform: eks:DescribeCluster", DENIED),
+        ("ResourceNotFoundException", 404, "", "cluster 'c' not found in this account and region"),
         (
-            "AccessDeniedException",
+            "UnrecognizedClientException",
             403,
-            r"access denied describing cluster 'c': the credentials need eks:DescribeCluster",
+            "The security token included in the request is invalid.",
+            failed("UnrecognizedClientException", "The security token included in the request is invalid."),
         ),
-        ("ResourceNotFoundException", 404, "cluster 'c' not found in this account and region"),
-        ("ServiceUnavailableException", 503, r"describing cluster 'c' failed: .*ServiceUnavailableException"),
-        ("ThrottlingException", 400, r"describing cluster 'c' failed: .*ThrottlingException"),
+        ("ServiceUnavailableException", 503, "", failed("ServiceUnavailableException")),
+        ("ThrottlingException", 400, "Rate exceeded", failed("ThrottlingException", "Rate exceeded")),
     ],
 )
-def test_ekss_error_codes(stubbed, code, status, message):
-    """Real EKS answers AccessDeniedException (moto answers a bare 403); each code gets its own one-line reason."""
+def test_ekss_error_codes(stubbed, code, status, text, message):
+    """Real EKS answers AccessDeniedException (moto a bare 403); each answer gets its own one-line reason."""
     client, stubber = stubbed
-    stubber.add_client_error("describe_cluster", service_error_code=code, http_status_code=status)
-    with pytest.raises(KubeconfigError, match=message):
+    stubber.add_client_error("describe_cluster", service_error_code=code, service_message=text, http_status_code=status)
+    with pytest.raises(KubeconfigError) as raised:
         fetch_kubeconfig("c", client=client)
+    assert str(raised.value) == message
+
+
+def test_an_error_without_a_body_is_still_one_line():
+    """A ClientError carrying no error body or metadata gives the generic reason, not an AttributeError."""
+
+    class Client:
+        def describe_cluster(self, **_: Any) -> None:
+            raise ClientError({}, "DescribeCluster")
+
+    with pytest.raises(KubeconfigError) as raised:
+        fetch_kubeconfig("c", client=Client())
+    assert str(raised.value) == failed("Unknown", "Unknown")
+
+
+def test_an_answer_without_a_cluster_is_one_line():
+    """A DescribeCluster answer without "cluster" is reported as such, not as a KeyError."""
+
+    class Client:
+        def describe_cluster(self, **_: Any) -> dict[str, Any]:
+            return {}
+
+    with pytest.raises(KubeconfigError) as raised:
+        fetch_kubeconfig("c", client=Client())
+    assert str(raised.value) == "describing cluster 'c' gave no cluster ('cluster' missing)"
 
 
 def test_a_connection_failure_is_a_reason_not_a_traceback(stubbed):
@@ -297,8 +338,9 @@ def test_no_credentials_is_a_clear_error(monkeypatch, tmp_path: Path):
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    with pytest.raises(
-        KubeconfigError,
-        match=r"no AWS credentials: set AWS_ACCESS_KEY_ID .*\(AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE\)",
-    ):
+    with pytest.raises(KubeconfigError) as raised:
         fetch_kubeconfig("c", REGION)
+    assert str(raised.value) == (
+        "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (the stack outputs), or assume the role "
+        "(AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE)"
+    )
