@@ -679,3 +679,12 @@ def test_check_waits_for_an_unknown_kubeconfig(stack, cluster):
     checked = cluster.engine.check(registration.urn, {}, {**inputs(registration), "kubeconfig": Unknown()})
     assert isinstance(checked["kubeconfig"], Unknown)
     assert len(cluster.server.requests) == reads
+
+
+def test_check_accepts_groups_not_known_yet(stack, cluster):
+    """In a preview, groups computed from another resource (wholly or partly unknown) are not called a bad list."""
+    (registration,) = register(stack, cluster, ["ci"])
+    checked = cluster.engine.check(registration.urn, {}, {**inputs(registration), "groups": Unknown()})
+    assert isinstance(checked["groups"], Unknown)
+    checked = cluster.engine.check(registration.urn, {}, {**inputs(registration), "groups": ["deployers", Unknown()]})
+    assert checked["groups"][0] == "deployers" and isinstance(checked["groups"][1], Unknown)
