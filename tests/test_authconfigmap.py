@@ -20,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from kubernetes.client import V1ConfigMap
 from kubernetes.client.exceptions import ApiException
-from urllib3.exceptions import ProtocolError
+from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
 from eks_cicd_access.authconfigmap import (
     DEFAULT_RETRY,
@@ -211,6 +211,24 @@ def test_an_unanswered_write_says_it_may_have_happened():
         "writing kube-system/aws-auth failed: the API server did not answer (('Connection aborted.', "
         "ConnectionResetError(104, 'Connection reset by peer'))). The write may or may not have happened; "
         "running again is safe."
+    )
+
+
+class UnansweredReads(InProcessApi):
+    """Every read times out the way urllib3 reports it."""
+
+    def read_namespaced_config_map(self, name: str, namespace: str, **_: Any) -> V1ConfigMap:
+        raise ReadTimeoutError(None, "/api/v1/namespaces/kube-system/configmaps/aws-auth", "Read timed out.")
+
+
+def test_an_unanswered_read_says_nothing_was_written():
+    """A read the API server never answers is reported as such, and nothing was written."""
+    api = UnansweredReads(offline_server(), "deployer")
+    with pytest.raises(AwsAuthUnavailable) as raised:
+        writer(api).ensure(Entry(MAP_USERS, user_arn("ci"), "ci"))
+    assert str(raised.value) == (
+        "reading kube-system/aws-auth failed: the API server did not answer (None: Read timed out.). "
+        "Nothing of ours was written."
     )
 
 
