@@ -93,6 +93,10 @@ MESSAGES: list[tuple[dict[str, Any], str]] = [
         "role_rules[0].resources: must not contain an empty string",
     ),
     (
+        {"role_rules": [{"api_groups": ["apps"], "resources": ["d"], "verbs": ["get", ""]}]},
+        "role_rules[0].verbs: must not contain an empty string",
+    ),
+    (
         {"role_rules": [{"api_groups": ["apps"], "resources": ["d"], "verbs": ["fly"]}]},
         "role_rules[0].verbs: unknown verbs ['fly']; known: ['*', 'approve', 'bind', 'create', 'delete', "
         "'deletecollection', 'escalate', 'get', 'impersonate', 'list', 'patch', 'sign', 'update', 'use', 'watch']",

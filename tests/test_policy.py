@@ -27,5 +27,6 @@ def test_any_scope_is_the_recipe_policy():
 
 def test_empty_resource_is_refused():
     """An empty Resource would make AWS reject the policy at apply time; refuse it now."""
-    with pytest.raises(ValueError, match="policy resource"):
+    with pytest.raises(ValueError) as raised:
         describe_cluster_policy("")
+    assert str(raised.value) == "policy resource must be a cluster ARN or '*', got an empty string"
