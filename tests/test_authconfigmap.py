@@ -20,6 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from kubernetes.client import V1ConfigMap
 from kubernetes.client.exceptions import ApiException
+from urllib3 import HTTPSConnectionPool
 from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
 from eks_cicd_access.authconfigmap import (
@@ -218,7 +219,8 @@ class UnansweredReads(InProcessApi):
     """Every read times out the way urllib3 reports it."""
 
     def read_namespaced_config_map(self, name: str, namespace: str, **_: Any) -> V1ConfigMap:
-        raise ReadTimeoutError(None, "/api/v1/namespaces/kube-system/configmaps/aws-auth", "Read timed out.")
+        pool = HTTPSConnectionPool("eks.example", 443)
+        raise ReadTimeoutError(pool, "/api/v1/namespaces/kube-system/configmaps/aws-auth", "Read timed out.")
 
 
 def test_an_unanswered_read_says_nothing_was_written():
@@ -227,7 +229,8 @@ def test_an_unanswered_read_says_nothing_was_written():
     with pytest.raises(AwsAuthUnavailable) as raised:
         writer(api).ensure(Entry(MAP_USERS, user_arn("ci"), "ci"))
     assert str(raised.value) == (
-        "reading kube-system/aws-auth failed: the API server did not answer (None: Read timed out.). "
+        "reading kube-system/aws-auth failed: the API server did not answer (HTTPSConnectionPool(host='eks.example', "
+        "port=443): Read timed out.). "
         "Nothing of ours was written."
     )
 

@@ -322,7 +322,7 @@ def _defaulted(field: str, args: Mapping[str, Any], derived: str, source: str, c
     try:
         return check(derived)
     except ValueError as error:
-        reason = str(error).split(": ", 1)[-1]
+        reason = str(error).removeprefix(f"{field}: ")
         raise ValueError(
             f"{source}: the default {field} made from it is invalid ({reason}); change {source} or set {field}"
         ) from None
@@ -365,8 +365,14 @@ def validate_args(name: str, args: Mapping[str, Any]) -> ResolvedArgs:
             )
 
     identity = check_choice("identity", args.get("identity", "iam-user"), IDENTITIES)
-    user, role = (_user_args(name, args), None) if identity == "iam-user" else (None, _role_args(name, identity, args))
-    principal_name = user.name if user else role.name if role else name
+    user: UserArgs | None = None
+    role: RoleArgs | None = None
+    if identity == "iam-user":
+        user = _user_args(name, args)
+        principal_name = user.name
+    else:
+        role = _role_args(name, identity, args)
+        principal_name = role.name
     role_name = _defaulted("role_name", args, f"{name}-deployer", "name", partial(check_object_name, "role_name"))
     groups = args.get("kubernetes_groups", [])
     if not isinstance(groups, list):
