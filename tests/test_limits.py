@@ -126,6 +126,11 @@ def test_character_rule_corners_are_refused(field, check, value):
         (lambda v: check_object_name("o", v), "..."),
         (lambda v: check_object_name("o", v), "a.b:c"),
         (lambda v: check_iam_name("n", v), "+=,.@_-"),
+        (check_namespace, "a"),
+        (check_cluster_name, "c"),
+        (lambda v: check_iam_name("n", v), "u"),
+        (check_iam_policy_name, "p"),
+        (lambda v: check_object_name("o", v), "o"),
     ],
 )
 def test_unusual_but_valid_values_pass(check, value):
@@ -184,3 +189,11 @@ def test_iam_path_matches_the_api_pattern(value):
 def test_object_names_match_kubernetes(value):
     """RBAC object names: exactly the valid path segments of at most 253 characters."""
     agrees(lambda v: check_object_name("role_name", v), is_object_name, value, "role_name")
+
+
+@pytest.mark.parametrize("namespace", ["kube-system", "kube-public", "kube-node-lease", "default"])
+def test_system_namespaces_are_refused_unless_allowed(namespace):
+    """check_namespace refuses the system namespaces by default and accepts them only when allowed."""
+    with pytest.raises(ValueError, match=f"^namespace: '{namespace}' is a system namespace"):
+        check_namespace(namespace)
+    assert check_namespace(namespace, allow_system=True) == namespace

@@ -54,6 +54,7 @@ MESSAGES: list[tuple[dict[str, Any], str]] = [
     ({"kubernetes_username": " "}, "kubernetes_username: must be a non-empty string"),
     ({"kubernetes_groups": "g"}, "kubernetes_groups: must be a list of strings, got str"),
     ({"role_name": "a/b"}, f"role_name: 'a/b' {OBJECT_RULE}"),
+    ({"role_binding_name": "a/b"}, f"role_binding_name: 'a/b' {OBJECT_RULE}"),
     (
         {"role_name": "r" * 253},
         f"role_name: the default role_binding_name made from it is invalid ('{'r' * 253}-binding' {OBJECT_RULE}); "
@@ -218,12 +219,19 @@ def test_argument_messages(args, message):
 
 
 def test_messages_about_the_component_name_and_args():
-    """A bad default made from the component's name, and args that are not a dict."""
+    """Bad defaults made from the component's name (directly and through role_name), and args that are not a dict."""
     with pytest.raises(ValueError) as raised:
         validate_args("ci user", BASE)
     assert str(raised.value) == (
         f"name: the default iam_user_name made from it is invalid ('ci user' must be 1-64 characters of "
         f"{IAM_CHARSET}); change name or set iam_user_name"
+    )
+    long_name = "n" * 244  # "-deployer" makes a valid 253-character role_name; "-binding" one too many
+    with pytest.raises(ValueError) as raised:
+        validate_args(long_name, {**BASE, "iam_user_name": "ci"})
+    assert str(raised.value) == (
+        f"name: the default role_binding_name made from it is invalid ('{long_name}-deployer-binding' {OBJECT_RULE}); "
+        "change name or set role_binding_name"
     )
     with pytest.raises(ValueError) as raised:
         validate_args("ci", None)  # type: ignore[arg-type]
