@@ -166,6 +166,20 @@ def test_a_comment_without_a_final_newline_gets_one():
     )
 
 
+def test_a_last_entry_without_a_final_newline_is_not_joined_to_ours():
+    """A value ending without a newline keeps its bytes; ours starts on a line of its own."""
+    live = TERRAFORM.removesuffix("\n")  # quoted keys: a fresh serialization would not keep them
+    assert with_entry(MAP_USERS, live, OURS) == TERRAFORM + yaml.safe_dump([OURS], sort_keys=False)
+
+
+def test_dashes_of_nested_lists_are_not_taken_for_entries():
+    """An entry holding a nested list and then an indentless one is edited in place, byte for byte."""
+    nested = (
+        "- userarn: arn:aws:iam::123412341234:user/alice\n  username: alice\n  groups:\n    - team-a\n  extra:\n  - x\n"
+    )
+    assert with_entry(MAP_USERS, nested, OURS) == nested + yaml.safe_dump([OURS], sort_keys=False)
+
+
 def test_entries_of_other_shapes_are_kept_verbatim():
     """Strings, numbers and entries without an ARN are not ours: they keep their bytes."""
     live = "- odd-string\n- 42\n- username: no-arn\n  extra: {a: 1}\n"

@@ -94,5 +94,9 @@ def test_no_credentials_in_kubeconfig():
 def test_region_from_arn_rejects_non_arn():
     """A value that is not a regional ARN is an error naming the expected form."""
     assert region_from_arn(ARN) == "eu-west-1"
-    with pytest.raises(ValueError, match="not a regional ARN"):
-        region_from_arn("my-cluster")
+    for bad in ("my-cluster", "arn:aws:eks", "xarn:aws:eks:eu-west-1:1:cluster/c", "arn:aws:eks::1:cluster/c"):
+        with pytest.raises(ValueError) as raised:
+            region_from_arn(bad)
+        assert str(raised.value) == (
+            f"cluster ARN {bad!r} is not a regional ARN (arn:PARTITION:eks:REGION:ACCOUNT:cluster/NAME)"
+        )

@@ -228,8 +228,6 @@ class _Layout:
     spans: list[tuple[int, int]]
     #: Block style: the whitespace before the first ``-``.
     indent: str
-    #: Flow style: the position of the closing ``]``.
-    close: int
 
     @classmethod
     def of(cls, text: str) -> _Layout | None:
@@ -245,7 +243,7 @@ class _Layout:
             return None
         if root.flow_style:
             spans = [(n.start_mark.index, n.end_mark.index) for n in root.value]
-            return cls(text, True, spans, "", root.end_mark.index - 1)
+            return cls(text, True, spans, "")
         dashes = _top_level_dashes(tokens)
         if len(dashes) != len(root.value):
             return None
@@ -256,7 +254,7 @@ class _Layout:
             spans.append((start, _end_of_line(text, _content_end(node))))
         first_line = text.rfind("\n", 0, dashes[0]) + 1
         indent = text[first_line : dashes[0]] if not text[first_line : dashes[0]].strip() else ""
-        return cls(text, False, spans, indent, len(text))
+        return cls(text, False, spans, indent)
 
     def _block(self, entry: dict[str, Any]) -> str:
         return "".join(self.indent + line for line in dump_entries([entry]).splitlines(keepends=True))
@@ -267,9 +265,9 @@ class _Layout:
             start, end = self.spans[ours[0]]
             new = json.dumps(entry) if self.flow else self._block(entry)
             return _apply(self.text, [(start, end, new), *self._cuts(ours[1:])])
-        if self.flow:
-            at = self.spans[-1][1] if self.spans else self.close
-            return _apply(self.text, [(at, at, (", " if self.spans else "") + json.dumps(entry))])
+        if self.flow:  # never empty: an empty list is written afresh (_edit)
+            at = self.spans[-1][1]
+            return _apply(self.text, [(at, at, ", " + json.dumps(entry))])
         at = self.spans[-1][1]
         glue = "" if self.text[at - 1] == "\n" else "\n"
         return _apply(self.text, [(at, at, glue + self._block(entry))])
