@@ -8,6 +8,7 @@ Hypothesis draws the schedules; each is replayed deterministically.
 
 from __future__ import annotations
 
+import copy
 import json
 import threading
 from collections.abc import Callable, Iterator
@@ -225,9 +226,11 @@ class UnansweredReads(InProcessApi):
 
 def test_an_unanswered_read_says_nothing_was_written():
     """A read the API server never answers is reported as such, and nothing was written."""
-    api = UnansweredReads(offline_server(), "deployer")
+    server = offline_server()
+    before = copy.deepcopy(server.store.objects)
     with pytest.raises(AwsAuthUnavailable) as raised:
-        writer(api).ensure(Entry(MAP_USERS, user_arn("ci"), "ci"))
+        writer(UnansweredReads(server, "deployer")).ensure(Entry(MAP_USERS, user_arn("ci"), "ci"))
+    assert server.store.objects == before
     assert str(raised.value) == (
         "reading kube-system/aws-auth failed: the API server did not answer (HTTPSConnectionPool(host='eks.example', "
         "port=443): Read timed out.). "
