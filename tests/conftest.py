@@ -31,6 +31,7 @@ from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.sync_await import _ensure_event_loop
 
+from eks_cicd_access import claims
 from tests.apiserver.authenticator import Identity
 from tests.apiserver.rbac import Authorizer
 from tests.apiserver.report import KUBECTL_REPORT
@@ -321,6 +322,8 @@ class Stack:
         by the mocks propagate.
         """
         resolved: dict[str, Any] = {}
+        # Each run is a new program: what an earlier run's instances claimed is not this one's.
+        claims._REGISTRY.pop(self.monitor, None)
 
         async def collect(outputs: dict[str, Any]) -> None:
             for key, value in outputs.items():

@@ -17,7 +17,10 @@ def test_defaults_are_applied():
     """Unset arguments take the documented defaults, derived from the component name."""
     resolved = validate_args("ci", BASE)
     assert resolved.identity == "iam-user" and resolved.role is None
-    assert resolved.user == UserArgs(name="ci", path="/", access_keys=["default"], pgp_key=None)
+    assert resolved.user == UserArgs(
+        name="ci", path="/", access_keys=["default"], pgp_key=None, permissions_boundary=None
+    )
+    assert resolved.existing is None and resolved.create_policy
     assert resolved.iam_policy_name == "ci-eks-describe-cluster"
     assert (resolved.kubernetes_username, resolved.kubernetes_groups) == ("ci", [])
     assert (resolved.role_name, resolved.role_binding_name) == ("ci-deployer", "ci-deployer-binding")
@@ -33,7 +36,7 @@ def test_oidc_defaults_are_applied():
     assert resolved.user is None
     role = resolved.role
     assert role is not None
-    assert (role.name, role.path, role.max_session_duration) == ("ci", "/", 3600)
+    assert (role.name, role.path, role.max_session_duration, role.permissions_boundary) == ("ci", "/", 3600, None)
     assert (role.issuer_url, role.audience, role.provider_arn, role.create_provider) == (
         "https://token.actions.githubusercontent.com",
         "sts.amazonaws.com",
@@ -94,7 +97,7 @@ BAD_INPUTS = [
     ({"create_access_key": 1}, "create_access_key: must be true or false"),
     ({"pgp_key": ""}, "pgp_key: must be a non-empty string"),
     ({"tags": {"team": 1}}, "tags: must be a mapping of strings"),
-    ({"namspace": "typo"}, r"unknown argument\(s\) \['namspace'\]"),
+    ({"namspace": "typo"}, r"namspace: is not an argument of EksCicdAccess; did you mean 'namespace'\?"),
     ({"cluster_name": 123}, r"cluster_name: must be a string or a pulumi\.Output\[str\], got int 123"),
     ({"namespace": ["web"]}, r"namespace: must be a string or a pulumi\.Output\[str\], got list \['web'\]"),
     ({"role_rules": None}, "role_rules: must be a preset name .* or a list of rules, got NoneType"),
@@ -236,7 +239,7 @@ def test_a_bad_component_name_is_named_when_the_role_name_comes_from_it(stack):
 def test_a_system_namespace_from_an_output_is_refused_once_known(stack):
     """A namespace given as an Output is checked for system namespaces when it resolves."""
     args: Any = {**BASE, "namespace": pulumi.Output.from_input("kube-system")}
-    with pytest.raises(ValueError, match="namespace: 'kube-system' is a system namespace"):
+    with pytest.raises(pulumi.RunError, match=r"^namespace: 'kube-system' is a system namespace"):
         stack.run(lambda: {"ns": EksCicdAccess("ci", args).namespace})
 
 
@@ -250,10 +253,14 @@ def test_required_arguments(stack, missing):
 
 
 def test_output_values_are_checked_once_known(stack):
-    """A namespace given as an Output is validated when it resolves, and a bad one fails the run."""
+    """A namespace given as an Output is validated when it resolves: a bad one fails the run with our message
+    alone (a RunError, which the SDK does not wrap), before anything in the cluster is registered."""
     args: Any = {**BASE, "namespace": pulumi.Output.from_input("Bad_NS")}
-    with pytest.raises(ValueError, match="namespace: 'Bad_NS' is not a DNS-1123 label"):
+    with pytest.raises(pulumi.RunError) as raised:
         stack.run(lambda: {"ns": EksCicdAccess("ci", args).namespace})
+    assert str(raised.value).startswith("namespace: 'Bad_NS' is not a DNS-1123 label")
+    in_the_cluster = [r.type for r in stack.resources if r.type.startswith(("kubernetes:", "pulumi-python:dynamic"))]
+    assert in_the_cluster == []
 
 
 def test_good_output_values_pass_through(stack):

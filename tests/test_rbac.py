@@ -68,7 +68,7 @@ def test_presets_are_not_shared_mutable_state():
         ),
         (
             [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}],
-            r"role_rules\[0\]: unknown keys \['apiGroups'\]",
+            r"role_rules\[0\]: unknown key 'apiGroups'; did you mean 'api_groups'\?",
         ),
         ([{"api_groups": [""], "resources": ["pods"], "verbs": ["get"], "resource_names": [""]}], r"resource_names"),
         (["pods"], r"role_rules\[0\]: must be a mapping"),

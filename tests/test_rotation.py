@@ -111,7 +111,7 @@ def test_no_key_means_no_key_outputs(stack):
             {"access_keys": []},
             "access_keys: must list 1 or 2 key labels; for no key at all set create_access_key=False",
         ),
-        ({"access_keys": "2026-11"}, "access_keys: must list 1 or 2 key labels"),
+        ({"access_keys": "2026-11"}, "access_keys: must be a list of 1 or 2 key labels, got str"),
         ({"access_keys": ["2026/11"]}, r"access_keys\[0\]: '2026/11' must be 1-32 characters of A-Z"),
         ({"access_keys": ["x" * 33]}, r"access_keys\[0\]: 'x{33}' must be 1-32 characters"),
         ({"access_keys": [""]}, r"access_keys\[0\]: '' must be 1-32 characters"),

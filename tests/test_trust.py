@@ -118,11 +118,19 @@ def test_subjects_that_could_let_another_repository_in_are_refused(platform, sub
         check_subject(platform, "oidc_subjects[0]", subject)
 
 
-@pytest.mark.parametrize("subjects", [None, [], "repo:acme/web:pull_request"])
+@pytest.mark.parametrize("subjects", [None, []])
 def test_subjects_are_a_required_non_empty_list(subjects):
-    """No subjects, or a string instead of a list, is refused with an example."""
+    """No subjects is refused with an example."""
     with pytest.raises(ValueError, match=r"oidc_subjects: is required .*e\.g\. \['repo:acme/web"):
         check_subjects(GITHUB, subjects)
+
+
+def test_a_string_for_the_subject_list_names_the_type():
+    """A subject given as a string, not a list of one, says so: it was given, in the wrong shape."""
+    with pytest.raises(
+        ValueError, match=r"^oidc_subjects: must be a list of strings, got str 'repo:acme/web:pull_request'$"
+    ):
+        check_subjects(GITHUB, "repo:acme/web:pull_request")
 
 
 def test_a_subject_listed_twice_is_refused():

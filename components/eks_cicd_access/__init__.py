@@ -1,9 +1,16 @@
 """Give a CI system deploy-and-rollback access to exactly one EKS namespace."""
 
-from .args import EksCicdAccessArgs
+from .args import EksCicdAccessArgs, validate_args
 from .cluster import cluster_kubeconfig
 from .component import EksCicdAccess
 from .kubecontext import context_kubeconfig
 from .rbac import RoleRule
 
-__all__ = ["EksCicdAccess", "EksCicdAccessArgs", "RoleRule", "cluster_kubeconfig", "context_kubeconfig"]
+__all__ = [
+    "EksCicdAccess",
+    "EksCicdAccessArgs",
+    "RoleRule",
+    "cluster_kubeconfig",
+    "context_kubeconfig",
+    "validate_args",
+]

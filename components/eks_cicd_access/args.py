@@ -15,7 +15,9 @@ from typing import Any, Literal, NotRequired, TypedDict
 
 import pulumi
 
+from .arns import PrincipalArn, check_policy_arn, check_principal_arn
 from .rbac import RoleRule, resolve_role_rules
+from .suggest import did_you_mean
 from .trust import (
     DEFAULT_AUDIENCE,
     GITHUB_ISSUER,
@@ -29,16 +31,19 @@ from .trust import (
     trust_policy_size,
 )
 
-Identity = Literal["iam-user", "github-actions", "gitlab-ci"]
+Identity = Literal["iam-user", "github-actions", "gitlab-ci", "existing"]
 IdentityMapping = Literal["aws-auth", "access-entry", "none"]
 PolicyResourceScope = Literal["cluster", "any"]
 
-IDENTITIES: tuple[str, ...] = ("iam-user", "github-actions", "gitlab-ci")
+IDENTITIES: tuple[str, ...] = ("iam-user", "github-actions", "gitlab-ci", "existing")
 IDENTITY_MAPPINGS: tuple[str, ...] = ("aws-auth", "access-entry", "none")
 POLICY_RESOURCE_SCOPES: tuple[str, ...] = ("cluster", "any")
 
 #: Arguments that only make sense for an IAM user, and only for an OIDC role.
 USER_ONLY = ("iam_user_name", "iam_user_path", "pgp_key", "access_keys")
+
+#: Arguments of an existing principal only.
+EXISTING_ONLY = ("principal_arn", "attach_policy")
 
 #: The label of the one key a user gets by default. Its resource also answers to the key's name from
 #: before labels existed (``<name>-access-key``), so older stacks keep their key.
@@ -76,7 +81,17 @@ class EksCicdAccessArgs(TypedDict):
     Default ``False``: deploy rights there reach what runs the cluster."""
     identity: NotRequired[Identity]
     """Who CI is in AWS. ``"iam-user"`` (default): an IAM user with an access key.
-    ``"github-actions"`` / ``"gitlab-ci"``: an IAM role the job assumes with its OIDC token; no stored key."""
+    ``"github-actions"`` / ``"gitlab-ci"``: an IAM role the job assumes with its OIDC token; no stored key.
+    ``"existing"``: the IAM user or role ``principal_arn``, made elsewhere; no IAM user, role or key is created."""
+    principal_arn: NotRequired[str]
+    """ARN of the IAM user or role to map (``existing``; required there), e.g.
+    ``arn:aws:iam::123456789012:role/ci/deployer``. Not an STS (assumed-role) ARN."""
+    attach_policy: NotRequired[bool]
+    """Create the ``eks:DescribeCluster`` policy and attach it to ``principal_arn`` (``existing``), alongside
+    its other policies. Default ``True``; ``False``: no policy, for a principal whose IAM you may not touch."""
+    permissions_boundary: NotRequired[str]
+    """ARN of the IAM policy set as the permissions boundary of the user or role created
+    (``iam-user`` and the OIDC identities). Default: none."""
     iam_user_name: NotRequired[str]
     """IAM user name (``iam-user``). Default: the component's ``name``."""
     iam_user_path: NotRequired[str]
@@ -139,6 +154,15 @@ class UserArgs:
     #: One label per access key, oldest first; empty for no key.
     access_keys: list[str]
     pgp_key: str | None
+    permissions_boundary: str | None
+
+
+@dataclass(frozen=True)
+class ExistingArgs:
+    """An IAM user or role made elsewhere, validated."""
+
+    principal: PrincipalArn
+    attach_policy: bool
 
 
 @dataclass(frozen=True)
@@ -154,6 +178,7 @@ class RoleArgs:
     name: str
     path: str
     max_session_duration: int
+    permissions_boundary: str | None
 
 
 @dataclass(frozen=True)
@@ -164,9 +189,12 @@ class ResolvedArgs:
     namespace: pulumi.Input[str]
     create_namespace: bool
     identity: str
-    #: Exactly one of ``user`` and ``role`` is set, by ``identity``.
+    #: Exactly one of ``user``, ``role`` and ``existing`` is set, by ``identity``.
     user: UserArgs | None
     role: RoleArgs | None
+    existing: ExistingArgs | None
+    #: Whether the ``eks:DescribeCluster`` policy is created (always, unless an existing principal opts out).
+    create_policy: bool
     iam_policy_name: str
     policy_resource_scope: str
     kubernetes_username: str
@@ -296,12 +324,23 @@ def check_choice(field: str, value: str, choices: Sequence[str]) -> str:
 
 
 def _check_input(field: str, value: pulumi.Input[str], check: Callable[[str], str]) -> pulumi.Input[str]:
-    """Check a plain value now, or an Output's value once it is known."""
+    """Check a plain value now, or an Output's value once it is known.
+
+    An Output's bad value is a ``pulumi.RunError``: the SDK wraps a ``ValueError`` raised while it serializes
+    inputs in one "While processing input" layer per object, and the engine prints a RunError's message alone.
+    """
     if isinstance(value, pulumi.Output):
-        return value.apply(check)
+        return value.apply(partial(_checked_when_known, check))
     if isinstance(value, str):
         return check(value)
     raise ValueError(f"{field}: must be a string or a pulumi.Output[str], got {type(value).__name__} {value!r}")
+
+
+def _checked_when_known(check: Callable[[str], str], value: str) -> str:
+    try:
+        return check(value)
+    except ValueError as error:
+        raise pulumi.RunError(str(error)) from None
 
 
 def _has_output(value: object) -> bool:
@@ -351,9 +390,10 @@ def validate_args(name: str, args: Mapping[str, Any]) -> ResolvedArgs:
     """
     if not isinstance(args, Mapping):
         raise ValueError(f"args: must be a dict of EksCicdAccessArgs, got {type(args).__name__}")
-    unknown = set(args) - set(EksCicdAccessArgs.__annotations__)
-    if unknown:
-        raise ValueError(f"unknown argument(s) {sorted(unknown)}; allowed: {sorted(EksCicdAccessArgs.__annotations__)}")
+    known = EksCicdAccessArgs.__annotations__
+    for field in args:
+        if field not in known:
+            raise ValueError(f"{field}: is not an argument of EksCicdAccess{did_you_mean(str(field), known)}")
     for required in ("cluster_name", "namespace"):
         if args.get(required) is None:
             raise ValueError(f"{required}: is required")
@@ -367,9 +407,13 @@ def validate_args(name: str, args: Mapping[str, Any]) -> ResolvedArgs:
     identity = check_choice("identity", args.get("identity", "iam-user"), IDENTITIES)
     user: UserArgs | None = None
     role: RoleArgs | None = None
+    existing: ExistingArgs | None = None
     if identity == "iam-user":
         user = _user_args(name, args)
         principal_name = user.name
+    elif identity == "existing":
+        existing = _existing_args(args)
+        principal_name = existing.principal.name
     else:
         role = _role_args(name, identity, args)
         principal_name = role.name
@@ -386,6 +430,8 @@ def validate_args(name: str, args: Mapping[str, Any]) -> ResolvedArgs:
         identity=identity,
         user=user,
         role=role,
+        existing=existing,
+        create_policy=existing is None or existing.attach_policy,
         iam_policy_name=check_iam_policy_name(args.get("iam_policy_name", f"{principal_name}-eks-describe-cluster")),
         policy_resource_scope=check_choice(
             "policy_resource_scope", args.get("policy_resource_scope", "cluster"), POLICY_RESOURCE_SCOPES
@@ -409,8 +455,40 @@ def validate_args(name: str, args: Mapping[str, Any]) -> ResolvedArgs:
     )
 
 
+def _refuse_existing_only(identity: str, args: Mapping[str, Any]) -> None:
+    for field in EXISTING_ONLY:
+        if field in args:
+            raise ValueError(
+                f"{field}: only with identity 'existing' (identity is {identity!r}, which creates the principal; "
+                "its ARN is the principal_arn output)"
+            )
+
+
+def _boundary(args: Mapping[str, Any]) -> str | None:
+    value = args.get("permissions_boundary")
+    return None if value is None else check_policy_arn("permissions_boundary", value)
+
+
+def _existing_args(args: Mapping[str, Any]) -> ExistingArgs:
+    """An existing principal's arguments; whatever would create a user, role or key is refused here."""
+    for field in (*USER_ONLY, *OIDC_ONLY, "create_access_key", "permissions_boundary"):
+        if field in args:
+            raise ValueError(
+                f"{field}: identity 'existing' creates no IAM user, role or key (principal_arn was made elsewhere); "
+                f"remove {field}"
+            )
+    principal = check_principal_arn(args.get("principal_arn"))
+    attach = _bool(args, "attach_policy", True)
+    if not attach:
+        for field in ("iam_policy_name", "policy_resource_scope"):
+            if field in args:
+                raise ValueError(f"{field}: attach_policy=False creates no policy; remove {field}")
+    return ExistingArgs(principal=principal, attach_policy=attach)
+
+
 def _user_args(name: str, args: Mapping[str, Any]) -> UserArgs:
     """The IAM user's arguments; OIDC arguments are refused here."""
+    _refuse_existing_only("iam-user", args)
     for field in OIDC_ONLY:
         if field in args:
             raise ValueError(f"{field}: only with identity 'github-actions' or 'gitlab-ci' (identity is 'iam-user')")
@@ -425,6 +503,7 @@ def _user_args(name: str, args: Mapping[str, Any]) -> UserArgs:
         path=check_iam_path("iam_user_path", args.get("iam_user_path", "/")),
         access_keys=labels,
         pgp_key=pgp_key,
+        permissions_boundary=_boundary(args),
     )
 
 
@@ -438,7 +517,9 @@ def _access_keys(args: Mapping[str, Any]) -> list[str]:
         raise ValueError(
             "access_keys: create_access_key=False means no key at all; remove one of access_keys and create_access_key"
         )
-    if not isinstance(labels, list) or not labels:
+    if not isinstance(labels, list):
+        raise ValueError(f"access_keys: must be a list of 1 or 2 key labels, got {type(labels).__name__}")
+    if not labels:
         raise ValueError("access_keys: must list 1 or 2 key labels; for no key at all set create_access_key=False")
     if len(labels) > MAX_ACCESS_KEYS:
         raise ValueError(
@@ -455,6 +536,7 @@ def _access_keys(args: Mapping[str, Any]) -> list[str]:
 
 def _role_args(name: str, identity: str, args: Mapping[str, Any]) -> RoleArgs:
     """The OIDC role's arguments; an IAM user's are refused here (there is no user and no key)."""
+    _refuse_existing_only(identity, args)
     for field in USER_ONLY:
         if field in args:
             raise ValueError(f"{field}: identity {identity!r} has no IAM user or access key; remove {field}")
@@ -501,4 +583,5 @@ def _role_args(name: str, identity: str, args: Mapping[str, Any]) -> RoleArgs:
         name=_defaulted("iam_role_name", args, name, "name", partial(check_iam_name, "iam_role_name")),
         path=check_iam_path("iam_role_path", args.get("iam_role_path", "/")),
         max_session_duration=duration,
+        permissions_boundary=_boundary(args),
     )

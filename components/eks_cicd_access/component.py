@@ -5,14 +5,24 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from .args import EksCicdAccessArgs, validate_args
+from .args import EksCicdAccessArgs, ResolvedArgs, validate_args
+from .aws_auth import MAP_USERS
+from .claims import Claim, claim
 from .cluster import cluster_kubeconfig
-from .identity import iam_user, oidc_role
+from .identity import existing_principal, iam_user, oidc_role
 from .k8s_objects import namespace, role_and_binding
 from .mapping import access_entry, aws_auth_entry
 from .policy import describe_cluster_policy
+from .rbac import broad_rules
+from .trust import broad_subjects
 
 TYPE_TOKEN = "eks-cicd-access:index:EksCicdAccess"
+POLICY_DESCRIPTIONS = {
+    "iam-user": "Lets a CI user describe its EKS cluster to build a kubeconfig.",
+    "github-actions": "Lets CI jobs describe their EKS cluster to build a kubeconfig.",
+    "gitlab-ci": "Lets CI jobs describe their EKS cluster to build a kubeconfig.",
+    "existing": "Lets CI describe its EKS cluster to build a kubeconfig.",
+}
 
 
 class EksCicdAccess(pulumi.ComponentResource):
@@ -49,15 +59,15 @@ class EksCicdAccess(pulumi.ComponentResource):
     """
 
     iam_user_name: pulumi.Output[str | None]
-    """Name of the IAM user CI authenticates as; ``None`` for an OIDC identity."""
+    """Name of the IAM user CI authenticates as (created, or ``principal_arn``'s); ``None`` for a role."""
     iam_user_arn: pulumi.Output[str | None]
-    """ARN of that user; ``None`` for an OIDC identity."""
+    """ARN of that user; ``None`` for a role."""
     iam_role_arn: pulumi.Output[str | None]
-    """ARN of the role CI assumes with its OIDC token; ``None`` for ``iam-user``."""
+    """ARN of the role CI assumes (with its OIDC token, or ``principal_arn``'s); ``None`` for a user."""
     principal_arn: pulumi.Output[str]
     """The user's or the role's ARN: the principal mapped into the cluster."""
-    iam_policy_arn: pulumi.Output[str]
-    """ARN of the ``eks:DescribeCluster`` policy."""
+    iam_policy_arn: pulumi.Output[str | None]
+    """ARN of the ``eks:DescribeCluster`` policy; ``None`` for an existing principal with ``attach_policy=False``."""
     access_key_id: pulumi.Output[str | None]
     """Access key id of the last label's key (the newest); ``None`` without a key or for an OIDC identity."""
     secret_access_key: pulumi.Output[str | None]
@@ -79,31 +89,42 @@ class EksCicdAccess(pulumi.ComponentResource):
     def __init__(self, name: str, args: EksCicdAccessArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         config = validate_args(name, args)
         super().__init__(TYPE_TOKEN, name, None, opts)
+        claim_all(name, self, config)
+        for warning in warnings(config):
+            pulumi.log.warn(warning, resource=self)
 
         cluster = aws.eks.get_cluster_output(name=config.cluster_name, opts=pulumi.InvokeOutputOptions(parent=self))
         cluster_name = pulumi.Output.from_input(config.cluster_name)
 
         # --- AWS: the one permission CI needs, and who CI is ------------------
-        policy = aws.iam.Policy(
-            f"{name}-policy",
-            name=config.iam_policy_name,
-            description="Lets a CI user describe its EKS cluster to build a kubeconfig."
-            if config.user
-            else "Lets CI jobs describe their EKS cluster to build a kubeconfig.",
-            policy=cluster.arn.apply(describe_cluster_policy)
-            if config.policy_resource_scope == "cluster"
-            else describe_cluster_policy("*"),
-            tags=config.tags,
-            opts=pulumi.ResourceOptions(parent=self),
+        policy = (
+            aws.iam.Policy(
+                f"{name}-policy",
+                name=config.iam_policy_name,
+                description=POLICY_DESCRIPTIONS[config.identity],
+                policy=cluster.arn.apply(describe_cluster_policy)
+                if config.policy_resource_scope == "cluster"
+                else describe_cluster_policy("*"),
+                tags=config.tags,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            if config.create_policy
+            else None
         )
         if config.user:
+            assert policy is not None
             principal = iam_user(name, self, config.user, policy, config.tags)
-        else:
-            assert config.role is not None
+        elif config.role:
+            assert policy is not None
             principal = oidc_role(name, self, config.role, policy, config.tags)
+        else:
+            assert config.existing is not None
+            principal = existing_principal(name, self, config.existing, policy)
 
         # --- Kubernetes: one namespace, one Role, one RoleBinding --------------
-        ns = namespace(name, self, config.namespace, config.create_namespace)
+        # Everything in the cluster waits for the checked namespace, so a bad one from an Output fails first.
+        checked_namespace = pulumi.Output.from_input(config.namespace)
+        ns = namespace(name, self, checked_namespace, config.create_namespace)
         role_name = role_and_binding(
             name,
             self,
@@ -116,12 +137,13 @@ class EksCicdAccess(pulumi.ComponentResource):
 
         # --- Identity mapping: IAM principal -> Kubernetes user ----------------
         ci_kubeconfig = cluster_kubeconfig(cluster, cluster_name)
+        mapped_cluster = pulumi.Output.all(cluster_name, checked_namespace).apply(lambda a: a[0])
         if config.identity_mapping == "aws-auth":
             aws_auth_entry(
                 name,
                 self,
                 cluster=cluster,
-                cluster_name=cluster_name,
+                cluster_name=mapped_cluster,
                 key=principal.map_key,
                 principal_arn=principal.arn,
                 username=config.kubernetes_username,
@@ -133,7 +155,7 @@ class EksCicdAccess(pulumi.ComponentResource):
                 name,
                 self,
                 cluster=cluster,
-                cluster_name=cluster_name,
+                cluster_name=mapped_cluster,
                 principal_arn=principal.arn,
                 principal_id=principal.unique_id,
                 username=config.kubernetes_username,
@@ -142,11 +164,12 @@ class EksCicdAccess(pulumi.ComponentResource):
             )
 
         none: pulumi.Output[str | None] = pulumi.Output.from_input(None)
-        self.iam_user_name = principal.user.name if principal.user else none
-        self.iam_user_arn = principal.user.arn if principal.user else none
-        self.iam_role_arn = principal.role.arn if principal.role else none
+        is_user = principal.map_key is MAP_USERS
+        self.iam_user_name = principal.user_name or none
+        self.iam_user_arn = principal.arn if is_user else none
+        self.iam_role_arn = none if is_user else principal.arn
         self.principal_arn = principal.arn
-        self.iam_policy_arn = policy.arn
+        self.iam_policy_arn = policy.arn if policy else none
         self.access_key_id = principal.access_key_id or none
         self.secret_access_key = principal.secret_access_key or pulumi.Output.secret(None)
         self.encrypted_secret_access_key = principal.encrypted_secret_access_key or none
@@ -173,3 +196,38 @@ class EksCicdAccess(pulumi.ComponentResource):
                 "kubeconfig": self.kubeconfig,
             }
         )
+
+
+def warnings(config: ResolvedArgs) -> list[str]:
+    """Valid but broad grants, said out loud: wildcard Role rules, subjects that admit any branch."""
+    found = broad_rules(config.role_rules)
+    if config.role:
+        found += broad_subjects(config.role.platform, config.role.subjects)
+    return found
+
+
+def claim_all(name: str, component: pulumi.Resource, config: ResolvedArgs) -> None:
+    """Claim, for this program, the IAM names this instance creates and, per cluster, the Kubernetes objects it
+    creates and the principal it maps. A claim whose cluster or namespace is an Output is not checked."""
+    account = component.get_provider("aws:iam/user:User")
+    iam = [Claim(f"IAM user {config.user.name!r}", account)] if config.user else []
+    if config.role:
+        iam.append(Claim(f"IAM role {config.role.name!r}", account))
+    if config.create_policy:
+        iam.append(Claim(f"IAM policy {config.iam_policy_name!r}", account))
+    claim(name, iam)
+    if not isinstance(config.cluster_name, str) or not isinstance(config.namespace, str):
+        return
+    cluster, ns = (account, config.cluster_name), config.namespace
+    where = f"in namespace {ns!r} of cluster {config.cluster_name!r}"
+    objects = [
+        Claim(f"Role {config.role_name!r} {where}", cluster),
+        Claim(f"RoleBinding {config.role_binding_name!r} {where}", cluster),
+    ]
+    if config.create_namespace:
+        objects.append(Claim(f"Namespace {ns!r} of cluster {config.cluster_name!r}", cluster))
+    if config.existing and config.identity_mapping != "none":
+        objects.append(
+            Claim(f"the mapping of {config.existing.principal.arn!r} in cluster {config.cluster_name!r}", cluster)
+        )
+    claim(name, objects)

@@ -8,7 +8,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from .args import DEFAULT_KEY_LABEL, RoleArgs, UserArgs
+from .args import DEFAULT_KEY_LABEL, ExistingArgs, RoleArgs, UserArgs
 from .aws_auth import MAP_ROLES, MAP_USERS, MapKey
 from .trust import web_identity_trust_policy
 
@@ -19,12 +19,13 @@ class Principal:
 
     arn: pulumi.Output[str]
     """The user's or role's ARN (path included): what access entries name."""
-    unique_id: pulumi.Output[str]
-    """Stable across renames, new when re-created: what an access entry is bound to."""
+    unique_id: pulumi.Output[str] | None
+    """Stable across renames, new when re-created: what an access entry is bound to. ``None`` for a principal
+    made elsewhere, whose lifecycle is not ours."""
     map_key: MapKey
     """Where aws-auth maps it: ``mapUsers`` or ``mapRoles``."""
-    user: aws.iam.User | None = None
-    role: aws.iam.Role | None = None
+    #: The user's name, when the principal is a user (the ``iam_user_name`` output).
+    user_name: pulumi.Output[str] | None = None
     access_key_id: pulumi.Output[str | None] | None = None
     secret_access_key: pulumi.Output[str | None] | None = None
     encrypted_secret_access_key: pulumi.Output[str | None] | None = None
@@ -36,7 +37,14 @@ def iam_user(
 ) -> Principal:
     """``<name>-user``, ``<name>-policy-attachment`` and one ``<name>-access-key-<label>`` per key label."""
     child = pulumi.ResourceOptions(parent=parent)
-    user = aws.iam.User(f"{name}-user", name=user_args.name, path=user_args.path, tags=tags, opts=child)
+    user = aws.iam.User(
+        f"{name}-user",
+        name=user_args.name,
+        path=user_args.path,
+        permissions_boundary=user_args.permissions_boundary,
+        tags=tags,
+        opts=child,
+    )
     # Not aws.iam.PolicyAttachment, which takes exclusive ownership of the policy.
     aws.iam.UserPolicyAttachment(f"{name}-policy-attachment", user=user.name, policy_arn=policy.arn, opts=child)
     keys = {label: access_key(name, parent, user, label, user_args.pgp_key) for label in user_args.access_keys}
@@ -45,7 +53,7 @@ def iam_user(
         arn=user.arn,
         unique_id=user.unique_id,
         map_key=MAP_USERS,
-        user=user,
+        user_name=user.name,
         access_key_id=newest.id if newest else None,
         secret_access_key=pulumi.Output.secret(newest.secret) if newest else None,
         encrypted_secret_access_key=newest.encrypted_secret if newest else None,
@@ -106,12 +114,13 @@ def oidc_role(
             lambda arn: web_identity_trust_policy(arn, role_args.issuer_url, role_args.audience, role_args.subjects)
         ),
         max_session_duration=role_args.max_session_duration,
+        permissions_boundary=role_args.permissions_boundary,
         description=f"CI jobs ({role_args.platform.identity}) assume this role with their OIDC token.",
         tags=tags,
         opts=child,
     )
     aws.iam.RolePolicyAttachment(f"{name}-role-policy-attachment", role=role.name, policy_arn=policy.arn, opts=child)
-    return Principal(arn=role.arn, unique_id=role.unique_id, map_key=MAP_ROLES, role=role)
+    return Principal(arn=role.arn, unique_id=role.unique_id, map_key=MAP_ROLES)
 
 
 def existing_provider_arn(role_args: RoleArgs, parent: pulumi.Resource) -> str:
@@ -139,3 +148,29 @@ def existing_provider_arn(role_args: RoleArgs, parent: pulumi.Resource) -> str:
             f"--client-id {role_args.audience}`"
         )
     return str(found.arn)
+
+
+def existing_principal(
+    name: str, parent: pulumi.Resource, existing: ExistingArgs, policy: aws.iam.Policy | None
+) -> Principal:
+    """The IAM user or role ``principal_arn``, made elsewhere: nothing is created for it but, with ``policy``,
+    ``<name>-policy-attachment`` for a user or ``<name>-role-policy-attachment`` for a role (never exclusive)."""
+    principal = existing.principal
+    arn = pulumi.Output.from_input(principal.arn)
+    if policy is not None:
+        child = pulumi.ResourceOptions(parent=parent)
+        if principal.kind == "user":
+            aws.iam.UserPolicyAttachment(
+                f"{name}-policy-attachment", user=principal.name, policy_arn=policy.arn, opts=child
+            )
+        else:
+            aws.iam.RolePolicyAttachment(
+                f"{name}-role-policy-attachment", role=principal.name, policy_arn=policy.arn, opts=child
+            )
+    is_user = principal.kind == "user"
+    return Principal(
+        arn=arn,
+        unique_id=None,
+        map_key=MAP_USERS if is_user else MAP_ROLES,
+        user_name=pulumi.Output.from_input(principal.name) if is_user else None,
+    )

@@ -77,7 +77,7 @@ def access_entry(
     cluster: pulumi.Output[Any],
     cluster_name: pulumi.Output[str],
     principal_arn: pulumi.Output[str],
-    principal_id: pulumi.Output[str],
+    principal_id: pulumi.Output[str] | None,
     username: str,
     groups: list[str],
     tags: dict[str, str],
@@ -86,8 +86,9 @@ def access_entry(
 
     An access entry is bound to the principal's unique id, not its ARN: a
     principal re-created under the same ARN needs a new entry, hence the
-    replacement trigger. Its cluster name waits for the authentication-mode
-    check, so a ``CONFIG_MAP`` cluster fails the preview with our message.
+    replacement trigger (none for a principal made elsewhere, whose lifecycle
+    is not ours). Its cluster name waits for the authentication-mode check, so
+    a ``CONFIG_MAP`` cluster fails the preview with our message.
     """
     return aws.eks.AccessEntry(
         f"{name}-access-entry",

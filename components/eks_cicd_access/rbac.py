@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NotRequired, TypedDict
 
+from .suggest import did_you_mean
+
 
 class RoleRule(TypedDict):
     """One RBAC rule, in the SDK's snake_case spelling."""
@@ -72,7 +74,7 @@ KNOWN_VERBS = frozenset(
     }
 )
 
-_RULE_KEYS = {"api_groups", "resources", "verbs", "resource_names"}
+_RULE_KEYS = tuple(RoleRule.__annotations__)
 
 
 def resolve_role_rules(role_rules: str | Sequence[RoleRule]) -> list[RoleRule]:
@@ -100,9 +102,12 @@ def resolve_role_rules(role_rules: str | Sequence[RoleRule]) -> list[RoleRule]:
         where = f"role_rules[{index}]"
         if not isinstance(rule, dict):
             raise ValueError(f"{where}: must be a mapping with api_groups, resources and verbs")
-        unknown = set(rule) - _RULE_KEYS
+        unknown = [key for key in rule if key not in _RULE_KEYS]
         if unknown:
-            raise ValueError(f"{where}: unknown keys {sorted(unknown)}; allowed: {sorted(_RULE_KEYS)}")
+            raise ValueError(
+                f"{where}: unknown key {unknown[0]!r}{did_you_mean(str(unknown[0]), _RULE_KEYS)} "
+                f"(allowed: {', '.join(_RULE_KEYS)})"
+            )
         for key in ("api_groups", "resources", "verbs"):
             values = rule.get(key)
             if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
@@ -128,3 +133,21 @@ def _copy_rule(rule: RoleRule) -> RoleRule:
     if "resource_names" in rule:
         copied["resource_names"] = list(rule["resource_names"])
     return copied
+
+
+def broad_rules(rules: Sequence[RoleRule]) -> list[str]:
+    """A warning for each rule with ``*`` in its verbs or resources: valid, and sometimes meant, but far more
+    than deploy and roll back."""
+    warnings = []
+    for index, rule in enumerate(rules):
+        if "*" in rule["verbs"]:
+            warnings.append(
+                f"role_rules[{index}]: verbs '*' grants every verb (delete, deletecollection, escalate...) on "
+                f"{', '.join(rule['resources'])}; list the verbs CI needs"
+            )
+        if "*" in rule["resources"]:
+            warnings.append(
+                f"role_rules[{index}]: resources '*' grants {', '.join(rule['verbs'])} on every resource of the "
+                "namespace, Secrets among them; list the resources CI needs"
+            )
+    return warnings

@@ -100,6 +100,8 @@ def check_subject(platform: Platform, field: str, subject: str) -> str:
 
 def check_subjects(platform: Platform, subjects: object) -> list[str]:
     """``oidc_subjects``: a non-empty list of distinct subjects, each checked by ``check_subject``."""
+    if isinstance(subjects, str | dict | int | bool):
+        raise ValueError(f"oidc_subjects: must be a list of strings, got {type(subjects).__name__} {subjects!r}")
     if not isinstance(subjects, list) or not subjects:
         raise ValueError(
             f"oidc_subjects: is required with identity {platform.identity!r}: a non-empty list of "
@@ -110,6 +112,28 @@ def check_subjects(platform: Platform, subjects: object) -> list[str]:
         if subject in checked[:i]:
             raise ValueError(f"oidc_subjects[{i}]: {subject!r} is listed twice")
     return checked
+
+
+#: The rest of the subject of a job on a branch nobody reviewed: a subject that admits it admits every ref.
+_ANY_BRANCH = {
+    "github-actions": "ref:refs/heads/any-unreviewed-branch",
+    "gitlab-ci": "ref_type:branch:ref:any-unreviewed-branch",
+}
+
+
+def broad_subjects(platform: Platform, subjects: list[str]) -> list[str]:
+    """A warning for each checked subject that admits a job on any branch of its repository or project."""
+    warnings = []
+    for index, subject in enumerate(subjects):
+        match = platform.pattern.fullmatch(subject)
+        assert match, subject  # checked by check_subject
+        like = re.escape(match["rest"]).replace(r"\*", ".*").replace(r"\?", ".")
+        if re.fullmatch(like, _ANY_BRANCH[platform.identity]):
+            warnings.append(
+                f"oidc_subjects[{index}]: {subject!r} admits a job on any branch of {match['owner']}, so whoever "
+                f"can push a branch can deploy; name an environment or a protected branch, e.g. {platform.example!r}"
+            )
+    return warnings
 
 
 def check_issuer_url(field: str, url: object) -> str:

@@ -1,0 +1,73 @@
+"""Valid but broad grants are said out loud: a warning on the component, never an error."""
+
+from typing import Any
+
+import pulumi
+import pytest
+
+from eks_cicd_access.rbac import DEPLOY_ROLLBACK, RECIPE, broad_rules
+from eks_cicd_access.trust import GITHUB, GITLAB, broad_subjects
+from tests.conftest import ACCOUNT
+from tests.test_component import deploy
+
+PROVIDER = f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
+
+
+@pytest.fixture
+def warned(monkeypatch) -> list[str]:
+    """What the component logs as warnings."""
+    said: list[str] = []
+    monkeypatch.setattr(pulumi.log, "warn", lambda message, resource=None, **_: said.append(message))
+    return said
+
+
+def test_wildcard_rules_and_subjects_are_warned_about(stack, warned):
+    """'*' verbs, '*' resources and a subject admitting any branch each get a warning naming the field."""
+    rules: Any = [
+        {"api_groups": ["apps"], "resources": ["deployments"], "verbs": ["*"]},
+        {"api_groups": [""], "resources": ["*"], "verbs": ["get"]},
+    ]
+    deploy(
+        stack,
+        identity="github-actions",
+        iam_user_name=None,
+        oidc_subjects=["repo:acme/web:*"],
+        oidc_provider_arn=PROVIDER,
+        role_rules=rules,
+    )
+    assert warned == [
+        "role_rules[0]: verbs '*' grants every verb (delete, deletecollection, escalate...) on deployments; list the "
+        "verbs CI needs",
+        "role_rules[1]: resources '*' grants get on every resource of the namespace, Secrets among them; list the "
+        "resources CI needs",
+        "oidc_subjects[0]: 'repo:acme/web:*' admits a job on any branch of acme/web, so whoever can push a branch "
+        "can deploy; name an environment or a protected branch, e.g. 'repo:acme/web:environment:production'",
+    ]
+
+
+def test_the_defaults_warn_of_nothing(stack, warned):
+    """The presets and the recipe's stack give no warning."""
+    deploy(stack)
+    assert warned == []
+    assert broad_rules(DEPLOY_ROLLBACK) == broad_rules(RECIPE) == []
+
+
+@pytest.mark.parametrize(
+    ("platform", "subject", "broad"),
+    [
+        (GITHUB, "repo:acme/web:*", True),
+        (GITHUB, "repo:acme/web:ref:refs/heads/*", True),
+        (GITHUB, "repo:acme/web:ref:*", True),
+        (GITHUB, "repo:acme/web:ref:refs/heads/release-?*", False),
+        (GITHUB, "repo:acme/web:ref:refs/heads/main", False),
+        (GITHUB, "repo:acme/web:environment:*", False),
+        (GITHUB, "repo:acme/web:pull_request", False),
+        (GITLAB, "project_path:acme/web:*", True),
+        (GITLAB, "project_path:acme/web:ref_type:branch:ref:*", True),
+        (GITLAB, "project_path:acme/web:ref_type:branch:ref:main", False),
+        (GITLAB, "project_path:acme/web:ref_type:tag:ref:*", False),
+    ],
+)
+def test_a_subject_is_broad_when_it_admits_any_branch(platform, subject, broad):
+    """A subject is broad exactly when an unreviewed branch's token would match it as IAM's StringLike does."""
+    assert bool(broad_subjects(platform, [subject])) is broad
