@@ -159,9 +159,10 @@ def test_role_rules_json_config(stack, monkeypatch):
 
 
 def test_bad_config_fails_with_the_field(stack, monkeypatch):
-    """A bad value in stack config surfaces as the component's ValueError naming the argument."""
-    with pytest.raises(ValueError, match="namespace: 'My_NS'"):
+    """A bad value in stack config is the component's message, alone (a RunError prints no traceback)."""
+    with pytest.raises(pulumi.RunError, match=r"^namespace: 'My_NS' is not a DNS-1123 label"):
         run_program(stack, monkeypatch, stack_config({"eks-cicd-access:namespace": "My_NS"}))
+    assert stack.resources == []
 
 
 def test_rotating_keys_from_config(stack, monkeypatch):
@@ -202,31 +203,46 @@ def test_an_oidc_stack(stack, monkeypatch):
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"eks-cicd-access:oidcSubjects": ["repo:a/b:pull_request"]}, "oidcSubjects: is for identity github-actions"),
-        ({"eks-cicd-access:createOidcProvider": True}, "createOidcProvider: is for identity github-actions"),
-        ({"eks-cicd-access:maxSessionDuration": 7200}, "maxSessionDuration: is for identity github-actions"),
-        ({"eks-cicd-access:iamRoleName": "r"}, "iamRoleName: is for identity github-actions"),
+        (
+            {"eks-cicd-access:oidcSubjects": ["repo:a/b:pull_request"]},
+            "oidcSubjects: only with identity 'github-actions' or 'gitlab-ci' (identity is 'iam-user')",
+        ),
+        (
+            {"eks-cicd-access:createOidcProvider": True},
+            "createOidcProvider: only with identity 'github-actions' or 'gitlab-ci' (identity is 'iam-user')",
+        ),
+        (
+            {"eks-cicd-access:maxSessionDuration": 7200},
+            "maxSessionDuration: only with identity 'github-actions' or 'gitlab-ci' (identity is 'iam-user')",
+        ),
+        (
+            {"eks-cicd-access:iamRoleName": "r"},
+            "iamRoleName: only with identity 'github-actions' or 'gitlab-ci' (identity is 'iam-user')",
+        ),
         (
             {"eks-cicd-access:identity": "gitlab-ci", "eks-cicd-access:pgpKey": "mQ"},
-            "pgpKey: is for identity iam-user, and identity is 'gitlab-ci'",
+            "pgpKey: identity 'gitlab-ci' has no IAM user or access key; remove pgpKey",
         ),
         (
             {"eks-cicd-access:identity": "github-actions", "eks-cicd-access:iamUserPath": "/ci/"},
-            "iamUserPath: is for identity iam-user",
+            "iamUserPath: identity 'github-actions' has no IAM user or access key; remove iamUserPath",
         ),
         (
             {"eks-cicd-access:identity": "github-actions", "eks-cicd-access:accessKeys": ["a"]},
-            "accessKeys: is for identity iam-user",
+            "accessKeys: identity 'github-actions' has no IAM user or access key; remove accessKeys",
         ),
     ],
 )
 def test_a_key_of_the_other_identity_is_refused(stack, monkeypatch, overrides, message):
-    """A config key that the chosen identity does not use is an error naming the key, not silently ignored."""
+    """A config key that the chosen identity does not use is the component's error in the config's spelling,
+    not silently ignored, and nothing is registered."""
     config = stack_config(
         stack_file={"eks-cicd-access:clusterName": "c1", "eks-cicd-access:namespace": "apps", **overrides}
     )
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(pulumi.RunError) as raised:
         run_program(stack, monkeypatch, config)
+    assert str(raised.value) == message
+    assert stack.resources == []
 
 
 def test_every_project_key_is_declared_with_type_and_description():
