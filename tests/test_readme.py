@@ -86,3 +86,26 @@ def test_the_tool_flags_in_the_readme_exist():
         [sys.executable, "-m", "eks_cicd_access.kubeconfig", "--help"], capture_output=True, text=True, timeout=60
     ).stdout
     assert flags and all(flag in help_text for flag in flags), flags
+
+
+def _table(heading: str) -> list[list[str]]:
+    """The rows of the first table under ``heading``, cells stripped (header and rule left out)."""
+    section = README.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("|")]
+    return [[cell.strip() for cell in row.strip("|").split(" | ")] for row in rows[2:]]
+
+
+def test_the_config_table_is_pulumi_yaml():
+    """The README's config table lists exactly Pulumi.yaml's keys (plus aws:region), each with its declared type."""
+    declared = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]
+    rows = {row[0].strip("`"): row[1] for row in _table("Configuration (stack config of the program)")}
+    assert set(rows) - {"aws:region"} == set(declared)
+    spelled = {"array": "array of string"}
+    for key, spec in declared.items():
+        assert rows[key].startswith(spelled.get(spec["type"], spec["type"])), key
+
+
+def test_the_outputs_table_is_what_the_program_exports():
+    """The README's outputs table names every stack output the program exports, and no other."""
+    names = {name.strip("` ") for row in _table("Outputs") for name in row[0].split(",")}
+    assert names == EXPORTS
