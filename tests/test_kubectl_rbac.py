@@ -266,13 +266,18 @@ OTHER_SESSION = {
 }
 
 
-def render(role_rules: str | list[RoleRule], identity: str = "iam-user") -> Access:
-    """Run the component with the recipe's names and ``role_rules``; collect what kubectl needs."""
+def render(role_rules: str | list[RoleRule], identity: str = "iam-user", principal_arn: str | None = None) -> Access:
+    """Run the component with the recipe's names and ``role_rules``; collect what kubectl needs.
+
+    With identity ``existing`` (``principal_arn``) the principal and its keys are made elsewhere: what STS
+    knows of them and the credentials are left empty for the caller to fill in."""
     mocks = EksMocks()
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_mocks(mocks, project="eks-cicd-access", stack="dev", preview=False, monitor=monitor)
     stack = Stack(mocks, monitor)
     extra = ROLE_ARGS if identity == ROLE else {}
+    if identity == "existing":
+        extra = {"identity": identity, "principal_arn": principal_arn, "iam_user_name": None}
     out = {key: value for key, (value, _) in deploy(stack, role_rules=role_rules, **extra).items()}
     entry = stack.one(ENTRY)
     if identity == ROLE:
@@ -290,6 +295,8 @@ def render(role_rules: str | list[RoleRule], identity: str = "iam-user") -> Acce
             ),
         }
         credentials = dict(SESSION)
+    elif identity == "existing":
+        principals, credentials = {}, {}
     else:
         # The chain EKS follows: access key -> IAM user (STS) -> aws-auth mapUsers entry -> Kubernetes user.
         key, secret = out["access_key_id"], out["secret_access_key"]
