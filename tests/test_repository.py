@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -87,3 +88,10 @@ def test_no_shipped_file_points_outside_the_repository():
             text = path.read_text(errors="replace")
             offenders += [str(path.relative_to(ROOT)) for marker in ("../shared/", "/work/") if marker in text]
     assert offenders == [str(Path(__file__).relative_to(ROOT))] * 2  # only this test names the markers
+
+
+def test_the_changelog_names_the_packaged_version():
+    """CHANGELOG.md (Keep a Changelog) has an Unreleased section, then pyproject.toml's version as newest release."""
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    headings = re.findall(r"^## \[([^\]]+)\]", (ROOT / "CHANGELOG.md").read_text(), flags=re.MULTILINE)
+    assert headings[:2] == ["Unreleased", version]
