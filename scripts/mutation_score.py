@@ -1,14 +1,17 @@
 """Print mutmut's counts and the score over the mutants that are not equivalent.
 
-    python scripts/mutation_score.py STATS.json SURVIVORS.txt EQUIVALENT.txt
+    python scripts/mutation_score.py STATS.json SURVIVORS.txt EQUIVALENT.txt [MODULE ...]
 
 STATS is ``mutmut export-cicd-stats``'s file, SURVIVORS ``mutmut results``'s output. EQUIVALENT lists one
 mutant per line, ``name  # why it changes nothing observable``; blank lines and lines starting with # are
 ignored. Listed mutants that no longer survive (or no longer exist) are reported, so the list stays true.
+MODULEs (``eks_cicd_access.arns``, globs allowed) restrict the list to the mutants of the modules a partial
+run mutated, so the others are not reported as gone.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import sys
 from pathlib import Path
@@ -35,6 +38,12 @@ def main() -> None:
         if name:
             survivors[name] = status
     judged = equivalents(Path(sys.argv[3]))
+    if modules := sys.argv[4:]:
+        judged = {
+            name: why
+            for name, why in judged.items()
+            if any(fnmatch.fnmatchcase(name.rpartition(".")[0], module) for module in modules)
+        }
     surviving = {name for name, status in survivors.items() if status == "survived"}
     equivalent = surviving & set(judged)
     killed = int(stats.get("killed", 0)) + int(stats.get("timeout", 0))

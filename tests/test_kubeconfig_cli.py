@@ -212,6 +212,94 @@ def test_an_unwritable_output_is_one_line(moto_cluster, capsys):
     assert err == "eks-cicd-kubeconfig: cannot write '/nonexistent/dir/kc': No such file or directory\n"
 
 
+def test_an_output_under_a_regular_file_is_a_write_error(moto_cluster, tmp_path, capsys):
+    """A real unwritable --output (its directory is a regular file) still gives the write message, status 1."""
+    (tmp_path / "file").write_text("")
+    output = str(tmp_path / "file" / "kc")
+    assert main(["--cluster-name", "my-cluster-1", "--region", REGION, "--output", output]) == 1
+    assert capsys.readouterr().err == f"eks-cicd-kubeconfig: cannot write {output!r}: Not a directory\n"
+
+
+def test_a_failed_write_to_standard_output_names_standard_output(moto_cluster, monkeypatch, capsys):
+    """Standard output refusing the kubeconfig (a closed pipe, found when the buffered text is flushed) is one line
+    naming standard output, status 1."""
+
+    class ClosedPipe:
+        def write(self, text: str) -> int:
+            return len(text)
+
+        def flush(self) -> None:
+            raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(sys, "stdout", ClosedPipe())
+    assert main(["--cluster-name", "my-cluster-1", "--region", REGION]) == 1
+    assert capsys.readouterr().err == "eks-cicd-kubeconfig: cannot write standard output: Broken pipe\n"
+
+
+@pytest.fixture
+def assumed_role(monkeypatch, tmp_path: Path) -> Path:
+    """Only a web identity role to take credentials from (no keys, profile, config or metadata), in a fresh boto3
+    session (the default one keeps the credentials it resolved first); returns a path with no file at it."""
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+    for variable in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_ROLE_ARN", "arn:aws:iam::123412341234:role/ci")
+    return tmp_path / "token"
+
+
+def test_a_missing_web_identity_token_is_named_not_taken_for_a_write_error(assumed_role, monkeypatch, capsys):
+    """AWS_WEB_IDENTITY_TOKEN_FILE naming no file (botocore's raw OSError): one line naming the token file and
+    its variable, status 1, and no "cannot write"."""
+    monkeypatch.setenv("AWS_WEB_IDENTITY_TOKEN_FILE", str(assumed_role))
+    assert main(["--cluster-name", "c", "--region", REGION]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        f"eks-cicd-kubeconfig: cannot read the web identity token file {str(assumed_role)!r} "
+        "(AWS_WEB_IDENTITY_TOKEN_FILE): No such file or directory\n"
+    )
+
+
+def test_a_token_path_that_is_a_directory_is_a_kubeconfig_error(assumed_role, monkeypatch):
+    """fetch_kubeconfig turns any unreadable token file into its own error with the reason, not a raw OSError."""
+    assumed_role.mkdir()
+    monkeypatch.setenv("AWS_WEB_IDENTITY_TOKEN_FILE", str(assumed_role))
+    with pytest.raises(KubeconfigError) as raised:
+        fetch_kubeconfig("c", REGION)
+    assert str(raised.value) == (
+        f"cannot read the web identity token file {str(assumed_role)!r} (AWS_WEB_IDENTITY_TOKEN_FILE): Is a directory"
+    )
+
+
+def test_a_token_file_named_by_the_profile_is_named(assumed_role, monkeypatch, tmp_path):
+    """A missing web_identity_token_file from the AWS config (not the variable) is named as the file it is."""
+    monkeypatch.delenv("AWS_ROLE_ARN")
+    config = tmp_path / "config"
+    config.write_text(
+        f"[profile ci]\nrole_arn = arn:aws:iam::123412341234:role/ci\nweb_identity_token_file = {assumed_role}\n"
+    )
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("AWS_PROFILE", "ci")
+    with pytest.raises(KubeconfigError) as raised:
+        fetch_kubeconfig("c", REGION)
+    assert str(raised.value) == f"cannot read {str(assumed_role)!r} for the AWS credentials: No such file or directory"
+
+
+def test_an_os_error_without_a_file_is_a_kubeconfig_error():
+    """An OSError naming no file, from under the client, is still the tool's one-line error."""
+
+    class Client:
+        def describe_cluster(self, **_: Any) -> None:
+            raise OSError(5, "Input/output error")
+
+    with pytest.raises(KubeconfigError) as raised:
+        fetch_kubeconfig("c", client=Client())
+    assert str(raised.value) == "getting AWS credentials failed: Input/output error"
+
+
 # --- EKS's own answers, through botocore's Stubber --------------------------------------------
 
 

@@ -141,6 +141,8 @@ def fetch_kubeconfig(
         raise KubeconfigError(f"describing cluster {cluster_name!r} failed: {error}") from error
     except KeyError as error:
         raise KubeconfigError(f"describing cluster {cluster_name!r} gave no cluster ({error} missing)") from error
+    except OSError as error:  # botocore reads some credential files itself, raw: the web identity token
+        raise KubeconfigError(_unreadable(error)) from error
     status = cluster.get("status")
     if status not in SERVING_STATUSES:
         raise KubeconfigError(f"cluster {cluster_name!r} is {status}, not ACTIVE: wait for it and retry")
@@ -150,6 +152,16 @@ def fetch_kubeconfig(
         endpoint=cluster["endpoint"],
         certificate_authority_data=cluster["certificateAuthority"]["data"],
     )
+
+
+def _unreadable(error: OSError) -> str:
+    """The reason for a file botocore could not read while getting credentials (it lets the ``OSError`` through)."""
+    reason = error.strerror or str(error)
+    if error.filename is None:
+        return f"getting AWS credentials failed: {reason}"
+    if error.filename == os.environ.get("AWS_WEB_IDENTITY_TOKEN_FILE"):
+        return f"cannot read the web identity token file {error.filename!r} (AWS_WEB_IDENTITY_TOKEN_FILE): {reason}"
+    return f"cannot read {error.filename!r} for the AWS credentials: {reason}"
 
 
 def write_private(path: str, text: str) -> None:
@@ -196,15 +208,18 @@ def main(argv: list[str] | None = None) -> int:
     options = parser.parse_args(argv)
     try:
         kubeconfig = fetch_kubeconfig(options.cluster_name, options.region)
+    except KubeconfigError as error:
+        print(f"eks-cicd-kubeconfig: {error}", file=sys.stderr)
+        return 1
+    try:  # only what the tool writes itself: any other OSError is not a write error
         if options.output:
             write_private(options.output, kubeconfig)
         else:
             sys.stdout.write(kubeconfig)
-    except KubeconfigError as error:
-        print(f"eks-cicd-kubeconfig: {error}", file=sys.stderr)
-        return 1
+            sys.stdout.flush()
     except OSError as error:
-        print(f"eks-cicd-kubeconfig: cannot write {options.output!r}: {error.strerror or error}", file=sys.stderr)
+        target = repr(options.output) if options.output else "standard output"
+        print(f"eks-cicd-kubeconfig: cannot write {target}: {error.strerror or error}", file=sys.stderr)
         return 1
     return 0
 
