@@ -62,7 +62,7 @@ MESSAGES: list[tuple[dict[str, Any], str]] = [
     ),
     ({"identity_mapping": "x"}, "identity_mapping: 'x' is not one of 'aws-auth', 'access-entry', 'none'"),
     ({"policy_resource_scope": "x"}, "policy_resource_scope: 'x' is not one of 'cluster', 'any'"),
-    ({"identity": "x"}, "identity: 'x' is not one of 'iam-user', 'github-actions', 'gitlab-ci'"),
+    ({"identity": "x"}, "identity: 'x' is not one of 'iam-user', 'github-actions', 'gitlab-ci', 'existing'"),
     ({"create_namespace": "yes"}, "create_namespace: must be true or false, got 'yes'"),
     ({"pgp_key": ""}, "pgp_key: must be a non-empty string when given"),
     ({"kubeconfig": ""}, "kubeconfig: must be a non-empty kubeconfig (YAML) when given"),
@@ -83,7 +83,7 @@ MESSAGES: list[tuple[dict[str, Any], str]] = [
     ({"role_rules": ["x"]}, "role_rules[0]: must be a mapping with api_groups, resources and verbs"),
     (
         {"role_rules": [{"api_groups": ["apps"], "resources": ["d"], "verbs": ["get"], "x": 1}]},
-        "role_rules[0]: unknown keys ['x']; allowed: ['api_groups', 'resource_names', 'resources', 'verbs']",
+        "role_rules[0]: unknown key 'x' (allowed: api_groups, resources, verbs, resource_names)",
     ),
     (
         {"role_rules": [{"api_groups": ["apps"], "resources": [], "verbs": ["get"]}]},
@@ -205,6 +205,68 @@ MESSAGES: list[tuple[dict[str, Any], str]] = [
         "oidc_provider_arn: give an existing provider's ARN or create_oidc_provider=True, not both",
     ),
     (OIDC | {"max_session_duration": 1}, "max_session_duration: 1 must be whole seconds from 3600 to 43200"),
+    ({"namspace": "web"}, "namspace: is not an argument of EksCicdAccess; did you mean 'namespace'?"),
+    ({"colour": "web"}, "colour: is not an argument of EksCicdAccess"),
+    (
+        {"role_rules": [{"api_groups": ["apps"], "resources": ["d"], "verbs": ["get"], "resource_name": ["web"]}]},
+        "role_rules[0]: unknown key 'resource_name'; did you mean 'resource_names'? (allowed: api_groups, resources, "
+        "verbs, resource_names)",
+    ),
+    (
+        OIDC | {"oidc_subjects": "repo:acme/web:pull_request"},
+        "oidc_subjects: must be a list of strings, got str 'repo:acme/web:pull_request'",
+    ),
+    ({"access_keys": "2026-11"}, "access_keys: must be a list of 1 or 2 key labels, got str"),
+    (
+        {"identity": "existing"},
+        "principal_arn: is required with identity 'existing': the ARN of an IAM user or role made elsewhere, e.g. "
+        "'arn:aws:iam::123456789012:role/ci-deployer'",
+    ),
+    (
+        {"identity": "existing", "principal_arn": "arn:aws:sts::123412341234:assumed-role/ci/session-1"},
+        "principal_arn: 'arn:aws:sts::123412341234:assumed-role/ci/session-1' is an STS ARN (assumed-role), which "
+        "names one session, not a principal; give the role's ARN, e.g. 'arn:aws:iam::123412341234:role/ci' (with its "
+        "path, if it has one)",
+    ),
+    (
+        {"identity": "existing", "principal_arn": "arn:aws:sts::123412341234:federated-user/bob"},
+        "principal_arn: 'arn:aws:sts::123412341234:federated-user/bob' is an STS ARN (federated-user), which names "
+        "one session, not a principal; give an IAM user or role ARN",
+    ),
+    (
+        {"identity": "existing", "principal_arn": "arn:aws:iam::123412341234:group/ci"},
+        "principal_arn: 'arn:aws:iam::123412341234:group/ci' names an IAM group, but only an IAM user or role can "
+        "authenticate to EKS (arn:aws:iam::ACCOUNT:user/NAME or arn:aws:iam::ACCOUNT:role/PATH/NAME)",
+    ),
+    (
+        {"identity": "existing", "principal_arn": "role/ci"},
+        "principal_arn: 'role/ci' is not an IAM user or role ARN (arn:aws:iam::ACCOUNT:user/NAME or "
+        "arn:aws:iam::ACCOUNT:role/PATH/NAME)",
+    ),
+    (
+        {"identity": "existing", "principal_arn": "arn:aws:iam::123412341234:role/ci/web", "iam_user_name": "ci"},
+        "iam_user_name: identity 'existing' creates no IAM user, role or key (principal_arn was made elsewhere); "
+        "remove iam_user_name",
+    ),
+    (
+        {
+            "identity": "existing",
+            "principal_arn": "arn:aws:iam::123412341234:role/ci/web",
+            "attach_policy": False,
+            "iam_policy_name": "p",
+        },
+        "iam_policy_name: attach_policy=False creates no policy; remove iam_policy_name",
+    ),
+    (
+        {"principal_arn": "arn:aws:iam::123412341234:role/ci/web"},
+        "principal_arn: only with identity 'existing' (identity is 'iam-user', which creates the principal; its ARN "
+        "is the principal_arn output)",
+    ),
+    (
+        {"permissions_boundary": "arn:aws:iam::123412341234:role/b"},
+        "permissions_boundary: 'arn:aws:iam::123412341234:role/b' is not an IAM policy ARN "
+        "(arn:aws:iam::ACCOUNT:policy/NAME, or arn:aws:iam::aws:policy/NAME for an AWS managed policy)",
+    ),
 ]
 
 
@@ -313,4 +375,64 @@ def test_writer_messages():
     assert str(_unreachable("writing", OSError("timed out"), maybe_written=True)) == (
         "writing kube-system/aws-auth failed: the API server did not answer (timed out). The write may or may not "
         "have happened; running again is safe."
+    )
+
+
+def test_kubeconfig_token_file_message(monkeypatch, tmp_path):
+    """A missing web identity token file (botocore's raw OSError): the kubeconfig tool names the file and its
+    variable, not a write error."""
+    import boto3
+
+    from eks_cicd_access.kubeconfig import KubeconfigError, fetch_kubeconfig
+
+    for variable in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(variable, raising=False)
+    for variable in ("AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE"):
+        monkeypatch.setenv(variable, str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_ROLE_ARN", "arn:aws:iam::123412341234:role/ci")
+    monkeypatch.setenv("AWS_WEB_IDENTITY_TOKEN_FILE", "/nonexistent/token")
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+    with pytest.raises(KubeconfigError) as raised:
+        fetch_kubeconfig("c", "us-east-1")
+    assert str(raised.value) == (
+        "cannot read the web identity token file '/nonexistent/token' (AWS_WEB_IDENTITY_TOKEN_FILE): "
+        "No such file or directory"
+    )
+
+
+def test_config_messages():
+    """Stack config the program refuses before the component sees it: the key as the config spells it."""
+    from eks_cicd_access.stack_config import ConfigError, from_json, role_rules_from_config
+
+    with pytest.raises(ConfigError) as raised:
+        role_rules_from_config('[{"apiGroups": ["apps"], "resources": ["d"], "verbs": ["get"], "resourceName": ["w"]}]')
+    assert str(raised.value) == (
+        "roleRules[0]: unknown key 'resourceName'; did you mean 'resourceNames'? (allowed: apiGroups, resources, "
+        "verbs, resourceNames)"
+    )
+    with pytest.raises(ConfigError) as raised:
+        role_rules_from_config('["get"]')
+    assert str(raised.value) == "roleRules[0]: must be an object with apiGroups, resources and verbs, got str 'get'"
+    with pytest.raises(ConfigError) as raised:
+        from_json("tags", "{team: web}")
+    assert str(raised.value) == (
+        "tags: is not valid JSON (Expecting property name enclosed in double quotes at line 1 column 2): '{team: web}'"
+    )
+
+
+def test_duplicate_message(stack):
+    """Two instances claiming one IAM user: both named, and why it matters."""
+    from eks_cicd_access import EksCicdAccess
+
+    def program():
+        EksCicdAccess("a", {"cluster_name": "c1", "namespace": "a", "iam_user_name": "ci"})
+        EksCicdAccess("b", {"cluster_name": "c1", "namespace": "b", "iam_user_name": "ci"})
+
+    with pytest.raises(ValueError) as raised:
+        stack.run(program)
+    assert str(raised.value) == (
+        "EksCicdAccess 'b': would create or map IAM user 'ci', and so does EksCicdAccess 'a' of this program; "
+        "destroying either would delete or unmap what the other still needs. Give each instance its own, or let one "
+        "instance do it"
     )
