@@ -1,15 +1,17 @@
 """How the aws-auth writer behaves under contention, with the default retry policy, in real time.
 
-    venv/bin/python -m benchmarks.conflicts [--writers 5 10 20] [--repeat 5]
+    venv/bin/python -m benchmarks.conflicts [--writers 5 20 50 100] [--repeat 3] [--give-up]
 
 Against the HTTPS test API server (``tests/apiserver``), on loopback:
 
-- **give up**: every write refused with 409; seconds until the writer stops
-  (10 attempts or 60 s, whichever first) and the attempts it made;
+- **give up** (with ``--give-up``): every write refused with 409; seconds until
+  the writer stops (the 60 s deadline) and the writes it tried;
 - **contention**: N writers, each adding its own entry at the same moment
-  (one thread and one HTTP connection each); wall time until all are in,
-  the attempts each needed, and whether every entry (and every foreign one)
-  is there.
+  (one thread and one HTTP connection each), either **separate** (no
+  coalescing, as N processes would write) or **coalesced** (one process, one
+  kubeconfig: what the provider does); wall time until all are in, the
+  attempts each needed, the writes made, and whether every entry (and every
+  foreign one) is there.
 """
 
 from __future__ import annotations
@@ -49,14 +51,14 @@ def give_up() -> tuple[float, int]:
         api.__exit__(None, None, None)
 
 
-def contention(writers: int) -> tuple[float, list[int], bool]:
+def contention(writers: int, coalesce: bool) -> tuple[float, list[int], bool, int]:
     api = server()
     try:
         kubeconfig = api.kubeconfig(ADMIN_TOKEN)
         start = threading.Barrier(writers)
 
         def add(i: int) -> WriteResult:
-            writer = AuthConfigMap(connect(kubeconfig))
+            writer = AuthConfigMap(connect(kubeconfig), coalesce=f"bench-{id(api)}" if coalesce else None)
             start.wait()
             return writer.ensure(Entry(MAP_USERS, f"arn:aws:iam::1:user/ci-{i}", f"ci-{i}"))
 
@@ -70,31 +72,38 @@ def contention(writers: int) -> tuple[float, list[int], bool]:
         complete = arns >= {f"arn:aws:iam::1:user/ci-{i}" for i in range(writers)} and stored["data"][
             "mapUsers"
         ].startswith(OTHER_USERS)
-        return elapsed, [r.attempts for r in results], complete
+        writes = sum(1 for r in api.requests if r.attributes.verb == "update")
+        return elapsed, [r.attempts for r in results], complete, writes
     finally:
         api.__exit__(None, None, None)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--writers", type=int, nargs="+", default=[5, 10, 20])
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--writers", type=int, nargs="+", default=[5, 20, 50, 100])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--give-up", action="store_true", help="also time the give-up (a minute per repeat)")
     options = parser.parse_args()
-    runs = [give_up() for _ in range(options.repeat)]
-    seconds = [s for s, _ in runs]
-    print(
-        f"give up (every write refused): {min(seconds):.2f}-{max(seconds):.2f} s, median "
-        f"{statistics.median(seconds):.2f} s; writes tried: {sorted({n for _, n in runs})}"
-    )
-    print(f"{'writers':>7} {'all in':>6} {'median s':>8} {'max s':>6} {'attempts: median':>17} {'max':>4}")
-    for writers in options.writers:
-        results = [contention(writers) for _ in range(options.repeat)]
-        attempts = [a for _, each, _ in results for a in each]
+    if options.give_up:
+        runs = [give_up() for _ in range(options.repeat)]
+        seconds = [s for s, _ in runs]
         print(
-            f"{writers:>7} {all(ok for _, _, ok in results)!s:>6} "
-            f"{statistics.median(s for s, _, _ in results):>8.2f} {max(s for s, _, _ in results):>6.2f} "
-            f"{statistics.median(attempts):>17.0f} {max(attempts):>4}"
+            f"give up (every write refused): {min(seconds):.2f}-{max(seconds):.2f} s, median "
+            f"{statistics.median(seconds):.2f} s; writes tried: {sorted({n for _, n in runs})}"
         )
+    print(
+        f"{'writers':>7} {'mode':>9} {'all in':>6} {'s: min-max':>11} {'attempts: median':>17} {'max':>4} {'writes':>7}"
+    )
+    for writers in options.writers:
+        for coalesce in (False, True):
+            results = [contention(writers, coalesce) for _ in range(options.repeat)]
+            attempts = [a for _, each, _, _ in results for a in each]
+            seconds = [s for s, _, _, _ in results]
+            print(
+                f"{writers:>7} {'coalesced' if coalesce else 'separate':>9} {all(r[2] for r in results)!s:>6} "
+                f"{f'{min(seconds):.2f}-{max(seconds):.2f}':>11} {statistics.median(attempts):>17.0f} "
+                f"{max(attempts):>4} {f'{min(r[3] for r in results)}-{max(r[3] for r in results)}':>7}"
+            )
 
 
 if __name__ == "__main__":

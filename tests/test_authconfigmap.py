@@ -12,6 +12,7 @@ import copy
 import json
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,7 @@ from kubernetes.client.exceptions import ApiException
 from urllib3 import HTTPSConnectionPool
 from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
+from eks_cicd_access import authconfigmap
 from eks_cicd_access.authconfigmap import (
     DEFAULT_RETRY,
     REQUEST_TIMEOUT,
@@ -35,7 +37,7 @@ from eks_cicd_access.authconfigmap import (
     WriteResult,
     connect,
 )
-from eks_cicd_access.aws_auth import MAP_ROLES, MAP_USERS, MapKey
+from eks_cicd_access.aws_auth import MAP_ROLES, MAP_USERS, AwsAuthError, MapKey
 from tests.apiserver.rbac import Authorizer, request_attributes
 from tests.apiserver.server import ApiError, Identity, KubeApiServer, Request
 from tests.conftest import ACCOUNT, ADMIN_TOKEN, DEPLOYER, NODE_ROLES
@@ -113,24 +115,26 @@ class FakeTime:
         self.now += self.per_call
 
 
-def test_endless_conflicts_stop_after_ten_attempts_within_the_deadline():
-    """With the default policy, every write refused: 10 attempts, 9 backoffs that add up to well under 60 s."""
+def test_endless_conflicts_stop_at_the_deadline():
+    """With the default policy, every write refused: the writer keeps trying until the next backoff would pass
+    60 s, then stops with the error, having written nothing."""
     server = offline_server()
     server.refuse_configmap_writes = 10**9
     time = FakeTime()
     cas = writer(InProcessApi(server, "deployer"), sleep=time.sleep, clock=time.clock, rng=lambda: 1.0)
     with pytest.raises(AwsAuthConflict) as raised:
         cas.ensure(Entry(MAP_USERS, user_arn("ci"), "ci"))
+    writes = len(time.slept) + 1
     assert str(raised.value) == (
-        f"kube-system/aws-auth kept changing while we wrote it: 10 writes in {sum(time.slept):.1f} s were refused "
-        "with 409 Conflict (a newer resourceVersion), and we stop after 10 attempts or 60 s. Nothing of ours was "
+        f"kube-system/aws-auth kept changing while we wrote it: {writes} writes in {sum(time.slept):.1f} s were "
+        "refused with 409 Conflict (a newer resourceVersion), and we stop after 60 s. Nothing of ours was "
         "written. Run again once the other writer is done."
     )
-    assert DEFAULT_RETRY.attempts == 10 and DEFAULT_RETRY.deadline == 60.0
-    assert len(time.slept) == 9
-    # The longest possible wait (all jitter at its maximum): 0.05 doubling, capped at 2 s.
-    assert time.slept == pytest.approx([0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 2.0, 2.0, 2.0])
-    assert sum(time.slept) == pytest.approx(9.15)
+    assert DEFAULT_RETRY.deadline == 60.0
+    # The longest waits (all jitter at its maximum): 0.05 doubling, capped at 2 s, until the next would reach 60 s.
+    assert time.slept[:7] == pytest.approx([0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 2.0])
+    assert set(time.slept[6:]) == {2.0}
+    assert sum(time.slept) < 60.0 <= sum(time.slept) + 2.0
     assert aws_auth(server)["data"]["mapUsers"] == ""
 
 
@@ -140,7 +144,7 @@ def test_no_attempt_starts_if_its_backoff_would_pass_the_deadline():
     server = offline_server()
     server.refuse_configmap_writes = 10**9
     time = FakeTime(per_call=3.0)
-    policy = RetryPolicy(attempts=100, deadline=10.0, base_delay=4.0, max_delay=4.0)
+    policy = RetryPolicy(deadline=10.0, base_delay=4.0, max_delay=4.0)
     cas = writer(
         InProcessApi(server, "deployer", before=time.tick),
         retry=policy,
@@ -152,7 +156,7 @@ def test_no_attempt_starts_if_its_backoff_would_pass_the_deadline():
         cas.ensure(Entry(MAP_USERS, user_arn("ci"), "ci"))
     assert str(raised.value) == (
         "kube-system/aws-auth kept changing while we wrote it: 1 writes in 6.0 s were refused with 409 Conflict "
-        "(a newer resourceVersion), and we stop after 100 attempts or 10 s. Nothing of ours was written. Run again "
+        "(a newer resourceVersion), and we stop after 10 s. Nothing of ours was written. Run again "
         "once the other writer is done."
     )
     assert time.slept == []
@@ -276,11 +280,127 @@ def test_a_slow_api_server_is_bounded_by_the_deadline():
 
 
 @pytest.mark.parametrize("retry", range(1, 12))
-def test_backoff_is_equal_jitter_between_half_and_the_ceiling(retry):
-    """Each backoff lies between half and all of min(2 s, 0.05 s doubled per retry)."""
+def test_backoff_is_full_jitter_up_to_the_ceiling(retry):
+    """Each backoff lies anywhere between 0 and min(2 s, 0.05 s doubled per retry)."""
     ceiling = min(2.0, 0.05 * 2 ** (retry - 1))
-    assert DEFAULT_RETRY.delay(retry, lambda: 0.0) == pytest.approx(ceiling / 2)
+    assert DEFAULT_RETRY.delay(retry, lambda: 0.0) == 0.0
+    assert DEFAULT_RETRY.delay(retry, lambda: 0.5) == pytest.approx(ceiling / 2)
     assert DEFAULT_RETRY.delay(retry, lambda: 1.0) == pytest.approx(ceiling)
+
+
+# --- coalescing --------------------------------------------------------------------------------
+
+
+class CountingApi(InProcessApi):
+    """The in-process API, counting writes; the first write waits until ``hold`` returns."""
+
+    def __init__(self, server: KubeApiServer, hold: Callable[[], None] = lambda: None) -> None:
+        super().__init__(server, "deployer")
+        self.hold, self.writes, self.lock = hold, 0, threading.Lock()
+
+    def replace_namespaced_config_map(self, name: str, namespace: str, body: V1ConfigMap, **_: Any) -> V1ConfigMap:
+        with self.lock:
+            self.writes += 1
+            first = self.writes == 1
+        if first:
+            self.hold()
+        return super().replace_namespaced_config_map(name, namespace, body)
+
+
+def queued(key: str, count: int) -> Callable[[], None]:
+    """Wait (bounded) until ``count`` edits of the coalescing group ``key`` are queued behind the write."""
+
+    def wait() -> None:
+        group = authconfigmap._group(key)
+        for _ in range(2000):
+            with group.cond:
+                if len(group.queue) >= count:
+                    return
+            threading.Event().wait(0.005)
+        raise AssertionError(f"only {len(group.queue)} edits were queued")
+
+    return wait
+
+
+def test_edits_waiting_behind_a_write_go_in_together():
+    """While one write is under way, the four edits that arrive wait and then go in as one write: five entries
+    in two writes, every result says it wrote, and the foreign key is untouched."""
+    server = offline_server()
+    key = "coalesce-five"
+    api = CountingApi(server, hold=queued(key, 4))
+    names = [f"ci-{i}" for i in range(5)]
+    cas = writer(api, coalesce=key, sleep=lambda s: None)
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        first = pool.submit(cas.ensure, Entry(MAP_USERS, user_arn(names[0]), names[0]))
+        while api.writes == 0:
+            threading.Event().wait(0.001)
+        rest = [pool.submit(cas.ensure, Entry(MAP_USERS, user_arn(n), n)) for n in names[1:]]
+        results = [first.result(timeout=20), *(r.result(timeout=20) for r in rest)]
+    assert api.writes == 2
+    assert all(r.wrote and r.conflicts == 0 for r in results)
+    data = aws_auth(server)["data"]
+    assert [e["userarn"] for e in yaml.safe_load(data["mapUsers"])] == [user_arn(n) for n in names]
+    assert data["mapRoles"] == NODE_ROLES
+
+
+def test_an_edit_that_cannot_be_applied_fails_alone_in_its_batch():
+    """In one coalesced write, an edit that raises gets its error and the others are written."""
+    server = offline_server()
+    key = "coalesce-bad"
+    api = CountingApi(server, hold=queued(key, 2))
+    cas = writer(api, coalesce=key, sleep=lambda s: None)
+
+    def broken(_data: Any) -> dict[str, str]:
+        raise AwsAuthError("data.mapUsers is not what we can edit")
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        first = pool.submit(cas.ensure, Entry(MAP_USERS, user_arn("a"), "a"))
+        while api.writes == 0:
+            threading.Event().wait(0.001)
+        bad = pool.submit(cas.edit, broken)
+        good = pool.submit(cas.ensure, Entry(MAP_USERS, user_arn("b"), "b"))
+        assert first.result(timeout=20).wrote and good.result(timeout=20).wrote
+        with pytest.raises(AwsAuthError, match="not what we can edit"):
+            bad.result(timeout=20)
+    assert api.writes == 2
+    assert [e["userarn"] for e in yaml.safe_load(aws_auth(server)["data"]["mapUsers"])] == [
+        user_arn("a"),
+        user_arn("b"),
+    ]
+
+
+def test_a_failed_write_fails_every_edit_of_its_batch_and_nobody_waits_for_ever():
+    """A request that fails for the writer fails the edits it wrote for, each with the error; the next edit
+    writes for itself."""
+    server = offline_server()
+    key = "coalesce-fail"
+    ready = queued(key, 2)
+
+    def hold_then_fail() -> None:
+        ready()
+        raise ApiException(status=500, reason="Internal Server Error", body="")
+
+    api = CountingApi(server, hold=hold_then_fail)
+    cas = writer(api, coalesce=key, sleep=lambda s: None)
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        first = pool.submit(cas.ensure, Entry(MAP_USERS, user_arn("a"), "a"))
+        while api.writes == 0:
+            threading.Event().wait(0.001)
+        waiting = [pool.submit(cas.ensure, Entry(MAP_USERS, user_arn(n), n)) for n in ("b", "c")]
+        with pytest.raises(AwsAuthUnavailable, match="500 Internal Server Error"):
+            first.result(timeout=20)
+        assert all(w.result(timeout=20).wrote for w in waiting)
+    assert api.writes == 2
+
+
+def test_writers_without_a_key_or_with_another_key_do_not_wait_for_each_other():
+    """Coalescing is only among writers given the same key: others write for themselves."""
+    server = offline_server()
+    api = CountingApi(server)
+    writer(api, sleep=lambda s: None).ensure(Entry(MAP_USERS, user_arn("a"), "a"))
+    writer(api, coalesce="one", sleep=lambda s: None).ensure(Entry(MAP_USERS, user_arn("b"), "b"))
+    writer(api, coalesce="two", sleep=lambda s: None).ensure(Entry(MAP_USERS, user_arn("c"), "c"))
+    assert api.writes == 3
 
 
 # --- API errors ----------------------------------------------------------------------------------
@@ -457,7 +577,7 @@ def test_any_interleaving_ends_with_what_every_writer_meant(key, scenario):
 
     def our_writer(me: int, plan: str) -> None:
         api = InProcessApi(server, "deployer", before=lambda: turnstile.turn(me))
-        cas = writer(api, retry=RetryPolicy(attempts=100, deadline=1e9), sleep=lambda s: None)
+        cas = writer(api, retry=RetryPolicy(deadline=1e9), sleep=lambda s: None)
         cas.ensure(Entry(key, principal(key, f"ci-{me}"), f"ci-{me}", ("deployers",)))
         if plan == "create-delete":
             cas.remove(key, principal(key, f"ci-{me}"))

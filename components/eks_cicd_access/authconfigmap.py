@@ -3,7 +3,9 @@
 This is eksctl's ``authconfigmap`` approach (read, edit one entry, write back
 with ``Update`` carrying the ``resourceVersion`` that was read, so a
 concurrent change makes the write fail with 409 Conflict instead of being
-overwritten), plus bounded, jittered retries. It imports nothing of Pulumi:
+overwritten), plus retries with full jitter until a deadline, and the edits
+that one process makes of one ``aws-auth`` through one connection coalesced
+into one read-merge-write. It imports nothing of Pulumi:
 the dynamic provider in ``aws_auth_entry`` is a thin adapter over it, and a
 provider plugin could serve the same code.
 
@@ -16,9 +18,10 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
@@ -43,21 +46,21 @@ REQUEST_TIMEOUT = (5.0, 15.0)
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How long to keep trying when every write meets a newer ``resourceVersion``."""
+    """How long to keep trying when every write meets a newer ``resourceVersion``: until a deadline, not a
+    count, so that many writers at once all get in (each refusal means that someone else's write went in)."""
 
-    attempts: int = 10
-    """Writes tried at most, the first included."""
     deadline: float = 60.0
-    """Seconds after which no new attempt starts."""
+    """Seconds after which no new attempt starts (the coming backoff counted)."""
     base_delay: float = 0.05
-    """Backoff before the second attempt; doubles each time."""
+    """Ceiling of the backoff before the second attempt; doubles each time."""
     max_delay: float = 2.0
-    """Longest backoff between two attempts."""
+    """Largest ceiling of a backoff."""
 
     def delay(self, retry: int, rng: Callable[[], float]) -> float:
-        """Backoff before retry number ``retry`` (1-based): half fixed, half random ("equal jitter")."""
+        """Backoff before retry number ``retry`` (1-based): anywhere from 0 to the ceiling ("full jitter"),
+        which spreads writers that collided the furthest apart."""
         ceiling = min(self.max_delay, self.base_delay * 2.0 ** (retry - 1))
-        return ceiling / 2 + rng() * ceiling / 2
+        return rng() * ceiling
 
 
 DEFAULT_RETRY = RetryPolicy()
@@ -102,23 +105,60 @@ class AwsAuthUnavailable(AwsAuthError):
 Edit = Callable[[Mapping[str, str]], dict[str, str]]
 
 
+@dataclass(eq=False)
+class _Ticket:
+    """One edit waiting for its write, and what came of it."""
+
+    edit: Edit
+    result: WriteResult | None = None
+    error: Exception | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.result is not None or self.error is not None
+
+
+@dataclass(eq=False)
+class _Group:
+    """The edits of one ``aws-auth`` through one connection: one writes for all that are waiting."""
+
+    cond: threading.Condition = field(default_factory=threading.Condition)
+    queue: list[_Ticket] = field(default_factory=list)
+    busy: bool = False
+
+
+_GROUPS: dict[str, _Group] = {}
+_GROUPS_LOCK = threading.Lock()
+
+
+def _group(key: str) -> _Group:
+    with _GROUPS_LOCK:
+        return _GROUPS.setdefault(key, _Group())
+
+
 class AuthConfigMap:
     """``kube-system/aws-auth`` on one cluster, edited with compare-and-swap.
 
     ``api`` is a ``kubernetes.client.CoreV1Api``; ``retry`` defaults to
     ``DEFAULT_RETRY``; ``sleep``, ``clock`` and ``rng`` are there for tests.
+    Writers of one process given the same ``coalesce`` key (the same cluster
+    and credentials: the provider uses a digest of the kubeconfig) share their
+    writes: while one read-merge-write is under way, the edits that arrive wait
+    and then go in together, in one write.
     """
 
     def __init__(
         self,
         api: client.CoreV1Api,
         *,
+        coalesce: str | None = None,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         rng: Callable[[], float] = random.random,
     ) -> None:
         self.api = api
+        self.coalesce = coalesce
         self.retry = retry or DEFAULT_RETRY
         self.sleep = sleep
         self.clock = clock
@@ -196,32 +236,87 @@ class AuthConfigMap:
 
         ``edit`` returns only the keys it changes; an empty result means the
         live value is already right and nothing is written. It may raise
-        ``AwsAuthError`` (a key that does not parse): nothing is written then.
-        A missing ``aws-auth`` is created holding only what ``edit`` returns.
+        ``AwsAuthError`` (a key that does not parse): nothing of it is written then.
+        A missing ``aws-auth`` is created holding only what the edits return.
         """
+        ticket = _Ticket(edit)
+        if self.coalesce is None:
+            self._write_all([ticket])
+        else:
+            group = _group(self.coalesce)
+            with group.cond:
+                group.queue.append(ticket)
+                while group.busy and not ticket.done:
+                    group.cond.wait()
+                batch: list[_Ticket] = []
+                if not ticket.done:  # no write under way: this one writes for every edit waiting
+                    batch, group.queue, group.busy = group.queue, [], True
+            if batch:
+                try:
+                    self._write_all(batch)
+                finally:
+                    with group.cond:
+                        group.busy = False
+                        group.cond.notify_all()
+        if ticket.error is not None:
+            raise ticket.error
+        assert ticket.result is not None
+        return ticket.result
+
+    def _write_all(self, tickets: list[_Ticket]) -> None:
+        """``_write_batch``, and whatever it raised given to every ticket left without a result, so that no
+        waiting writer waits for ever."""
+        try:
+            self._write_batch(tickets)
+        except Exception as error:
+            for ticket in tickets:
+                if not ticket.done:
+                    ticket.error = error
+
+    def _write_batch(self, tickets: list[_Ticket]) -> None:
+        """One read-merge-write loop for ``tickets``' edits, applied in order; each ticket gets its result or
+        its error (an edit that raises fails alone; a request that fails, or the deadline, fails them all)."""
         started = self.clock()
-        conflicts = 0
-        attempt = 0
-        while True:
-            attempt += 1
-            live = self.read()
-            data = dict(live.data or {}) if live is not None else {}
-            changes = edit(data)
-            if not changes:
-                return WriteResult(attempt, conflicts, wrote=False)
-            if self._write(live, {**data, **changes}):
-                return WriteResult(attempt, conflicts, wrote=True, created=live is None)
-            conflicts += 1
-            elapsed = self.clock() - started
-            backoff = self.retry.delay(attempt, self.rng)
-            if attempt >= self.retry.attempts or elapsed + backoff >= self.retry.deadline:
-                raise AwsAuthConflict(
-                    f"{AWS_AUTH} kept changing while we wrote it: {conflicts} writes in {elapsed:.1f} s were "
-                    f"refused with 409 Conflict (a newer resourceVersion), and we stop after "
-                    f"{self.retry.attempts} attempts or {self.retry.deadline:.0f} s. "
-                    "Nothing of ours was written. Run again once the other writer is done."
-                )
-            self.sleep(backoff)
+        conflicts = attempt = 0
+        pending = list(tickets)
+        try:
+            while pending:
+                attempt += 1
+                live = self.read()
+                data = dict(live.data or {}) if live is not None else {}
+                merged, changed = dict(data), {}
+                for ticket in list(pending):
+                    try:
+                        changes = ticket.edit(merged)
+                    except AwsAuthError as error:
+                        ticket.error = error
+                        pending.remove(ticket)
+                        continue
+                    merged.update(changes)
+                    changed[ticket] = bool(changes)
+                if not any(changed.values()):
+                    for ticket in pending:
+                        ticket.result = WriteResult(attempt, conflicts, wrote=False)
+                    return
+                if self._write(live, merged):
+                    for ticket in pending:
+                        wrote = changed[ticket]
+                        ticket.result = WriteResult(attempt, conflicts, wrote=wrote, created=wrote and live is None)
+                    return
+                conflicts += 1
+                elapsed = self.clock() - started
+                backoff = self.retry.delay(attempt, self.rng)
+                if elapsed + backoff >= self.retry.deadline:
+                    raise AwsAuthConflict(
+                        f"{AWS_AUTH} kept changing while we wrote it: {conflicts} writes in {elapsed:.1f} s were "
+                        f"refused with 409 Conflict (a newer resourceVersion), and we stop after "
+                        f"{self.retry.deadline:g} s. Nothing of ours was written. Run again once the other "
+                        "writer is done."
+                    )
+                self.sleep(backoff)
+        except AwsAuthError as error:
+            for ticket in pending:
+                ticket.error = error
 
     def _write(self, live: client.V1ConfigMap | None, data: dict[str, str]) -> bool:
         """Write ``data``; ``False`` on 409 (someone else wrote first)."""

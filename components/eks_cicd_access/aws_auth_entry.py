@@ -23,6 +23,7 @@ Operations:
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any, TypedDict
 
 import pulumi
@@ -76,7 +77,9 @@ def _entry(props: dict[str, Any]) -> Entry:
 
 
 def _writer(props: dict[str, Any]) -> AuthConfigMap:
-    return AuthConfigMap(connect(props["kubeconfig"]))
+    # Entries written through the same kubeconfig (one cluster, one identity) share their writes.
+    kubeconfig = props["kubeconfig"]
+    return AuthConfigMap(connect(kubeconfig), coalesce=hashlib.sha256(kubeconfig.encode()).hexdigest())
 
 
 def _outputs(props: dict[str, Any]) -> dict[str, Any]:
