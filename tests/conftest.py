@@ -38,6 +38,9 @@ from tests.apiserver.report import KUBECTL_REPORT
 from tests.apiserver.server import KubeApiServer
 from tests.engine import Engine
 
+#: The real control plane (etcd, kube-apiserver, controllers, kwok) for the `cluster` tier.
+pytest_plugins = ["tests.controlplane.conftest_plugin"]
+
 ACCOUNT = "123412341234"
 REGION = "us-east-1"
 CLUSTER_NAME = "my-cluster-1"
