@@ -46,6 +46,8 @@ def test_ci_builds_its_own_virtualenv_and_leaves_venv_alone(tmp_path):
     checkout = tmp_path / "checkout"
     (checkout / ".ci").mkdir(parents=True)
     shutil.copy2(ROOT / ".ci" / "run", checkout / ".ci" / "run")
+    (checkout / "scripts").mkdir()
+    _executable(checkout / "scripts" / "tools", '#!/usr/bin/env bash\necho "tools $*" >> "$CALLS"\n')
     (checkout / "venv" / "bin").mkdir(parents=True)
     (checkout / "venv" / "bin" / "python").write_text("the developer's interpreter\n")
     (checkout / ".ci" / "venv").mkdir()
@@ -65,6 +67,10 @@ def test_ci_builds_its_own_virtualenv_and_leaves_venv_alone(tmp_path):
     assert "python -m pip install --quiet -r requirements-dev.txt" in lines
     assert "mypy " in lines
     assert "python -m pytest" in lines and "python -m pytest -m kubectl" in lines
+    assert "tools kube-apiserver kube-controller-manager kube-scheduler etcd kwok" in lines
+    assert lines.index("python -m pytest -m cluster") > lines.index(
+        "tools kube-apiserver kube-controller-manager kube-scheduler etcd kwok"
+    )
     assert "npm ci --prefix tests/iam_simulate --no-audit --no-fund --silent" in lines
 
 
