@@ -31,14 +31,12 @@ import datetime
 import hashlib
 import json
 import ssl
-import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -48,7 +46,7 @@ import yaml
 from tests.apiserver import merge, openapi, schema
 from tests.apiserver.authenticator import Identity, Principal, Unmapped, map_caller
 from tests.apiserver.rbac import Attributes, Authorizer, Decision, forbidden_message, request_attributes
-from tests.apiserver.tls import make_server_cert
+from tests.apiserver.tls import make_server_cert, serve_https
 from tests.apiserver.token import TokenError, verify_token
 
 REVISION = "deployment.kubernetes.io/revision"
@@ -219,18 +217,7 @@ class KubeApiServer:
     # -- lifecycle -------------------------------------------------------------------------
 
     def __enter__(self) -> KubeApiServer:
-        handler = type("Handler", (_Handler,), {"api": self})
-        httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        httpd.daemon_threads = True
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        with tempfile.TemporaryDirectory() as tmp:
-            cert, key = Path(tmp, "tls.crt"), Path(tmp, "tls.key")
-            cert.write_bytes(self._cert.cert_pem)
-            key.write_bytes(self._cert.key_pem)
-            context.load_cert_chain(cert, key)
-        httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
-        self._httpd = httpd
-        threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        self._httpd = serve_https(type("Handler", (_Handler,), {"api": self}), self._cert)
         return self
 
     def __exit__(self, *exc: object) -> None:

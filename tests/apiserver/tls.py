@@ -5,7 +5,12 @@ from __future__ import annotations
 import base64
 import datetime
 import ipaddress
+import ssl
+import tempfile
+import threading
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -75,3 +80,18 @@ def make_server_cert(host: str = "127.0.0.1") -> ServerCert:
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         ),
     )
+
+
+def serve_https(handler: type[BaseHTTPRequestHandler], cert: ServerCert) -> ThreadingHTTPServer:
+    """A threading HTTPS server on a free 127.0.0.1 port with ``cert``, already serving on a daemon thread."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd.daemon_threads = True
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    with tempfile.TemporaryDirectory() as tmp:
+        cert_file, key_file = Path(tmp, "tls.crt"), Path(tmp, "tls.key")
+        cert_file.write_bytes(cert.cert_pem)
+        key_file.write_bytes(cert.key_pem)
+        context.load_cert_chain(cert_file, key_file)
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    return httpd

@@ -13,21 +13,17 @@ server answers with 401.
 from __future__ import annotations
 
 import json
-import ssl
-import tempfile
-import threading
 import time
 from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 from kubernetes.client import ApiClient, CoreV1Api
 from kubernetes.client.exceptions import ApiException
 
 from tests.apiserver.authenticator import Identity, Principal, Unmapped, canonical_arn, map_caller
-from tests.apiserver.tls import ServerCert, make_server_cert
+from tests.apiserver.tls import ServerCert, make_server_cert, serve_https
 from tests.apiserver.token import TokenError, verify_token
 
 API_VERSION = "authentication.k8s.io/v1"
@@ -81,18 +77,7 @@ class TokenWebhook:
     _httpd: ThreadingHTTPServer | None = None
 
     def __enter__(self) -> TokenWebhook:
-        handler = type("Handler", (_Handler,), {"webhook": self})
-        httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        httpd.daemon_threads = True
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        with tempfile.TemporaryDirectory() as tmp:
-            cert, key = Path(tmp, "tls.crt"), Path(tmp, "tls.key")
-            cert.write_bytes(self.cert.cert_pem)
-            key.write_bytes(self.cert.key_pem)
-            context.load_cert_chain(cert, key)
-        httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
-        self._httpd = httpd
-        threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        self._httpd = serve_https(type("Handler", (_Handler,), {"webhook": self}), self.cert)
         return self
 
     def __exit__(self, *exc: object) -> None:
