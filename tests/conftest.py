@@ -23,6 +23,7 @@ from typing import Any
 
 import boto3
 import grpc
+import hypothesis
 import pulumi
 import pytest
 from google.protobuf import json_format, struct_pb2
@@ -37,6 +38,10 @@ from tests.apiserver.rbac import Authorizer
 from tests.apiserver.report import KUBECTL_REPORT
 from tests.apiserver.server import KubeApiServer
 from tests.engine import Engine
+
+# No timed tests: Hypothesis's per-example deadline (200 ms) fails examples on a loaded 2-core box.
+hypothesis.settings.register_profile("eks-cicd-access", deadline=None)
+hypothesis.settings.load_profile("eks-cicd-access")
 
 #: The real control plane (etcd, kube-apiserver, controllers, kwok) for the `cluster` tier.
 pytest_plugins = ["tests.controlplane.conftest_plugin"]
