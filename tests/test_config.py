@@ -62,7 +62,8 @@ def test_a_misspelt_rule_key_is_refused_and_nothing_is_registered(stack, monkeyp
         ("[]", "roleRules: the list is empty; the Role would grant nothing"),
         (
             "admin",
-            "roleRules: unknown preset 'admin'; expected one of ['deploy-rollback', 'recipe'] or a list of rules",
+            "roleRules: unknown preset 'admin'; expected one of ['app', 'deploy-rollback', 'recipe'] "
+            "or a list of rules",
         ),
     ],
 )

@@ -73,12 +73,12 @@ MESSAGES: list[tuple[dict[str, Any], str]] = [
     ({"tags": {"k": "v" * 257}}, "tags['k']: the value is 257 characters; a tag value has at most 256"),
     (
         {"role_rules": "admin"},
-        "role_rules: unknown preset 'admin'; expected one of ['deploy-rollback', 'recipe'] or a list of rules",
+        "role_rules: unknown preset 'admin'; expected one of ['app', 'deploy-rollback', 'recipe'] or a list of rules",
     ),
     ({"role_rules": []}, "role_rules: the list is empty; the Role would grant nothing"),
     (
         {"role_rules": None},
-        "role_rules: must be a preset name (deploy-rollback, recipe) or a list of rules, got NoneType",
+        "role_rules: must be a preset name (app, deploy-rollback, recipe) or a list of rules, got NoneType",
     ),
     ({"role_rules": ["x"]}, "role_rules[0]: must be a mapping with api_groups, resources and verbs"),
     (

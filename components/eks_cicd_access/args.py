@@ -126,7 +126,7 @@ class EksCicdAccessArgs(TypedDict):
     role_binding_name: NotRequired[str]
     """Name of the RoleBinding. Default ``"<role_name>-binding"``."""
     role_rules: NotRequired[str | list[RoleRule]]
-    """A preset (``"deploy-rollback"``, default; ``"recipe"``) or a list of rules."""
+    """A preset (``"deploy-rollback"``, default; ``"recipe"``; ``"app"``) or a list of rules."""
     identity_mapping: NotRequired[IdentityMapping]
     """``"aws-auth"`` (default), ``"access-entry"`` or ``"none"``."""
     create_access_key: NotRequired[bool]

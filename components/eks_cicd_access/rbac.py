@@ -1,6 +1,6 @@
 """The rules of the namespaced Role that CI is bound to.
 
-Two presets, or rules of your own. The default is the least that lets
+Three presets, or rules of your own. The default is the least that lets
 ``kubectl`` deploy and roll back a Deployment; ``tests/`` prove each verb is
 needed by some command.
 """
@@ -50,7 +50,20 @@ RECIPE: list[RoleRule] = [
     },
 ]
 
-PRESETS: dict[str, list[RoleRule]] = {"deploy-rollback": DEPLOY_ROLLBACK, "recipe": RECIPE}
+#: ``kubectl apply -f k8s/`` (client- and server-side, creating and updating) of a Deployment with its
+#: Service, ConfigMap, HorizontalPodAutoscaler (autoscaling/v2) and Ingress (networking.k8s.io/v1), then
+#: ``rollout status`` and ``rollout undo``: ``deploy-rollback``'s rules, plus get, create and patch on the
+#: other four. Client-side apply gets each object, then creates or patches it; server-side apply patches,
+#: and RBAC also wants create when that patch creates the object. No delete, update, Secrets or Pods.
+APP: list[RoleRule] = [
+    *DEPLOY_ROLLBACK,
+    {"api_groups": [""], "resources": ["configmaps"], "verbs": ["get", "create", "patch"]},
+    {"api_groups": [""], "resources": ["services"], "verbs": ["get", "create", "patch"]},
+    {"api_groups": ["autoscaling"], "resources": ["horizontalpodautoscalers"], "verbs": ["get", "create", "patch"]},
+    {"api_groups": ["networking.k8s.io"], "resources": ["ingresses"], "verbs": ["get", "create", "patch"]},
+]
+
+PRESETS: dict[str, list[RoleRule]] = {"deploy-rollback": DEPLOY_ROLLBACK, "recipe": RECIPE, "app": APP}
 
 #: Verbs the API server knows for RBAC; anything else is a typo that would
 #: silently grant nothing.
