@@ -169,5 +169,6 @@ def test_rules_translate_to_the_components_spelling():
         {"api_groups": ["apps"], "resources": ["deployments"], "verbs": ["get", "patch"], "resource_names": ["web"]}
     ]
     assert role_rules_from_config("recipe") == "recipe"
+    assert role_rules_from_config("  " + json.dumps([RULE]))[0]["api_groups"] == ["apps"]  # leading blanks
     with pytest.raises(ConfigError, match=r"^kubernetesGroups: is not valid JSON"):
         from_json("kubernetesGroups", "")

@@ -143,6 +143,15 @@ def test_anything_but_a_user_or_role_arn_is_refused(arn):
         check_principal_arn(arn)
 
 
+@pytest.mark.parametrize("kind", ["user", "role"])
+def test_a_malformed_user_or_role_arn_is_called_malformed_not_another_resource(kind):
+    """A user or role ARN with a bad name is "not an IAM user or role ARN", never "names an IAM user"."""
+    arn = f"arn:aws:iam::123456789012:{kind}/a b"
+    with pytest.raises(ValueError) as raised:
+        check_principal_arn(arn)
+    assert str(raised.value).startswith(f"principal_arn: {arn!r} is not an IAM user or role ARN (")
+
+
 @pytest.mark.parametrize(
     "arn",
     ["arn:aws:iam::123456789012:policy/b", "arn:aws:iam::aws:policy/PowerUserAccess", "arn:aws:iam::1:policy/x/y/b"],

@@ -1,4 +1,4 @@
-""" "Did you mean" for a misspelt key."""
+"""The closest valid key to a misspelt one, for a "did you mean" in the message."""
 
 from __future__ import annotations
 
