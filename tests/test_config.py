@@ -169,6 +169,7 @@ def test_rules_translate_to_the_components_spelling():
         {"api_groups": ["apps"], "resources": ["deployments"], "verbs": ["get", "patch"], "resource_names": ["web"]}
     ]
     assert role_rules_from_config("recipe") == "recipe"
-    assert role_rules_from_config("  " + json.dumps([RULE]))[0]["api_groups"] == ["apps"]  # leading blanks
+    padded = role_rules_from_config("  " + json.dumps([RULE]))  # leading blanks
+    assert isinstance(padded, list) and padded[0]["api_groups"] == ["apps"]
     with pytest.raises(ConfigError, match=r"^kubernetesGroups: is not valid JSON"):
         from_json("kubernetesGroups", "")
