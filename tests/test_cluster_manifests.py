@@ -22,26 +22,17 @@ import kubernetes_validate
 import pytest
 
 from eks_cicd_access.rbac import PRESETS
+from tests import test_cluster_aws_auth
 from tests.controlplane.fixture import ApiError, ControlPlane
-from tests.engine import Engine
-from tests.test_cluster_aws_auth import AWS_AUTH_PATH, RealCluster, seeded
+from tests.test_cluster_aws_auth import AWS_AUTH_PATH
 from tests.test_manifests import VERSIONS, rendered_objects
 
 pytestmark = pytest.mark.cluster
 
+#: aws-auth seeded, and the engine harness: the aws-auth tests' fixture.
+real = test_cluster_aws_auth.real
 RBAC = "/apis/rbac.authorization.k8s.io/v1"
 DRY_RUN = "?dryRun=All"
-
-
-@pytest.fixture
-def real(control_plane: ControlPlane) -> Iterator[RealCluster]:
-    """aws-auth seeded with node roles, other teams' users and an account (put back after); the engine harness."""
-    engine = Engine()
-    try:
-        with seeded(control_plane):
-            yield RealCluster(control_plane, engine, control_plane.audit.mark())
-    finally:
-        engine.pool.shutdown(wait=True)
 
 
 @pytest.fixture
