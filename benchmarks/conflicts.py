@@ -27,13 +27,12 @@ import yaml
 
 from eks_cicd_access.authconfigmap import AuthConfigMap, AwsAuthConflict, Entry, WriteResult, connect
 from eks_cicd_access.aws_auth import MAP_USERS
-from tests.apiserver.rbac import Authorizer
 from tests.apiserver.server import KubeApiServer
 from tests.conftest import ADMIN_TOKEN, DEPLOYER, NODE_ROLES, OTHER_USERS
 
 
 def server() -> KubeApiServer:
-    api = KubeApiServer(Authorizer([], []), cluster_name="c", tokens={ADMIN_TOKEN: DEPLOYER}).__enter__()
+    api = KubeApiServer(cluster_name="c", tokens={ADMIN_TOKEN: DEPLOYER}).__enter__()
     api.seed_configmap("kube-system", "aws-auth", {"mapRoles": NODE_ROLES, "mapUsers": OTHER_USERS})
     return api
 

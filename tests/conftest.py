@@ -34,8 +34,6 @@ from pulumi.runtime.sync_await import _ensure_event_loop
 
 from eks_cicd_access import claims
 from tests.apiserver.authenticator import Identity
-from tests.apiserver.rbac import Authorizer
-from tests.apiserver.report import KUBECTL_REPORT
 from tests.apiserver.server import KubeApiServer
 from tests.engine import Engine
 
@@ -392,7 +390,7 @@ class Cluster:
 @pytest.fixture
 def cluster() -> Iterator[Cluster]:
     """A test API server with aws-auth holding node roles, two other teams' users and an account."""
-    with KubeApiServer(Authorizer([], []), cluster_name=CLUSTER_NAME, tokens={ADMIN_TOKEN: DEPLOYER}) as server:
+    with KubeApiServer(cluster_name=CLUSTER_NAME, tokens={ADMIN_TOKEN: DEPLOYER}) as server:
         server.seed_configmap(
             "kube-system", "aws-auth", {"mapRoles": NODE_ROLES, "mapUsers": OTHER_USERS, "mapAccounts": MAP_ACCOUNTS}
         )
@@ -434,12 +432,3 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--record-golden", action="store_true", help="rewrite tests/golden/*.json from the current code (on purpose)"
     )
-
-
-def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    """Print the kubectl tier's tables (command -> requests -> allowed/denied) when it ran."""
-    lines = config.stash.get(KUBECTL_REPORT, None)
-    if lines:
-        terminalreporter.section("kubectl against the test API server")
-        for line in lines:
-            terminalreporter.write_line(line)

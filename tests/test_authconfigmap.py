@@ -38,8 +38,7 @@ from eks_cicd_access.authconfigmap import (
     connect,
 )
 from eks_cicd_access.aws_auth import MAP_ROLES, MAP_USERS, AwsAuthError, MapKey
-from tests.apiserver.rbac import Authorizer, request_attributes
-from tests.apiserver.server import ApiError, Identity, KubeApiServer, Request
+from tests.apiserver.server import ApiError, Identity, KubeApiServer, Request, request_attributes
 from tests.conftest import ACCOUNT, ADMIN_TOKEN, DEPLOYER, NODE_ROLES
 
 PATH = "/api/v1/namespaces/kube-system/configmaps"
@@ -88,7 +87,7 @@ def aws_auth(server: KubeApiServer) -> dict[str, Any]:
 
 def offline_server(map_users: str = "") -> KubeApiServer:
     """A test server used in process (never started), holding aws-auth."""
-    server = KubeApiServer(Authorizer([], []), cluster_name="c")
+    server = KubeApiServer(cluster_name="c")
     server.seed_configmap("kube-system", "aws-auth", {"mapRoles": NODE_ROLES, "mapUsers": map_users})
     return server
 
@@ -174,7 +173,7 @@ def test_write_results_say_what_happened():
     assert cas.ensure(Entry(MAP_USERS, user_arn("ci"), "renamed")) == WriteResult(3, 2, wrote=True, created=False)
     assert cas.remove(MAP_USERS, user_arn("ci")) == WriteResult(1, 0, wrote=True, created=False)
     assert cas.remove(MAP_USERS, user_arn("ci")) == WriteResult(1, 0, wrote=False, created=False)
-    empty = KubeApiServer(Authorizer([], []), cluster_name="c")
+    empty = KubeApiServer(cluster_name="c")
     created = writer(InProcessApi(empty, "deployer")).ensure(entry)
     assert created == WriteResult(attempts=1, conflicts=0, wrote=True, created=True)
     assert aws_auth(empty) == {
@@ -260,9 +259,7 @@ def test_every_request_has_a_timeout():
             return super().create_namespaced_config_map(namespace, body)
 
     writer(Recording(offline_server(), "deployer")).ensure(Entry(MAP_USERS, user_arn("ci"), "ci"))
-    writer(Recording(KubeApiServer(Authorizer([], []), cluster_name="c"), "deployer")).ensure(
-        Entry(MAP_USERS, user_arn("ci"), "ci")
-    )
+    writer(Recording(KubeApiServer(cluster_name="c"), "deployer")).ensure(Entry(MAP_USERS, user_arn("ci"), "ci"))
     assert [verb for verb, _ in seen] == ["read", "replace", "read", "create"]
     assert all(kwargs == {"_request_timeout": REQUEST_TIMEOUT} for _, kwargs in seen)
     assert REQUEST_TIMEOUT == (5.0, 15.0)
@@ -435,7 +432,7 @@ def test_a_server_error_on_write_is_not_retried(cluster):
 
 def test_an_unreachable_api_server_is_a_clear_error():
     """No server at the kubeconfig's address: one line saying so, and that nothing was written."""
-    with KubeApiServer(Authorizer([], []), cluster_name="c", tokens={ADMIN_TOKEN: DEPLOYER}) as server:
+    with KubeApiServer(cluster_name="c", tokens={ADMIN_TOKEN: DEPLOYER}) as server:
         kubeconfig = server.kubeconfig(ADMIN_TOKEN)
     cas = writer(connect(kubeconfig))
     with pytest.raises(AwsAuthUnavailable, match=r"the API server did not answer.*Nothing of ours was written"):
@@ -567,7 +564,7 @@ def test_any_interleaving_ends_with_what_every_writer_meant(key, scenario):
     and not deleted; every surviving foreign entry keeps its bytes; the other key is untouched."""
     seeded = [principal(key, f"seed-{i}") for i in SEEDS]
     other = "mapRoles" if key is MAP_USERS else "mapUsers"
-    server = KubeApiServer(Authorizer([], []), cluster_name="c")
+    server = KubeApiServer(cluster_name="c")
     server.seed_configmap(
         "kube-system", "aws-auth", {key.name: "".join(seed_text(key, arn) for arn in seeded), other: NODE_ROLES}
     )

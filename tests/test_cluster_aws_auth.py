@@ -81,12 +81,7 @@ def put_aws_auth(plane: ControlPlane, data: dict[str, str] | None) -> None:
 @contextlib.contextmanager
 def seeded(plane: ControlPlane, data: dict[str, str] | None = SEED) -> Iterator[None]:
     """aws-auth holds ``data`` for the duration; what was there before (nothing, normally) is put back."""
-    try:
-        before: dict[str, str] | None = plane.api("GET", AWS_AUTH_PATH).get("data") or {}
-    except ApiError as error:
-        if error.status != 404:
-            raise
-        before = None
+    before = plane.aws_auth_data()
     put_aws_auth(plane, data)
     try:
         yield

@@ -1,17 +1,16 @@
 """Least privilege that still works, decided by the real Kubernetes: the kubectl tier on the real control plane.
 
 The commands, their seeds and checks, the component rendering and the
-identities are those of the ``kubectl`` tier (tests/test_kubectl_rbac.py,
-tests/test_kubectl_existing.py, tests/test_kubectl_rotation.py); here they run
-against ``tests/controlplane`` (kube-apiserver v1.37.2 with RBAC, our STS
+identities are in ``tests/controlplane/commands.py``; they run against
+``tests/controlplane`` (kube-apiserver v1.37.2 with RBAC, our STS
 webhook mapping callers through the real ``aws-auth``, the real deployment
 controller and kwok pods). Each command gets a fresh namespace holding the
 component's Role and RoleBinding (applied as the admin), and a Deployment
 seeded "as if earlier deploys had happened" by the admin through the real
 controller. kubectl runs with the component's kubeconfig (only server and CA
 swapped), exec'ing the real ``aws eks get-token``; the requests it made are
-its audit events (``tests/controlplane/kubectl_table.py``). The real table and
-where the stand-in's differs go to the terminal summary.
+its audit events (``tests/controlplane/kubectl_table.py``). The table goes to
+the terminal summary.
 
 Every identity (the IAM user, the OIDC role's session, the existing role and
 user) is mapped to the same Kubernetes user, so another namespace is tried
@@ -35,77 +34,67 @@ import pytest
 import yaml
 from kubernetes.client import AppsV1Api
 
-from tests.apiserver.kubectl import MODES, Run
-from tests.apiserver.server import LAST_APPLIED, KubeApiServer
+from tests.clients import MODES
 from tests.conftest import MAP_ACCOUNTS, NODE_ROLES, OTHER_USERS
+from tests.controlplane.commands import (
+    DENIED,
+    EXPECTED_ENTRY,
+    FILES,
+    IGNORED_DENIALS,
+    KEYS,
+    LAST_APPLIED,
+    NAMESPACE,
+    OTHER_NAMESPACE,
+    OTHER_SESSION,
+    PROGRESSING,
+    REMOVALS,
+    REVISION,
+    ROLE,
+    SCENARIOS,
+    SET_IMAGE,
+    UNMAPPED,
+    Access,
+    Job,
+    MadeElsewhere,
+    Scenario,
+    access_for,
+    make_in_moto,
+    render,
+    step,
+    without,
+)
 from tests.controlplane.fixture import NEVER_READY_IMAGE, ApiError, ControlPlane, KubectlRun
 from tests.controlplane.kubectl_table import (
-    comparable,
     describe,
-    describe_standin,
-    differences,
     in_namespace,
     is_resource,
     publish,
     requests_text,
     status,
 )
+from tests.engine import Engine
 from tests.test_cluster_smoke import AWS_AUTH, TOKEN_CACHE, UNAUTHORIZED, self_subject_review, wait_for
-from tests.test_kubectl_existing import EXPECTED_ENTRY, KEYS, MadeElsewhere, access_for, make_in_moto
-from tests.test_kubectl_rbac import (
-    DENIED,
-    ENGINE,
-    FILES,
-    IGNORED_DENIALS,
-    NAMESPACE,
-    OTHER_NAMESPACE,
-    OTHER_SESSION,
-    REMOVALS,
-    ROLE,
-    SCENARIOS,
-    UNMAPPED,
-    Access,
-    Job,
-    Outcome,
-    Scenario,
-    _prints,
-    execute,
-    render,
-    without,
-)
-from tests.test_kubectl_rotation import SET_IMAGE, step
 
 pytestmark = pytest.mark.cluster
 
-PROGRESSING = "rollout status (progressing)"
-#: What kubectl says when ``rollout status --timeout`` gives up.
-TIMED_OUT = "timed out waiting for the condition"
 KINDS = ("role", "user")
 #: Jobs at once (each seeds, runs kubectl, deletes its namespace): at most this many Deployments of 3 pods
 #: live on the kwok node (it holds 110), and kubectl (and aws) runs at most this many times at once.
 WORKERS = 10
 OTHER_NAMESPACE_LABEL = "<another>"
+#: Runs the AwsAuthEntry provider as the Pulumi engine's dynamic-provider host does.
+ENGINE = Engine()
 
 
-def _still_waiting(server: KubeApiServer, namespace: str, run: Run) -> None:
-    """``rollout status`` printed its progress and gave up at ``--timeout``: the rollout never finishes."""
-    _prints("Waiting for deployment")(server, namespace, run)
-    assert TIMED_OUT in run.stderr, f"rollout status did not time out; stderr: {run.stderr}"
-
-
-#: The kubectl tier's commands. On the real control plane a rollout kwok cannot make Ready never
-#: finishes: ``rollout status`` of one waits, then times out (the stand-in's rollout completed).
-REAL_SCENARIOS = [replace(s, check=_still_waiting) if s.name == PROGRESSING else s for s in SCENARIOS]
 #: ``set image`` with a key STS no longer knows: the Deployment must stay as it was (as for an unmapped role).
 DROPPED = replace(UNMAPPED, name="set image (dropped key)")
 
 
-# -- the real cluster in the stand-in's clothes ------------------------------------------------
+# -- the Deployments, as the admin sees them ---------------------------------------------------
 
 
 class RealCluster:
-    """What the tier's seeds and checks use of ``KubeApiServer`` (``seed_deployment``,
-    ``seed_progressing``, ``store.get``), done on the real control plane as the admin.
+    """The commands' seeds and checks (``commands.Deployments``), done on the real control plane as the admin.
 
     Earlier deploys are writes with kubectl's own field managers: ``kubectl-client-side-apply`` for a
     manifest carrying the last-applied annotation, else a server-side apply as ``kubectl``, so that
@@ -116,7 +105,6 @@ class RealCluster:
 
     def __init__(self, plane: ControlPlane) -> None:
         self.plane = plane
-        self.store = self
         self.apps = AppsV1Api(plane.api_client())
         self._manifests: dict[tuple[str, str], dict[str, Any]] = {}
 
@@ -152,7 +140,7 @@ class RealCluster:
     def _revision(self, namespace: str, name: str) -> int:
         found = self.get("deployments", namespace, name)
         assert found is not None
-        return int(found["metadata"].get("annotations", {}).get("deployment.kubernetes.io/revision", 0))
+        return int(found["metadata"].get("annotations", {}).get(REVISION, 0))
 
     def _wait_revision(self, namespace: str, name: str, revision: int) -> None:
         wait_for(f"{namespace}/{name} at revision {revision}", lambda: self._revision(namespace, name) == revision)
@@ -167,9 +155,9 @@ class RealCluster:
             self._wait_revision(namespace, name, revision)
         wait_for(f"{namespace}/{name} rolled out", lambda: self._rolled_out(namespace, name))
 
-    def seed_progressing(self, namespace: str, name: str, image: str) -> None:
+    def seed_progressing(self, namespace: str, name: str) -> None:
         """Start a rollout that stays in progress: its pods run ``NEVER_READY_IMAGE`` (kwok never makes
-        them Ready), whatever ``image`` the stand-in's seed names."""
+        them Ready)."""
         revision = self._revision(namespace, name)
         self._write(self._manifests[(namespace, name)], NEVER_READY_IMAGE)
         self._wait_revision(namespace, name, revision + 1)
@@ -250,10 +238,6 @@ class RealOutcome:
         ended = self.run.returncode == 0 or self.scenario.name == PROGRESSING
         return ended and not self.effect_error and not self.denials
 
-    def described(self) -> list[str]:
-        """Each request, the namespace spelled as the stand-in's (``my-test-ns``) to compare them."""
-        return [comparable(e).replace(self.namespace, NAMESPACE) for e in self.requests]
-
     def requests_text(self) -> str:
         text = requests_text(self.requests, IGNORED_DENIALS, discovery=self.alone)
         return text.replace(self.namespace, NAMESPACE)
@@ -309,7 +293,7 @@ def prepare(cluster: RealCluster, job: Job) -> Prepared:
     namespace = _fresh_namespace(plane)
     home = namespace if job.namespace == NAMESPACE else _fresh_namespace(plane)
     _grant(plane, job.access, home)
-    job.scenario.seed(cast(KubeApiServer, cluster), namespace)
+    job.scenario.seed(cluster, namespace)
     return Prepared(job, namespace, home)
 
 
@@ -325,7 +309,7 @@ def run_prepared(cluster: RealCluster, prepared: Prepared, *, alone: bool) -> Re
     )
     outcome = RealOutcome(prepared, run, alone)
     try:
-        job.scenario.check(cast(KubeApiServer, cluster), prepared.namespace, cast(Run, run))
+        job.scenario.check(cluster, prepared.namespace, run)
     except AssertionError as error:
         outcome.effect_error = str(error)
     return outcome
@@ -379,12 +363,8 @@ def setup(control_plane: ControlPlane) -> Iterator[Setup]:
         **{kind: access_for(made[kind]) for kind in KINDS},
         **{name: render(without(*where)) for name, where in REMOVALS.items()},
     }
-    try:
-        before: dict[str, str] | None = plane.api("GET", AWS_AUTH).get("data") or {}
-    except ApiError as error:
-        if error.status != 404:
-            raise
-        before = None
+    before = plane.aws_auth_data()
+    if before is None:
         others = {"mapRoles": NODE_ROLES, "mapUsers": OTHER_USERS, "mapAccounts": MAP_ACCOUNTS}
         body = {"metadata": {"name": "aws-auth"}, "data": others}
         plane.api("POST", "/api/v1/namespaces/kube-system/configmaps", body)
@@ -421,8 +401,6 @@ Key = tuple[str, str, str, str]
 class Results:
     setup: Setup
     outcomes: dict[Key, RealOutcome] = field(default_factory=dict)
-    #: The stand-in's outcomes of the default preset's commands, to compare the requests.
-    standin: dict[tuple[str, str], Outcome] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
 
     def group(self, name: str) -> dict[Key, RealOutcome]:
@@ -441,13 +419,13 @@ def _jobs(accesses: Mapping[str, Access]) -> list[tuple[Key, Job]]:
         jobs.append(((group, preset, mode, scenario.name), Job(scenario, preset, accesses[preset], mode, **kw)))
 
     for mode in MODES:
-        for s in REAL_SCENARIOS:
+        for s in SCENARIOS:
             add("allowed", "recipe", mode, s)
             add("other-namespace", "deploy-rollback", mode, s, namespace=OTHER_NAMESPACE)
             add("allowed", ROLE, mode, s)
             for kind in KINDS:
                 add("allowed", kind, mode, s)
-    for s in REAL_SCENARIOS:
+    for s in SCENARIOS:
         for removal in REMOVALS:
             add("removal", removal, watch_list, s)
     for s in DENIED:
@@ -459,58 +437,50 @@ def _jobs(accesses: Mapping[str, Access]) -> list[tuple[Key, Job]]:
 @pytest.fixture(scope="module")
 def results(setup: Setup, request: pytest.FixtureRequest) -> Iterator[Results]:
     """Each command once per preset, identity and client mode, in our namespace and another; once per removed
-    verb; the default preset's commands alone (their whole request list), and beside them on the stand-in."""
+    verb; the default preset's commands alone (their whole request list)."""
     cluster, accesses = setup.cluster, setup.accesses
     results = Results(setup)
     started = time.monotonic()
     default = [
         (("allowed", "deploy-rollback", mode, s.name), Job(s, "deploy-rollback", accesses["deploy-rollback"], mode))
         for mode in MODES
-        for s in REAL_SCENARIOS
+        for s in SCENARIOS
     ]
     unmapped = (("unmapped", ROLE, "watch-list", UNMAPPED.name), Job(UNMAPPED, ROLE, accesses[ROLE], "watch-list"))
     unmapped = (unmapped[0], replace(unmapped[1], credentials=OTHER_SESSION))
     others = _jobs(accesses)
     # The default preset's commands and the unmapped session, one at a time: every request is theirs.
     # (Seeded a dozen at a time: every Deployment's pods take room on the kwok node.)
-    for batch in (default[: len(REAL_SCENARIOS)], [*default[len(REAL_SCENARIOS) :], unmapped]):
+    for batch in (default[: len(SCENARIOS)], [*default[len(SCENARIOS) :], unmapped]):
         for (key, _), prepared in zip(batch, prepare_all(cluster, [job for _, job in batch]), strict=True):
             results.outcomes[key] = run_prepared(cluster, prepared, alone=True)
             clean_up(cluster, prepared)
     results.seconds["alone"] = time.monotonic() - started
 
-    # The rest at once (each in its namespace), and the same default-preset commands on the stand-in.
+    # The rest at once, each in its namespace.
     mark = time.monotonic()
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        standin = [
-            (mode, s.name, pool.submit(execute, Job(s, "deploy-rollback", accesses["deploy-rollback"], mode)))
-            for mode in MODES
-            for s in SCENARIOS
-        ]
         for key, outcome in zip([k for k, _ in others], pool.map(lambda kj: one(cluster, kj[1]), others), strict=True):
             results.outcomes[key] = outcome
         # Each removal ran in the default client mode; those that broke nothing run again in the other.
         second = list(MODES)[1]
         unbroken = [r for r in REMOVALS if all(o.works for o in results.removals(r))]
-        again = [
-            (("removal", r, second, s.name), Job(s, r, accesses[r], second)) for r in unbroken for s in REAL_SCENARIOS
-        ]
+        again = [(("removal", r, second, s.name), Job(s, r, accesses[r], second)) for r in unbroken for s in SCENARIOS]
         for key, outcome in zip([k for k, _ in again], pool.map(lambda kj: one(cluster, kj[1]), again), strict=True):
             results.outcomes[key] = outcome
-        results.standin = {(mode, name): future.result() for mode, name, future in standin}
     results.seconds["together"] = time.monotonic() - mark
     publish(request.config, report(results))
     yield results
 
 
 def report(results: Results) -> list[str]:
-    """The real tables: command -> requests (from the audit log) -> allowed/denied; beside the stand-in's,
-    with what differs; and what each removed verb breaks."""
+    """The real tables: command -> requests (from the audit log) -> allowed/denied; and what each removed verb
+    breaks."""
     lines = [f"timings: {', '.join(f'{k} {v:.0f} s' for k, v in results.seconds.items())}"]
     for preset in ("deploy-rollback", "recipe", ROLE, *KINDS):
         for mode in MODES:
             lines += ["", f"{preset!r}, client mode {mode}, namespace {NAMESPACE}:"]
-            for s in REAL_SCENARIOS:
+            for s in SCENARIOS:
                 o = results.outcomes[("allowed", preset, mode, s.name)]
                 lines.append(f"  {s.name:31} {'allowed' if o.works else 'FAILED':8} {o.requests_text()}")
     lines += ["", "denied / refused:"]
@@ -530,17 +500,6 @@ def report(results: Results) -> list[str]:
             lines.append(f"    {o.scenario.name:31} [{o.prepared.job.mode}] {cause}")
         if not broken:
             lines.append("    NOTHING BREAKS")
-    lines += ["", "the default preset's requests, real (audit log) vs stand-in (tests/apiserver):"]
-    for mode in MODES:
-        for s in REAL_SCENARIOS:
-            real = results.outcomes[("allowed", "deploy-rollback", mode, s.name)]
-            standin = results.standin[(mode, s.name)]
-            found = differences([describe_standin(r) for r in standin.run.requests], real.described())
-            lines.append(f"  {s.name} [{mode}]: {'same' if not found else ''}")
-            if found:
-                lines.append(f"    real:     {'; '.join(real.described())}")
-                lines.append(f"    stand-in: {'; '.join(describe_standin(r) for r in standin.run.requests)}")
-                lines += [f"    - {d}" for d in found]
     return lines
 
 
@@ -549,7 +508,7 @@ def report(results: Results) -> list[str]:
 
 @pytest.mark.parametrize("preset", ["deploy-rollback", "recipe"])
 @pytest.mark.parametrize("mode", list(MODES))
-@pytest.mark.parametrize("scenario", REAL_SCENARIOS, ids=lambda s: s.name)
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)
 def test_every_deploy_and_rollback_command_works(results: Results, preset: str, mode: str, scenario: Scenario) -> None:
     """Under each preset and client mode, real RBAC lets every deploy/rollback command through, with its effect."""
     outcome = results.outcomes[("allowed", preset, mode, scenario.name)]
@@ -590,7 +549,7 @@ def test_each_verb_of_the_default_preset_is_needed(results: Results, removal: st
 
 
 @pytest.mark.parametrize("mode", list(MODES))
-@pytest.mark.parametrize("scenario", REAL_SCENARIOS, ids=lambda s: s.name)
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)
 def test_another_namespace_is_denied(results: Results, mode: str, scenario: Scenario) -> None:
     """The same commands in a namespace without the Role fail: every resource request there is answered 403."""
     outcome = results.outcomes[("other-namespace", "deploy-rollback", mode, scenario.name)]
@@ -622,7 +581,7 @@ def test_a_session_of_another_role_is_refused(results: Results) -> None:
 
 @pytest.mark.parametrize("identity", [ROLE, *KINDS])
 @pytest.mark.parametrize("mode", list(MODES))
-@pytest.mark.parametrize("scenario", REAL_SCENARIOS, ids=lambda s: s.name)
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)
 def test_every_identity_runs_every_command(results: Results, identity: str, mode: str, scenario: Scenario) -> None:
     """The OIDC role's session (github-actions) and the existing role and user run each command, in both modes."""
     outcome = results.outcomes[("allowed", identity, mode, scenario.name)]
@@ -666,7 +625,7 @@ def test_commands_run_alone_have_all_their_requests_in_their_namespace(results: 
     """The premise of running commands at once: every resource request of a command run alone names its
     namespace, so the namespace filter keeps all of a concurrent command's resource requests."""
     alone = [o for o in results.outcomes.values() if o.alone and o.resource_requests]
-    assert len(alone) == 2 * len(REAL_SCENARIOS)
+    assert len(alone) == 2 * len(SCENARIOS)
     strays = [describe(e) for o in alone for e in o.resource_requests if not in_namespace(e, o.namespace)]
     assert not strays, strays
 

@@ -11,9 +11,8 @@ import pytest
 import yaml
 
 from eks_cicd_access import EksCicdAccess
-from tests.apiserver.kubectl import BIN, point_at
-from tests.apiserver.rbac import Authorizer
 from tests.apiserver.server import KubeApiServer, Principal
+from tests.clients import BIN, point_at
 from tests.conftest import ACCOUNT, CLUSTER_NAME, MAP_ACCOUNTS, NODE_ROLES, OTHER_USERS
 from tests.engine import Engine, from_struct, strip_secrets
 from tests.test_component import ENTRY
@@ -45,7 +44,7 @@ def test_the_default_kubeconfig_writes_as_the_deployer(stack, monkeypatch, tmp_p
     assert exec_config["command"] == "aws" and "get-token" in exec_config["args"]
 
     with KubeApiServer(
-        Authorizer([], []), cluster_name=CLUSTER_NAME, principals={DEPLOYER_KEY: Principal(DEPLOYER_SECRET, alice)}
+        cluster_name=CLUSTER_NAME, principals={DEPLOYER_KEY: Principal(DEPLOYER_SECRET, alice)}
     ) as server:
         server.seed_configmap(
             "kube-system", "aws-auth", {"mapRoles": NODE_ROLES, "mapUsers": OTHER_USERS, "mapAccounts": MAP_ACCOUNTS}

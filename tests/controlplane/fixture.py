@@ -58,7 +58,7 @@ from kubernetes.client import ApiClient, Configuration, CoreV1Api, V1Node, V1Nod
 from kubernetes.client.exceptions import ApiException
 
 from tests.apiserver.authenticator import Principal
-from tests.apiserver.kubectl import BIN, KUBECTL, point_at
+from tests.clients import BIN, KUBECTL, point_at
 from tests.controlplane.pki import CertificateAuthority, service_account_keys
 from tests.controlplane.processes import Process, environment, free_port, wait_until
 from tests.controlplane.webhook import Review, TokenWebhook, read_aws_auth
@@ -92,6 +92,32 @@ class ApiError(Exception):
         super().__init__(f"HTTP {status}: {body}")
         self.status = status
         self.body = body
+
+
+def send_json(
+    context: ssl.SSLContext, url: str, method: str, body: Mapping[str, Any] | None, *, token: str | None = None
+) -> tuple[int, dict[str, Any]]:
+    """One HTTPS request, JSON in and out: the status and the decoded answer, whatever the status (a PATCH is a
+    JSON merge patch). ``token`` is a bearer token."""
+    data = None if body is None else json.dumps(body).encode()
+    headers = {
+        "Content-Type": "application/merge-patch+json" if method == "PATCH" else "application/json",
+        "Accept": "application/json",
+    }
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=30, context=context) as answer:
+            found: dict[str, Any] = json.load(answer)
+            return answer.status, found
+    except urllib.error.HTTPError as error:
+        text = error.read().decode(errors="replace")
+        try:
+            refusal: dict[str, Any] = json.loads(text)
+        except ValueError:
+            refusal = {"body": text}
+        return error.code, refusal
 
 
 class ToolsMissing(RuntimeError):
@@ -287,23 +313,29 @@ class ControlPlane:
     ) -> dict[str, Any]:
         """One request, JSON in and out, e.g. ``api("GET", "/api/v1/nodes")``: as the admin, or with
         bearer ``token``. Raise ``ApiError`` unless it succeeds. A PATCH is a JSON merge patch."""
-        data = None if body is None else json.dumps(body).encode()
-        headers = {
-            "Content-Type": "application/merge-patch+json" if method == "PATCH" else "application/json",
-            "Accept": "application/json",
-        }
-        if token is not None:
-            headers["Authorization"] = f"Bearer {token}"
-            context = ssl.create_default_context(cafile=str(self._files["ca.crt"]))
-        else:
-            context = self._admin_tls()
-        request = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
-        try:
-            with urllib.request.urlopen(request, timeout=30, context=context) as answer:
-                found: dict[str, Any] = json.load(answer)
-                return found
-        except urllib.error.HTTPError as error:
-            raise ApiError(error.code, error.read().decode(errors="replace")) from None
+        code, answer = self.request(method, path, body, token=token)
+        if code >= 400:
+            raise ApiError(code, json.dumps(answer))
+        return answer
+
+    def request(
+        self, method: str, path: str, body: Mapping[str, Any] | None = None, *, token: str | None = None
+    ) -> tuple[int, dict[str, Any]]:
+        """As ``api``, but the HTTP status and the decoded answer whatever the status."""
+        if token is None:
+            return send_json(self._admin_tls(), self.url + path, method, body)
+        context = ssl.create_default_context(cafile=str(self._files["ca.crt"]))
+        return send_json(context, self.url + path, method, body, token=token)
+
+    def aws_auth_data(self) -> dict[str, str] | None:
+        """kube-system/aws-auth's ``data`` as the admin reads it (``{}`` if it has none); ``None`` if there is no
+        aws-auth."""
+        code, answer = self.request("GET", "/api/v1/namespaces/kube-system/configmaps/aws-auth")
+        if code == 404:
+            return None
+        if code != 200:
+            raise ApiError(code, json.dumps(answer))
+        return dict(answer.get("data") or {})
 
     def get_token(self, credentials: Mapping[str, str], cluster_name: str | None = None) -> str:
         """A token from the real ``aws eks get-token`` (us-east-1) signed with ``credentials``, for

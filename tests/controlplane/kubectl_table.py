@@ -1,4 +1,4 @@
-"""The kubectl table as the real API server's audit log tells it, and where the stand-in's differs.
+"""The kubectl table as the real API server's audit log tells it.
 
 ``tests/test_cluster_kubectl.py`` runs the kubectl tier's commands against the
 real control plane; each command's requests are its audit events
@@ -8,8 +8,7 @@ request but discovery names it), and only a command that ran alone owns the
 discovery requests of its window too.
 
 ``publish`` appends lines to a terminal-summary section of their own
-(``CLUSTER_KUBECTL_REPORT``), printed after the stand-in's ``KUBECTL_REPORT``
-section (``tests/conftest.py``), which it leaves alone.
+(``CLUSTER_KUBECTL_REPORT``).
 """
 
 from __future__ import annotations
@@ -21,14 +20,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.apiserver.server import Request
 from tests.controlplane.fixture import describe_event
 
 CLUSTER_KUBECTL_REPORT = pytest.StashKey[list[str]]()
 _PRINTER = "cluster-kubectl-report"
-#: The stand-in marks a PATCH's content type and the extra checks it made; the audit log (level
-#: Metadata) records neither, so they are left out when the two are compared.
-_STANDIN_ONLY = (" (strategic)", " (json)", " (apply)", " (application/merge-patch+json)")
 
 
 def _query(event: Mapping[str, Any]) -> dict[str, list[str]]:
@@ -51,8 +46,7 @@ def status(event: Mapping[str, Any]) -> int:
 
 
 def describe(event: Mapping[str, Any]) -> str:
-    """``verb resource[/subresource] [name] [(watch-list)] -> code`` (``verb /path -> code`` for discovery), the
-    stand-in's spelling."""
+    """``verb resource[/subresource] [name] [(watch-list)] -> code`` (``verb /path -> code`` for discovery)."""
     if not is_resource(event):
         path = urlsplit(str(event.get("requestURI", ""))).path
         return f"{event.get('verb')} {path} -> {status(event)}"
@@ -61,15 +55,6 @@ def describe(event: Mapping[str, Any]) -> str:
         head, arrow, code = text.rpartition(" -> ")
         text = f"{head} (watch-list){arrow}{code}"
     return text
-
-
-def describe_standin(request: Request) -> str:
-    """A stand-in request in the audit log's terms: no patch type, no extra checks."""
-    text = request.describe()
-    for mark in _STANDIN_ONLY:
-        text = text.replace(mark, "")
-    head, arrow, code = text.rpartition(" -> ")
-    return head.split(" [+", 1)[0] + arrow + code
 
 
 def requests_text(
@@ -95,27 +80,6 @@ def requests_text(
         if served:
             parts.append(f"+{served} discovery/openapi")
     return "; ".join(parts) or "(no request)"
-
-
-def comparable(event: Mapping[str, Any]) -> str:
-    """``describe``, but a create without its object's name: the audit log names it (from the body), the
-    request (and so the stand-in) does not."""
-    text = describe(event)
-    name = (event.get("objectRef") or {}).get("name")
-    if event.get("verb") == "create" and name:
-        text = text.replace(f" {name} -> ", " -> ")
-    return text
-
-
-def differences(standin: Sequence[str], real: Sequence[str]) -> list[str]:
-    """What differs between two request lists: requests only one side made, or the same ones in another order."""
-    if list(standin) == list(real):
-        return []
-    only_standin = Counter(standin) - Counter(real)
-    only_real = Counter(real) - Counter(standin)
-    found = [f"stand-in only: {r}" + (f" x{n}" if n > 1 else "") for r, n in only_standin.items()]
-    found += [f"real only: {r}" + (f" x{n}" if n > 1 else "") for r, n in only_real.items()]
-    return found or ["same requests, another order"]
 
 
 class _Printer:
