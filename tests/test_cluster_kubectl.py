@@ -13,8 +13,8 @@ its audit events (``tests/controlplane/kubectl_table.py``). The table goes to
 the terminal summary.
 
 Every identity (the IAM user, the OIDC role's session, the existing role and
-user) is mapped to the same Kubernetes user, so another namespace is tried
-once, with the default preset in both client modes.
+user) is mapped to the same Kubernetes user; another namespace is tried with
+the default preset in both client modes, and for the existing role and user.
 
 ``pytest -m cluster tests/test_cluster_kubectl.py`` (a few minutes on 2 cores).
 """
@@ -428,6 +428,8 @@ def _jobs(accesses: Mapping[str, Access]) -> list[tuple[Key, Job]]:
     for s in SCENARIOS:
         for removal in REMOVALS:
             add("removal", removal, watch_list, s)
+        for kind in KINDS:
+            add("other-namespace", kind, watch_list, s, namespace=OTHER_NAMESPACE)
     for s in DENIED:
         add("denied", "deploy-rollback", watch_list, s)
         add("denied", ROLE, watch_list, s)
@@ -619,6 +621,17 @@ def test_every_request_is_the_existing_principals_mapped_user(results: Results, 
     assert _callers(results, kind) == {(access.username, made.caller, arns[0])}
     entries = [e for e in results.setup.aws_auth()[key] if e[KEYS[key]].lower() in (made.arn.lower(), arns[0].lower())]
     assert [(e[KEYS[key]], e["username"]) for e in entries] == [(arns[0], access.username)], entries
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)
+def test_an_existing_principal_is_denied_in_another_namespace(results: Results, kind: str, scenario: Scenario) -> None:
+    """identity existing: the same commands in a namespace without the Role fail for the role and the user alike,
+    every resource request there answered 403."""
+    outcome = results.outcomes[("other-namespace", kind, "watch-list", scenario.name)]
+    assert outcome.run.returncode != 0, outcome.explain()
+    assert outcome.denials, f"no request was denied: {outcome.explain()}"
+    assert {status(e) for e in outcome.resource_requests} == {403}, f"a request was served: {outcome.explain()}"
 
 
 def test_commands_run_alone_have_all_their_requests_in_their_namespace(results: Results) -> None:

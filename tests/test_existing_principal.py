@@ -58,6 +58,22 @@ def test_an_existing_user_is_mapped_in_map_users(stack):
     assert out["iam_role_arn"][0] is None
 
 
+@pytest.mark.parametrize("arn", [ROLE_ARN, USER_ARN], ids=["role", "user"])
+def test_everything_made_for_an_existing_principal_is_a_child_of_the_component(stack, arn):
+    """The policy, its attachment to the principal made elsewhere and the Kubernetes half are all parented to the
+    component (so they are listed, aliased and destroyed with it)."""
+    deploy(stack, **EXISTING, principal_arn=arn)
+    component = stack.one("eks-cicd-access:index:EksCicdAccess")
+    children = [
+        r
+        for r in stack.resources
+        if not r.read and r.urn != component.urn and not r.type.startswith("pulumi:providers:")
+    ]
+    assert {r.type.split(":")[-1] for r in children} >= {"Policy", "Namespace", "Role", "RoleBinding"}
+    assert any(r.type.endswith("PolicyAttachment") for r in children)
+    assert [r.name for r in children if r.parent != component.urn] == []
+
+
 def test_an_access_entry_keeps_the_arn_as_given_and_has_no_replacement_trigger(stack):
     """With access entries the role's ARN is kept whole (path included); its lifecycle is not ours, so no trigger."""
     deploy(stack, **EXISTING, principal_arn=ROLE_ARN, identity_mapping="access-entry", kubernetes_username="ci")
@@ -187,6 +203,10 @@ def test_a_boundary_that_is_not_a_policy_arn_is_refused(stack, value):
         (
             {"identity": "existing", "principal_arn": ROLE_ARN, "attach_policy": False, "iam_policy_name": "p"},
             "iam_policy_name",
+        ),
+        (
+            {"identity": "existing", "principal_arn": ROLE_ARN, "attach_policy": False, "policy_resource_scope": "any"},
+            "policy_resource_scope",
         ),
         ({"principal_arn": ROLE_ARN}, "principal_arn"),
         ({"attach_policy": False}, "attach_policy"),
