@@ -35,6 +35,7 @@ from tests.controlplane.fixture import ControlPlane, send_json
 pytestmark = pytest.mark.cluster
 
 NAME = "parity"
+LABELS = {"team": "web"}
 #: The ConfigMap every namespace of a real cluster gets (the root CA publisher); the stand-in has no controllers.
 ROOT_CA = "kube-root-ca.crt"
 
@@ -101,24 +102,38 @@ def _sequence(namespace: str, viewer_token: str) -> list[tuple[str, str, str, di
     base = f"/api/v1/namespaces/{namespace}/configmaps"
     path = f"{base}/{NAME}"
 
-    def cm(data: Mapping[str, str], rv: str | None = None, name: str = NAME, **extra: Any) -> dict[str, Any]:
-        meta: dict[str, Any] = {"name": name, "namespace": namespace}
+    def cm(
+        data: Mapping[str, str],
+        rv: str | None = None,
+        name: str = NAME,
+        labels: Mapping[str, str] | None = LABELS,
+        in_namespace: str = namespace,
+    ) -> dict[str, Any]:
+        meta: dict[str, Any] = {"name": name, "namespace": in_namespace}
+        if labels is not None:
+            meta["labels"] = dict(labels)
         if rv is not None:
             meta["resourceVersion"] = rv
-        return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": dict(data), **extra}
+        return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": dict(data)}
 
     return [
         ("get a missing ConfigMap", "GET", path, None, None),
         ("replace a missing ConfigMap", "PUT", path, cm({"a": "1"}), None),
+        ("create with another namespace in the body", "POST", base, cm({"a": "1"}, in_namespace="other"), None),
         ("create", "POST", base, cm({"a": "1"}), None),
         ("create it again", "POST", base, cm({"a": "1"}), None),
+        ("create it again with a resourceVersion", "POST", base, cm({"a": "1"}, "CURRENT"), None),
+        ("create at an object's path", "POST", path, cm({"a": "1"}), None),
         ("get", "GET", path, None, None),
         ("replace with the resourceVersion read", "PUT", path, cm({"a": "1", "b": "2"}, "CURRENT"), None),
         ("replace with a stale resourceVersion", "PUT", path, cm({"a": "9"}, "STALE"), None),
         ("replace with nothing changed", "PUT", path, cm({"a": "1", "b": "2"}, "CURRENT"), None),
-        ("replace with no resourceVersion", "PUT", path, cm({"c": "3"}), None),
+        ("replace with no resourceVersion and no labels", "PUT", path, cm({"c": "3"}, labels=None), None),
+        ("replace with empty labels, nothing changed", "PUT", path, cm({"c": "3"}, "CURRENT", labels={}), None),
         ("replace with another name in the body", "PUT", path, cm({"c": "3"}, name="other"), None),
+        ("replace with another namespace in the body", "PUT", path, cm({"c": "3"}, in_namespace="other"), None),
         ("replace with a body of another kind", "PUT", path, {**cm({"c": "3"}), "kind": "Secret"}, None),
+        ("replace the collection", "PUT", base, cm({"c": "3"}), None),
         ("create with a resourceVersion", "POST", base, cm({"d": "4"}, "CURRENT", name=f"{NAME}-2"), None),
         ("list", "GET", base, None, None),
         ("get as a user outside system:masters", "GET", path, None, viewer_token),
@@ -181,9 +196,11 @@ def test_the_standin_answers_as_the_real_api_server(answers: Answers, index: int
 
 
 def test_the_sequence_exercises_what_the_writer_meets(answers: Answers) -> None:
-    """The sequence is not vacuous: the real server answered it with 200, 201, 400, 401, 403, 404, 409 and 500,
-    and moved the resourceVersion on a change but not on a no-op."""
-    assert {a["code"] for a in answers.real} == {200, 201, 400, 401, 403, 404, 409, 500}
+    """The sequence is not vacuous: the real server answered it with 200, 201, 400, 401, 403, 404, 405, 409 and
+    500, moved the resourceVersion on a change but not on a no-op, and kept the labels sent."""
+    assert {a["code"] for a in answers.real} == {200, 201, 400, 401, 403, 404, 405, 409, 500}
     moved = {a["step"]: a.get("resourceVersion") for a in answers.real}
     assert moved["replace with the resourceVersion read"] == "new"
-    assert moved["replace with nothing changed"] == "unchanged"
+    assert moved["replace with nothing changed"] == moved["replace with empty labels, nothing changed"] == "unchanged"
+    created = next(a for a in answers.real if a["step"] == "create")
+    assert created["labels"] == LABELS

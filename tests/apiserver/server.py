@@ -72,20 +72,25 @@ def request_attributes(method: str, path: str, query_string: str = "") -> Attrib
     ``?watch=true`` watch); any other path only gets its verb."""
     parts = [p for p in path.split("/") if p]
     method = method.upper()
+    namespaced = parts[:3] == ["api", "v1", "namespaces"] and len(parts) in (5, 6)
     if method in ("GET", "HEAD"):
-        verb = "get" if len(parts) == 6 else "list"
-        if parse_qs(query_string).get("watch", [""])[0] in ("true", "1"):
+        verb = "list" if namespaced and len(parts) == 5 else "get"
+        if namespaced and parse_qs(query_string).get("watch", [""])[0] in ("true", "1"):
             verb = "watch"
     else:
         verb = _VERBS.get(method, method.lower())
-    if parts[:3] != ["api", "v1", "namespaces"] or len(parts) not in (5, 6):
+    if not namespaced:
         return Attributes(verb=verb, path=path)
-    return Attributes(verb=verb, path=path, namespace=parts[3], resource=parts[4], name=(parts[5:6] and parts[5]) or "")
+    return Attributes(
+        verb=verb, path=path, namespace=parts[3], resource=parts[4], name=parts[5] if len(parts) == 6 else ""
+    )
 
 
 def forbidden_message(user: str, attrs: Attributes) -> str:
-    """The API server's 403 message for a denied namespaced core request (``tests/test_cluster_standin_parity.py``
-    compares it with the real one)."""
+    """The API server's 403 message for a denied request (``tests/test_cluster_standin_parity.py`` compares it with
+    the real one for ConfigMaps)."""
+    if not attrs.resource:
+        return f'forbidden: User "{user}" cannot {attrs.verb} path "{attrs.path}"'
     subject = attrs.resource + (f' "{attrs.name}"' if attrs.name else "")
     return (
         f'{subject} is forbidden: User "{user}" cannot {attrs.verb} resource "{attrs.resource}" in API group "" '
@@ -304,7 +309,16 @@ class KubeApiServer:
                 }
             if attrs.verb not in ("create", "update"):
                 raise ApiError(405, "MethodNotAllowed", f"the test server does not serve {attrs.describe()}")
-            sent = json.loads(body)
+            if (attrs.verb == "create") == bool(name):  # a create names no object, an update one
+                raise ApiError(
+                    405, "MethodNotAllowed", "the server does not allow this method on the requested resource"
+                )
+            try:
+                sent = json.loads(body)
+            except ValueError as error:
+                raise ApiError(400, "BadRequest", f"the body is not JSON: {error}") from None
+            if not isinstance(sent, dict):
+                raise ApiError(400, "BadRequest", "the body is not a JSON object")
             meta = sent.get("metadata") or {}
             name = name or meta.get("name", "")
             if meta.get("namespace", namespace) != namespace:
@@ -332,11 +346,11 @@ class KubeApiServer:
                 self.refuse_configmap_writes -= 1
                 raise ApiError(409, "Conflict", _conflict(name))
             if attrs.verb == "create":
+                if meta.get("resourceVersion"):
+                    # The real server answers this with a 500 that has no reason, before it looks for the object.
+                    raise ApiError(500, "", "resourceVersion should not be set on objects to be created")
                 if current is not None:
                     raise ApiError(409, "AlreadyExists", f'configmaps "{name}" already exists')
-                if meta.get("resourceVersion"):
-                    # The real server answers this with a 500 that has no reason.
-                    raise ApiError(500, "", "resourceVersion should not be set on objects to be created")
                 obj = _configmap(namespace, name, sent.get("data") or {}, meta)
                 return 201, self.store.put("configmaps", obj)
             if current is None:
@@ -356,8 +370,8 @@ class KubeApiServer:
 def _configmap(
     namespace: str, name: str, data: dict[str, str], meta: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
-    metadata = {
-        k: v for k, v in (meta or {}).items() if k in ("labels", "annotations", "ownerReferences", "finalizers")
+    metadata = {  # an empty map or list is no field at all, as the real server stores it
+        k: v for k, v in (meta or {}).items() if k in ("labels", "annotations", "ownerReferences", "finalizers") and v
     }
     metadata.update(name=name, namespace=namespace, uid=str(uuid.uuid4()), creationTimestamp=_now())
     return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata, "data": dict(data)}

