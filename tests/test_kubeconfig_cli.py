@@ -432,3 +432,16 @@ def test_no_credentials_is_a_clear_error(monkeypatch, tmp_path: Path):
         "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (the stack outputs), or assume the role "
         "(AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE)"
     )
+
+
+def test_an_os_error_without_a_reason_keeps_its_text():
+    """An OSError botocore lets through with no strerror (raised with a bare message) is reported with that
+    message, as the one-line reason."""
+
+    class Failing:
+        def describe_cluster(self, name):
+            raise OSError("credential process crashed")
+
+    with pytest.raises(KubeconfigError) as raised:
+        fetch_kubeconfig("my-cluster-1", REGION, client=Failing())
+    assert str(raised.value) == "getting AWS credentials failed: credential process crashed"

@@ -263,6 +263,20 @@ MESSAGES: list[tuple[dict[str, Any], str]] = [
         "is the principal_arn output)",
     ),
     (
+        {
+            "identity": "gitlab-ci",
+            "oidc_subjects": ["project_path:acme/web:ref_type:tag:ref:v1"],
+            "iam_user_name": None,
+            "principal_arn": "arn:aws:iam::123412341234:role/ci/web",
+        },
+        "principal_arn: only with identity 'existing' (identity is 'gitlab-ci', which creates the principal; its "
+        "ARN is the principal_arn output)",
+    ),
+    (
+        {"identity": "gitlab-ci", "oidc_subjects": ["project_path:acme/web:ref_type:tag:ref:v1"], "gitlab_url": 5},
+        "gitlab_url: must be an https:// URL, got int",
+    ),
+    (
         {"permissions_boundary": "arn:aws:iam::123412341234:role/b"},
         "permissions_boundary: 'arn:aws:iam::123412341234:role/b' is not an IAM policy ARN "
         "(arn:aws:iam::ACCOUNT:policy/NAME, or arn:aws:iam::aws:policy/NAME for an AWS managed policy)",

@@ -59,6 +59,8 @@ def test_the_defaults_warn_of_nothing(stack, warned):
         (GITHUB, "repo:acme/web:ref:refs/heads/*", True),
         (GITHUB, "repo:acme/web:ref:*", True),
         (GITHUB, "repo:acme/web:ref:refs/heads/release-?*", False),
+        (GITHUB, "repo:acme/web:re?:refs/heads/*", True),  # "?" is any one character, as in StringLike
+        (GITHUB, "repo:acme/web:ref:refs/heads/???-unreviewed-branch", True),
         (GITHUB, "repo:acme/web:ref:refs/heads/main", False),
         (GITHUB, "repo:acme/web:environment:*", False),
         (GITHUB, "repo:acme/web:pull_request", False),
