@@ -626,3 +626,18 @@ def _no_leftover_threads() -> Iterator[None]:
     before = threading.active_count()
     yield
     assert threading.active_count() <= before + 8, "writer threads were left running"
+
+
+@pytest.mark.parametrize("coalesce", [None, "coalesce-unexpected"])
+def test_an_unexpected_error_reaches_the_writer_and_nothing_is_written(coalesce):
+    """An exception the write loop does not expect (a bug in an edit, say) is raised to the writer as it is, alone
+    or coalesced, instead of a missing result; aws-auth is untouched."""
+    server = offline_server()
+    before = copy.deepcopy(server.store.objects)
+
+    def broken(data: dict[str, str]) -> dict[str, str]:
+        raise RuntimeError("a bug in an edit")
+
+    with pytest.raises(RuntimeError, match="a bug in an edit"):
+        writer(InProcessApi(server, "deployer"), coalesce=coalesce).edit(broken)
+    assert server.store.objects == before
