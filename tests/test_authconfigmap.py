@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -635,7 +635,7 @@ def test_an_unexpected_error_reaches_the_writer_and_nothing_is_written(coalesce)
     server = offline_server()
     before = copy.deepcopy(server.store.objects)
 
-    def broken(data: dict[str, str]) -> dict[str, str]:
+    def broken(data: Mapping[str, str]) -> dict[str, str]:
         raise RuntimeError("a bug in an edit")
 
     with pytest.raises(RuntimeError, match="a bug in an edit"):
