@@ -187,8 +187,8 @@ def _user_delete(aws: Aws, ident: str, state: State) -> None:
 # -- aws:iam/userPolicyAttachment, aws:iam/rolePolicyAttachment ------------------------------------------
 
 
-def _attachment(kind: str) -> tuple[Callable[..., Any], Callable[..., Any], Callable[..., Any]]:
-    """create, read and delete of a managed policy's attachment to a user or a role."""
+def _attachment(kind: str) -> Kind:
+    """``aws:iam/<kind>PolicyAttachment``: a managed policy attached to a user or a role; any change replaces it."""
     Kind_ = kind.capitalize()
 
     def read(aws: Aws, ident: str, state: State) -> State | None:
@@ -209,11 +209,16 @@ def _attachment(kind: str) -> tuple[Callable[..., Any], Callable[..., Any], Call
     def delete(aws: Aws, ident: str, state: State) -> None:
         getattr(aws.iam, f"detach_{kind}_policy")(**{f"{Kind_}Name": state[kind]}, PolicyArn=state["policyArn"])
 
-    return create, read, delete
-
-
-_user_attach = _attachment("user")
-_role_attach = _attachment("role")
+    return Kind(
+        f"aws:iam/{kind}PolicyAttachment:{Kind_}PolicyAttachment",
+        inputs=frozenset({kind, "policyArn"}),
+        supported=frozenset({kind, "policyArn"}),
+        replace_on=frozenset({kind, "policyArn"}),
+        computed=frozenset(),
+        create=create,
+        read=read,
+        delete=delete,
+    )
 
 
 # -- aws:iam/accessKey:AccessKey ----------------------------------------------------------------------
@@ -434,16 +439,7 @@ KINDS: dict[str, Kind] = {
             delete=_user_delete,
             defaults={"path": "/", "forceDestroy": False},
         ),
-        Kind(
-            "aws:iam/userPolicyAttachment:UserPolicyAttachment",
-            inputs=frozenset({"user", "policyArn"}),
-            supported=frozenset({"user", "policyArn"}),
-            replace_on=frozenset({"user", "policyArn"}),
-            computed=frozenset(),
-            create=_user_attach[0],
-            read=_user_attach[1],
-            delete=_user_attach[2],
-        ),
+        _attachment("user"),
         Kind(
             "aws:iam/accessKey:AccessKey",
             inputs=frozenset({"user", "pgpKey", "status"}),
@@ -504,16 +500,7 @@ KINDS: dict[str, Kind] = {
             defaults={"path": "/", "maxSessionDuration": 3600.0, "forceDetachPolicies": False},
             autoname="name",
         ),
-        Kind(
-            "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
-            inputs=frozenset({"role", "policyArn"}),
-            supported=frozenset({"role", "policyArn"}),
-            replace_on=frozenset({"role", "policyArn"}),
-            computed=frozenset(),
-            create=_role_attach[0],
-            read=_role_attach[1],
-            delete=_role_attach[2],
-        ),
+        _attachment("role"),
         Kind(
             "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
             inputs=frozenset({"url", "clientIdLists", "thumbprintLists", "tags"}),
