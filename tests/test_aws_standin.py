@@ -35,6 +35,7 @@ from pulumi.provider.experimental.provider import (
     ReadRequest,
     UpdateRequest,
 )
+from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2_grpc
 
 from tests.aws_standin.kinds import KINDS, StandinError, ses_smtp_password_v4
@@ -216,6 +217,15 @@ def test_an_unknown_type_or_invoke_is_a_loud_error(standin: Standin) -> None:
         standin.invoke("aws:iam/getRole:getRole", {"name": "x"})
 
 
+def test_a_child_of_the_component_is_served_by_its_own_type(standin: Standin) -> None:
+    """A request's URN carries its parents' types (``Parent$aws:iam/user:User``, as the real engine sends for the
+    component's children): the resource's own type decides, and an unknown one is still refused by that name."""
+    inputs, failures = standin.check("eks-cicd-access:index:EksCicdAccess$aws:iam/user:User", {"name": "u"})
+    assert failures == [] and inputs["name"] == "u"
+    with pytest.raises(StandinError, match=r"^aws:s3/bucket:Bucket: not served by the AWS stand-in"):
+        standin.check("eks-cicd-access:index:EksCicdAccess$aws:s3/bucket:Bucket", {})
+
+
 def test_check_refuses_unknown_and_unimplemented_inputs_and_applies_defaults(standin: Standin) -> None:
     """A misspelt input and an input the stand-in does not implement are Check failures; defaults are pulumi-aws's."""
     inputs, failures = standin.check("aws:iam/user:User", {"name": "u", "permissionBoundary": "x"})
@@ -339,7 +349,10 @@ def test_a_preview_touches_nothing(standin: Standin) -> None:
     """Create during a preview answers the inputs and unknown outputs, and moto has no new user."""
     before = standin.iam.list_users()["Users"]
     ident, props = standin.create("aws:iam/user:User", {"name": "preview-only"}, preview=True)
-    assert ident == "" and plain(props["arn"]) is UNKNOWN and plain(props["name"]) == "preview-only"
+    assert ident == "" and plain(props["arn"]) == UNKNOWN and plain(props["name"]) == "preview-only"
+    # on the wire, as the engine reads it: the unknown sentinel (the SDK cannot marshal its own Computed)
+    marshalled = PropertyValue.marshal_map(props)
+    assert marshalled.fields["arn"].string_value == rpc.UNKNOWN and marshalled["name"] == "preview-only"
     assert standin.iam.list_users()["Users"] == before
 
 

@@ -38,6 +38,7 @@ from pulumi.provider.experimental.provider import (
     UpdateRequest,
     UpdateResponse,
 )
+from pulumi.runtime import rpc
 
 from tests.aws_standin.kinds import KINDS, Aws, Kind, StandinError, State
 
@@ -46,14 +47,16 @@ from tests.aws_standin.kinds import KINDS, Aws, Kind, StandinError, State
 VERSION = importlib.metadata.version("pulumi_aws")
 MOTO_URL = "EKS_CICD_MOTO_URL"
 CLUSTERS = "EKS_CICD_STANDIN_CLUSTERS"
-#: What an input left unknown (computed) reads as in plain values.
-UNKNOWN = Computed()
+#: An unknown (computed) value, in plain values and on the wire: the engine's sentinel string. The SDK's
+#: experimental provider neither decodes it into ``Computed`` on the way in nor can marshal ``Computed`` on the way
+#: out ("Unsupported value type"), so the stand-in speaks the sentinel itself.
+UNKNOWN = rpc.UNKNOWN
 
 
 def plain(value: PropertyValue) -> Any:
     """A property value as plain Python (numbers stay floats, as on the wire); unknowns are ``UNKNOWN``."""
     inner = value.value
-    if isinstance(inner, Computed):
+    if isinstance(inner, Computed) or inner == UNKNOWN:
         return UNKNOWN
     if isinstance(inner, Mapping):
         return {k: plain(v) for k, v in inner.items()}
@@ -68,9 +71,7 @@ def plain_map(values: Mapping[str, PropertyValue]) -> State:
 
 def wire(value: Any, secret: bool = False) -> PropertyValue:
     """A plain value as a property value (``secret`` marks it)."""
-    if isinstance(value, Computed):
-        found = PropertyValue.computed()
-    elif isinstance(value, Mapping):
+    if isinstance(value, Mapping):
         found = PropertyValue({k: wire(v) for k, v in value.items()})
     elif isinstance(value, list | tuple):
         found = PropertyValue([wire(v) for v in value])
@@ -86,7 +87,10 @@ def wire_map(kind: Kind, state: State) -> dict[str, PropertyValue]:
     return {k: wire(v, k in kind.secret_outputs) for k, v in state.items() if v is not None}
 
 
-def kind_of(token: str) -> Kind:
+def kind_of(qualified: str) -> Kind:
+    """The ``Kind`` of a request's type. The SDK's ``request.type`` is the URN's *qualified* type, with the
+    parents' types before ``$`` (``eks-cicd-access:index:EksCicdAccess$aws:iam/user:User``): the last one counts."""
+    token = qualified.rsplit("$", 1)[-1]
     try:
         return KINDS[token]
     except KeyError:
@@ -97,7 +101,7 @@ def kind_of(token: str) -> Kind:
 
 def _same(old: Any, new: Any) -> bool:
     """Equal as pulumi-aws compares them: JSON documents by meaning, unknowns never equal."""
-    if isinstance(new, Computed):
+    if new == UNKNOWN:
         return False
     if isinstance(old, str) and isinstance(new, str) and old.lstrip().startswith("{"):
         try:
