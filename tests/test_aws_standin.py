@@ -263,6 +263,25 @@ def test_a_user_round_trip(standin: Standin) -> None:
     assert standin.read(token, ident, state) == (None, {})
 
 
+def test_a_replacement_of_a_given_name_deletes_first(standin: Standin) -> None:
+    """A named resource that must be replaced is deleted before its replacement is made (the name is unique, as
+    pulumi-terraform-bridge decides); an autonamed one is replaced create-first; no replacement, no deletion first."""
+    token = "aws:iam/policy:Policy"
+    named = {"name": "EKS_CICD_User_Policy", "policy": DOCUMENT, "description": "for a user", "path": "/"}
+
+    def delete_first(state: dict[str, Any], news: dict[str, Any]) -> bool:
+        request = DiffRequest(
+            urn(token), "id", {k: wire(v) for k, v in state.items()}, {k: wire(v) for k, v in news.items()}, []
+        )
+        return bool(run(standin.provider.diff(request)).delete_before_replace)
+
+    assert delete_first(named, {**named, "description": "for a role"})
+    assert not delete_first(named, {**named, "policy": DOCUMENT.replace("eks:*", "eks:Describe*")})
+    autonamed, _ = standin.check(token, {"policy": DOCUMENT, "description": "for a user"})
+    assert autonamed["name"].startswith("ci-")
+    assert not delete_first(autonamed, {**autonamed, "description": "for a role"})
+
+
 def test_a_policy_update_is_a_new_default_version(standin: Standin) -> None:
     """Another document makes a new default version of the same policy; another name replaces it."""
     token = "aws:iam/policy:Policy"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from typing import Any
@@ -116,6 +117,15 @@ def changed_keys(kind: Kind, olds: State, news: State) -> list[str]:
     return sorted(k for k in kind.inputs if k in olds or k in news if not _same(olds.get(k), news.get(k)))
 
 
+def named_by_user(kind: Kind, name: str, inputs: State) -> bool:
+    """The physical name was given, not made by the autonamer: as pulumi-terraform-bridge decides
+    (``nameRequiresDeleteBeforeReplace``), a replacement must then delete the old resource first, since the new one
+    cannot take its name while it exists. (The bridge knows from its ``__defaults`` list; the stand-in from the
+    autonamer's own pattern, ``<logical name>-<7 hex digits>``.)"""
+    given = inputs.get(kind.autoname) if kind.autoname else None
+    return isinstance(given, str) and re.fullmatch(rf"{re.escape(name)}-[0-9a-f]{{7}}", given) is None
+
+
 class AwsStandin(Provider):
     """The stand-in ``aws`` provider (see the package docstring)."""
 
@@ -166,7 +176,12 @@ class AwsStandin(Provider):
         olds, news = plain_map(request.old_state), plain_map(request.new_inputs)
         diffs = changed_keys(kind, olds, news)
         replaces = [k for k in diffs if k in kind.replace_on or kind.update is None]
-        return DiffResponse(changes=bool(diffs), replaces=replaces, diffs=diffs, delete_before_replace=False)
+        return DiffResponse(
+            changes=bool(diffs),
+            replaces=replaces,
+            diffs=diffs,
+            delete_before_replace=bool(replaces) and named_by_user(kind, request.name, news),
+        )
 
     def _preview(self, kind: Kind, inputs: State) -> dict[str, PropertyValue]:
         return wire_map(kind, {**inputs, **{k: UNKNOWN for k in kind.computed}})
