@@ -1,0 +1,257 @@
+"""The dev stack under the real Pulumi engine: the CLI, moto in server mode, the AWS stand-in, the real cluster.
+
+What the engine tier (``pytest -m engine``), ``scripts/demo`` and ``benchmarks/engine.py`` stand on:
+
+- ``Moto``: moto in server mode on a free loopback port, in this process, with the EKS cluster seeded. Its
+  ``sts_keys`` is what STS knows: every active access key moto's IAM holds, with its user's ARN. The control
+  plane's token webhook is pointed at it, so a key the stack created authenticates, and a deleted key stops.
+- ``Project``: a copy of this repository's program (``Pulumi.yaml``, ``Pulumi.dev.yaml``, ``__main__.py``) in a
+  temporary directory, with a fresh file backend, ``PULUMI_HOME`` and passphrase; ``project("up", "--yes")``
+  runs ``pulumi up --yes --non-interactive`` there as a user would.
+- What the engine finds on ``PATH``, all labelled stand-ins but the CLI and the Kubernetes provider: our
+  language host (``tests/engine_host``), the AWS stand-in (``tests/aws_standin``), the real
+  ``pulumi-resource-kubernetes`` and the SDK's dynamic-provider shim, both built by ``scripts/tools``. Nothing
+  leaves the machine: no update check, no plugin download, a file backend.
+
+The cluster's endpoint and CA that ``aws:eks/getCluster`` answers are the control plane's (the stand-in's seed),
+so the kubeconfig the stack exports reaches it; the program writes with the admin kubeconfig given as the
+``kubeconfig`` secret, as a platform engineer's own admin access would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping, MutableMapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.iam.models import iam_backends
+from moto.server import ThreadedMotoServer
+
+from tests.apiserver.authenticator import Principal
+from tests.aws_standin.provider import CLUSTERS, MOTO_URL
+from tests.controlplane.fixture import ControlPlane, find_tools
+from tests.controlplane.processes import free_port
+
+REPO = Path(__file__).resolve().parents[1]
+#: The program files a user's checkout has: copied into each project directory.
+PROGRAM_FILES = ("Pulumi.yaml", "Pulumi.dev.yaml", "__main__.py")
+HOST = REPO / "tests" / "engine_host"
+AWS_STANDIN = REPO / "tests" / "aws_standin" / "bin"
+PASSPHRASE = "engine-tier-test-passphrase"
+ACCOUNT = DEFAULT_ACCOUNT_ID
+REGION = "us-east-1"
+#: The EKS cluster of Pulumi.dev.yaml.
+CLUSTER_NAME = "my-cluster-1"
+#: ``pulumi`` commands may take this long on the busy 2-core box (an ``up`` of 50 instances takes minutes).
+TIMEOUT = float(os.environ.get("EKS_CICD_ENGINE_TIMEOUT", "600"))
+ENGINE_TOOLS = ("pulumi", "pulumi-resource-kubernetes")
+
+
+def client(service: str, url: str) -> Any:
+    """A boto3 client against moto's endpoint."""
+    return boto3.client(
+        service, endpoint_url=url, region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
+
+
+class StsKeys(MutableMapping[str, Principal]):
+    """What STS knows, for the token webhook: every active access key of moto's IAM users (read live, so a key
+    the stack deletes stops authenticating), plus what a test adds."""
+
+    def __init__(self) -> None:
+        self.added: dict[str, Principal] = {}
+
+    def _moto(self) -> dict[str, Principal]:
+        backend = iam_backends[ACCOUNT]["global"]
+        return {
+            key.access_key_id: Principal(key.secret_access_key, user.arn)
+            for user in list(backend.users.values())
+            for key in list(user.access_keys)
+            if key.status == "Active"
+        }
+
+    def __getitem__(self, key: str) -> Principal:
+        return {**self._moto(), **self.added}[key]
+
+    def __setitem__(self, key: str, value: Principal) -> None:
+        self.added[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.added[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter({**self._moto(), **self.added})
+
+    def __len__(self) -> int:
+        return len({**self._moto(), **self.added})
+
+
+class Moto:
+    """moto in server mode on loopback (this process), the EKS cluster seeded. A context manager."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        self.sts_keys = StsKeys()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> Moto:
+        self._server.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.stop()
+
+    def client(self, service: str) -> Any:
+        return client(service, self.url)
+
+    def seed_cluster(self, name: str = CLUSTER_NAME) -> str:
+        """An ACTIVE EKS cluster ``name`` in moto (its role made first); its ARN."""
+        iam = self.client("iam")
+        try:
+            role = iam.get_role(RoleName="eks-cluster")["Role"]["Arn"]
+        except iam.exceptions.NoSuchEntityException:
+            role = iam.create_role(RoleName="eks-cluster", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        eks = self.client("eks")
+        if name not in eks.list_clusters()["clusters"]:
+            eks.create_cluster(name=name, roleArn=role, resourcesVpcConfig={"subnetIds": ["subnet-0a1b2c3d"]})
+        arn: str = eks.describe_cluster(name=name)["cluster"]["arn"]
+        return arn
+
+    def secret_of(self, key_id: str) -> str | None:
+        """The secret moto holds for an access key (``None`` if moto has no such key)."""
+        found = self.sts_keys._moto().get(key_id)
+        return found.secret if found else None
+
+
+@dataclass
+class Engine:
+    """What every project of one test run shares: the tools, moto, the control plane and the cluster's seed."""
+
+    tools: dict[str, Path]
+    moto: Moto
+    plane: ControlPlane
+    authentication_mode: str = "API_AND_CONFIG_MAP"
+
+    @classmethod
+    def find_tools(cls) -> dict[str, Path]:
+        """The CLI, its language-host script and dynamic-provider shim, and the Kubernetes provider, built by
+        ``scripts/tools``."""
+        return find_tools(ENGINE_TOOLS)
+
+    def env(self, root: Path) -> dict[str, str]:
+        """The environment ``pulumi`` runs with: a file backend and ``PULUMI_HOME`` under ``root``, offline."""
+        path = [
+            HOST,
+            AWS_STANDIN,
+            self.tools["pulumi-resource-kubernetes"].parent,
+            self.tools["pulumi"].parent,
+            Path(sys.executable).parent,
+        ]
+        seed = {
+            CLUSTER_NAME: {
+                "endpoint": self.plane.url,
+                "certificateAuthority": self.plane.ca_data,
+                "authenticationMode": self.authentication_mode,
+            }
+        }
+        return {
+            "PATH": os.pathsep.join([*map(str, path), "/usr/bin", "/bin"]),
+            "HOME": str(root),
+            "PULUMI": str(self.tools["pulumi"]),
+            "PULUMI_HOME": str(root / "pulumi-home"),
+            "PULUMI_BACKEND_URL": (root / "state").as_uri(),
+            "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
+            "PULUMI_SKIP_UPDATE_CHECK": "true",
+            "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+            "PULUMI_PYTHON_CMD": sys.executable,
+            "EKS_CICD_PYTHON": sys.executable,
+            MOTO_URL: self.moto.url,
+            CLUSTERS: json.dumps(seed),
+            # No AWS credentials of any kind reach the program: it talks to moto only through the stand-in.
+            "AWS_CONFIG_FILE": os.devnull,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        }
+
+
+class PulumiFailed(AssertionError):
+    """A ``pulumi`` command's exit status was not the one expected."""
+
+
+@dataclass
+class Project:
+    """A copy of the program, with its own state and ``PULUMI_HOME``; call it to run ``pulumi ARGS``."""
+
+    directory: Path
+    env: dict[str, str]
+    log: list[tuple[list[str], float, int]] = field(default_factory=list)
+
+    @classmethod
+    def copy(cls, engine: Engine, root: Path, name: str = "project") -> Project:
+        """The program's files copied into ``root/name``, with a fresh backend under ``root``."""
+        directory = root / name
+        directory.mkdir(parents=True)
+        for file in PROGRAM_FILES:
+            shutil.copy(REPO / file, directory / file)
+        # Pulumi.yaml's `virtualenv: venv`, which the dynamic-provider shim runs the aws-auth writer with: the
+        # virtualenv running the tests (it has requirements.txt), where a user's checkout has its own.
+        (directory / "venv").symlink_to(sys.prefix, target_is_directory=True)
+        (root / "state").mkdir(exist_ok=True)
+        return cls(directory, engine.env(root))
+
+    def __call__(
+        self, *args: str, ok: bool | None = True, timeout: float = TIMEOUT, stdin: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """Run ``pulumi ARGS --non-interactive``; it must succeed (``ok``), fail (``ok=False``) or either
+        (``ok=None``)."""
+        started = time.monotonic()
+        done = subprocess.run(
+            [self.env["PULUMI"], *args, "--non-interactive"],
+            cwd=self.directory,
+            env=self.env,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        self.log.append((list(args), time.monotonic() - started, done.returncode))
+        if ok is not None and (done.returncode == 0) is not ok:
+            raise PulumiFailed(f"pulumi {' '.join(args)}: exit {done.returncode}:\n{done.stdout}\n{done.stderr}")
+        return done
+
+    def outputs(self, *, secrets: bool = False) -> dict[str, Any]:
+        """``pulumi stack output --json`` (``--show-secrets`` with ``secrets``)."""
+        found: dict[str, Any] = json.loads(
+            self("stack", "output", "--json", *(["--show-secrets"] if secrets else [])).stdout
+        )
+        return found
+
+    def state(self) -> dict[str, Any]:
+        """``pulumi stack export``, decoded."""
+        found: dict[str, Any] = json.loads(self("stack", "export").stdout)
+        return found
+
+    def resources(self) -> list[Mapping[str, Any]]:
+        """The resources of the stack's state, but the stack itself."""
+        return [r for r in self.state()["deployment"].get("resources") or [] if r["type"] != "pulumi:pulumi:Stack"]
+
+    def create_dev_stack(self, kubeconfig: str, stack: str = "dev") -> None:
+        """The README's deploy, up to ``pulumi up``: select (create) the stack; its config is ``Pulumi.dev.yaml``
+        (copied for another stack name), plus the admin kubeconfig as a secret."""
+        if stack != "dev":
+            shutil.copy(self.directory / "Pulumi.dev.yaml", self.directory / f"Pulumi.{stack}.yaml")
+        self("stack", "select", "--create", stack)
+        self("config", "set", "--secret", "kubeconfig", stdin=kubeconfig)

@@ -1,0 +1,472 @@
+"""The dev stack under the real Pulumi engine (``pytest -m engine``), against the real control plane.
+
+The real CLI (``scripts/tools pulumi``) runs this repository's program from a copy of its files, as the README's
+deploy section does, command for command. The AWS side is the stand-in plugin in front of moto in server mode
+(``tests/aws_standin``: not pulumi-aws, and moto is not AWS); the Kubernetes side is the real
+``pulumi-resource-kubernetes`` and our dynamic ``aws-auth`` writer against the real kube-apiserver, whose token
+webhook knows the keys moto holds. Each test has its own project, file backend and passphrase; ``aws-auth`` starts
+each with the node role and another team's user in it. See ``tests/engine_stack.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.controlplane.commands import IMAGE, manifest
+from tests.controlplane.fixture import ControlPlane, KubectlRun, one_per_request
+from tests.engine_stack import CLUSTER_NAME, REPO, Engine, Moto, Project
+
+pytestmark = pytest.mark.engine
+
+AWS_AUTH = "/api/v1/namespaces/kube-system/configmaps/aws-auth"
+NODE_ROLE = {
+    "rolearn": "arn:aws:iam::123456789012:role/eks-node",
+    "username": "system:node:{{EC2PrivateDNSName}}",
+    "groups": ["system:bootstrappers", "system:nodes"],
+}
+TEAM_B = {"userarn": "arn:aws:iam::123456789012:user/team-b-ci", "username": "team-b-ci", "groups": ["team-b"]}
+#: Pulumi.dev.yaml's, the recipe's names.
+NAMESPACE = "my-test-ns"
+OUR_ENTRY = {
+    "userarn": "arn:aws:iam::123456789012:user/my-test-iam-user",
+    "username": "my-test-user",
+    "groups": ["my-test-role"],
+}
+#: The outputs of the README's table that an iam-user stack has; the others are null, which the engine omits.
+IAM_USER_OUTPUTS = {
+    "accessKeyId",
+    "secretAccessKey",
+    "accessKeys",
+    "iamUserArn",
+    "iamUserName",
+    "principalArn",
+    "iamPolicyArn",
+    "namespace",
+    "roleName",
+    "kubernetesUsername",
+    "kubeconfig",
+}
+
+
+@pytest.fixture(scope="module")
+def engine(control_plane: ControlPlane) -> Iterator[Engine]:
+    """The tools, moto with the cluster seeded, and the control plane's webhook reading moto's keys."""
+    tools = Engine.find_tools()
+    with Moto() as moto:
+        moto.seed_cluster(CLUSTER_NAME)
+        before = control_plane.webhook.principals
+        control_plane.webhook.principals = moto.sts_keys
+        try:
+            yield Engine(tools, moto, control_plane)
+        finally:
+            control_plane.webhook.principals = before
+
+
+@pytest.fixture
+def foreign(engine: Engine) -> dict[str, str]:
+    """aws-auth as a real cluster has it before we come: the node role and another team's CI user."""
+    data = {"mapRoles": yaml.safe_dump([NODE_ROLE]), "mapUsers": yaml.safe_dump([TEAM_B])}
+    body = {"metadata": {"name": "aws-auth", "namespace": "kube-system"}, "data": data}
+    if engine.plane.aws_auth_data() is None:
+        engine.plane.api("POST", "/api/v1/namespaces/kube-system/configmaps", body)
+    else:
+        engine.plane.api("PUT", AWS_AUTH, body)
+    return data
+
+
+@pytest.fixture
+def project(engine: Engine, foreign: dict[str, str], tmp_path: Path) -> Iterator[Project]:
+    """A fresh copy of the program with the dev stack selected and the admin kubeconfig set; destroyed after the
+    test whatever happened, so the next one starts from moto and aws-auth as they were."""
+    found = Project.copy(engine, tmp_path)
+    found.create_dev_stack(engine.plane.admin_kubeconfig)
+    yield found
+    found("destroy", "--yes", "--skip-preview", ok=None)
+
+
+def map_users(plane: ControlPlane) -> list[dict[str, Any]]:
+    data = plane.aws_auth_data() or {}
+    found: list[dict[str, Any]] = yaml.safe_load(data.get("mapUsers") or "[]")
+    return found
+
+
+def ci_kubectl(engine: Engine, outputs: dict[str, Any], *args: str) -> KubectlRun:
+    """Real kubectl as the CI job runs it: the stack's ``kubeconfig`` output and its key, nothing else."""
+    credentials = {"AWS_ACCESS_KEY_ID": outputs["accessKeyId"], "AWS_SECRET_ACCESS_KEY": outputs["secretAccessKey"]}
+    return engine.plane.kubectl(list(args), kubeconfig=outputs["kubeconfig"], credentials=credentials, timeout=120)
+
+
+def image_of(plane: ControlPlane, namespace: str = NAMESPACE) -> str:
+    deployment = plane.api("GET", f"/apis/apps/v1/namespaces/{namespace}/deployments/web")
+    image: str = deployment["spec"]["template"]["spec"]["containers"][0]["image"]
+    return image
+
+
+def test_the_quick_start_creates_everything_and_a_second_up_changes_nothing(
+    engine: Engine, project: Project, foreign: dict[str, str]
+) -> None:
+    """``pulumi preview`` plans the 11 creates, ``pulumi up --yes`` makes them (our entry merged beside the foreign
+    ones), and a second ``up`` and ``preview --expect-no-changes`` find nothing to do."""
+    preview = project("preview")
+    for planned in (
+        "+  aws:iam:User cicd-access-user create",
+        "+  aws:iam:AccessKey cicd-access-access-key-default create",
+        "+  aws:iam:Policy cicd-access-policy create",
+        "+  aws:iam:UserPolicyAttachment cicd-access-policy-attachment create",
+        "+  kubernetes:core/v1:Namespace cicd-access-namespace create",
+        "+  kubernetes:rbac.authorization.k8s.io/v1:Role cicd-access-role create",
+        "+  kubernetes:rbac.authorization.k8s.io/v1:RoleBinding cicd-access-role-binding create",
+        "+  pulumi-python:dynamic/eks-cicd-access:AwsAuthEntry cicd-access-aws-auth-entry create",
+    ):
+        assert planned in preview.stdout, preview.stdout
+    assert "+ 11 to create" in preview.stdout
+    assert engine.moto.client("iam").list_users()["Users"] == [], "a preview creates nothing"
+    assert engine.plane.aws_auth_data() == foreign
+    up = project("up", "--yes")
+    assert "+ 11 created" in up.stdout, up.stdout
+    assert map_users(engine.plane) == [TEAM_B, OUR_ENTRY]
+    assert yaml.safe_load((engine.plane.aws_auth_data() or {})["mapRoles"]) == [NODE_ROLE]
+    again = project("up", "--yes")
+    assert "11 unchanged" in again.stdout, again.stdout
+    project("preview", "--expect-no-changes")
+
+
+def test_the_outputs_are_the_readmes_and_the_secrets_stay_secret(engine: Engine, project: Project) -> None:
+    """``stack output --json`` has the README's iam-user outputs with the secrets hidden, ``--show-secrets`` gives
+    the key moto holds, and ``stack export`` holds neither that secret nor the admin kubeconfig in plaintext."""
+    project("up", "--yes")
+    hidden = project.outputs()
+    assert set(hidden) == IAM_USER_OUTPUTS
+    assert hidden["secretAccessKey"] == "[secret]" and hidden["accessKeys"] == "[secret]"
+    shown = project.outputs(secrets=True)
+    key = shown["accessKeyId"]
+    assert engine.moto.secret_of(key) == shown["secretAccessKey"], "the key is the one moto holds"
+    assert shown["accessKeys"] == {"default": {"id": key, "secret": shown["secretAccessKey"], "encrypted_secret": None}}
+    assert shown["iamUserArn"] == shown["principalArn"] == OUR_ENTRY["userarn"]
+    assert shown["iamPolicyArn"] == "arn:aws:iam::123456789012:policy/EKS_CICD_User_Policy"
+    assert (shown["namespace"], shown["roleName"], shown["kubernetesUsername"]) == (
+        NAMESPACE,
+        "my-test-role",
+        "my-test-user",
+    )
+    kubeconfig = yaml.safe_load(shown["kubeconfig"])
+    assert kubeconfig["clusters"][0]["cluster"]["server"] == engine.plane.url
+    assert kubeconfig["users"][0]["user"]["exec"]["command"] == "aws"
+    exported = project("stack", "export").stdout
+    assert shown["secretAccessKey"] not in exported
+    admin = yaml.safe_load(engine.plane.admin_kubeconfig)["users"][0]["user"]["client-key-data"]
+    assert admin not in exported and admin[:40] not in exported, "the admin kubeconfig is ciphertext"
+    assert '"4dabf18193072939515e22adb298388d"' in exported
+
+
+def test_ci_deploys_and_rolls_back_with_the_exported_key_and_nothing_else(engine: Engine, project: Project) -> None:
+    """With the stack's key and kubeconfig, real kubectl sets the image, waits for the rollout and undoes it in
+    the namespace; in another namespace the same identity is refused."""
+    project("up", "--yes")
+    outputs = project.outputs(secrets=True)
+    engine.plane.api("POST", f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments", manifest(1, NAMESPACE))
+    try:
+        assert ci_kubectl(engine, outputs, "-n", NAMESPACE, "rollout", "status", "deployment/web").returncode == 0
+        run = ci_kubectl(engine, outputs, "-n", NAMESPACE, "set", "image", "deployment/web", f"app={IMAGE.format(2)}")
+        assert run.returncode == 0, run.stderr
+        run = ci_kubectl(engine, outputs, "-n", NAMESPACE, "rollout", "status", "deployment/web", "--timeout=90s")
+        assert run.returncode == 0 and "successfully rolled out" in run.stdout, run.stderr
+        assert image_of(engine.plane) == IMAGE.format(2)
+        run = ci_kubectl(engine, outputs, "-n", NAMESPACE, "rollout", "undo", "deployment/web")
+        assert run.returncode == 0, run.stderr
+        assert image_of(engine.plane) == IMAGE.format(1)
+        elsewhere = ci_kubectl(engine, outputs, "-n", "default", "get", "deployments")
+        assert elsewhere.returncode != 0 and "forbidden" in elsewhere.stderr.lower(), elsewhere.stderr
+        assert [d for d in elsewhere.described() if "deployments" in d] == ["list deployments -> 403"], (
+            elsewhere.described()
+        )
+    finally:
+        engine.plane.api("DELETE", f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments/web")
+
+
+def test_a_hand_removed_entry_is_drift_that_up_restores(
+    engine: Engine, project: Project, foreign: dict[str, str]
+) -> None:
+    """When someone deletes our aws-auth entry by hand, ``preview --expect-no-changes`` fails showing the entry's
+    update, ``up`` writes it back beside the foreign ones, and ``refresh`` then reads it live."""
+    project("up", "--yes")
+    engine.plane.api("PUT", AWS_AUTH, {"metadata": {"name": "aws-auth", "namespace": "kube-system"}, "data": foreign})
+    drift = project("preview", "--expect-no-changes", ok=False)
+    assert "~  pulumi-python:dynamic/eks-cicd-access:AwsAuthEntry cicd-access-aws-auth-entry update" in drift.stdout, (
+        drift.stdout
+    )
+    assert "~ 1 to update" in drift.stdout
+    restored = project("up", "--yes")
+    assert "~ 1 updated" in restored.stdout, restored.stdout
+    assert map_users(engine.plane) == [TEAM_B, OUR_ENTRY]
+    refresh = project("refresh", "--yes")
+    assert "11 unchanged" in refresh.stdout, refresh.stdout
+    project("preview", "--expect-no-changes")
+
+
+def test_refresh_reports_a_hand_edited_entry(engine: Engine, project: Project) -> None:
+    """``pulumi refresh`` reads the entry as the cluster holds it: a group added by hand shows as an update of the
+    entry's state, and the next ``up`` puts the entry back as declared."""
+    project("up", "--yes")
+    data = engine.plane.aws_auth_data() or {}
+    edited = [
+        dict(e, groups=[*e["groups"], "cluster-admins"]) if e == OUR_ENTRY else e for e in map_users(engine.plane)
+    ]
+    engine.plane.api(
+        "PUT",
+        AWS_AUTH,
+        {
+            "metadata": {"name": "aws-auth", "namespace": "kube-system"},
+            "data": {**data, "mapUsers": yaml.safe_dump(edited)},
+        },
+    )
+    refresh = project("refresh", "--yes")
+    assert "~ 1 updated" in refresh.stdout, refresh.stdout
+    entry = next(r for r in project.resources() if r["type"].endswith("AwsAuthEntry"))
+    assert entry["outputs"]["groups"] == ["my-test-role", "cluster-admins"]
+    project("up", "--yes")
+    assert map_users(engine.plane) == [TEAM_B, OUR_ENTRY]
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        (
+            "roleRules",
+            '[{"apiGroups":["apps"],"resources":["deployments"],"verbs":["get","patch"],"resourceName":["web"]}]',
+            "roleRules[0]: unknown key 'resourceName'; did you mean 'resourceNames'?",
+        ),
+        ("createNamespace", "maybe", "createNamespace"),
+        ("namespace", "Not_A_Label", "namespace"),
+    ],
+    ids=["role-rules-typo", "wrong-type", "bad-namespace"],
+)
+def test_bad_input_fails_the_preview_and_creates_nothing(
+    engine: Engine, project: Project, foreign: dict[str, str], key: str, value: str, message: str
+) -> None:
+    """Bad config fails ``pulumi preview`` and ``pulumi up`` with a non-zero exit and a message naming the key as
+    the config spells it; nothing is created in moto or in the cluster."""
+    project("config", "set", key, value)
+    for command in (("preview",), ("up", "--yes")):
+        failed = project(*command, ok=False)
+        assert message in failed.stdout + failed.stderr, failed.stdout + failed.stderr
+    assert engine.moto.client("iam").list_users()["Users"] == []
+    assert engine.plane.aws_auth_data() == foreign
+    assert project.resources() == []
+
+
+def test_access_entry_mapping_on_a_config_map_cluster_is_refused_before_anything_is_made(
+    engine: Engine, project: Project, foreign: dict[str, str]
+) -> None:
+    """``identityMapping: access-entry`` on a cluster whose authentication mode is ``CONFIG_MAP`` fails the preview
+    with our message, and nothing is created."""
+    engine.authentication_mode = "CONFIG_MAP"
+    try:
+        project.env.update(engine.env(project.directory.parent))
+        project("config", "set", "identityMapping", "access-entry")
+        failed = project("preview", ok=False)
+        assert "CONFIG_MAP" in failed.stdout + failed.stderr, failed.stdout
+        failed = project("up", "--yes", ok=False)
+        assert "CONFIG_MAP" in failed.stdout + failed.stderr, failed.stdout
+    finally:
+        engine.authentication_mode = "API_AND_CONFIG_MAP"
+    assert engine.moto.client("iam").list_users()["Users"] == []
+    assert engine.plane.aws_auth_data() == foreign
+
+
+def test_destroy_leaves_only_foreign_entries_and_keeps_the_namespace(
+    engine: Engine, project: Project, foreign: dict[str, str]
+) -> None:
+    """``pulumi destroy --yes`` removes exactly our entry, the IAM user, its key and the policy; the namespace is
+    retained; ``pulumi stack rm`` then succeeds."""
+    project("up", "--yes")
+    key = project.outputs(secrets=True)["accessKeyId"]
+    down = project("destroy", "--yes")
+    assert "- 11 deleted" in down.stdout, down.stdout
+    assert engine.plane.aws_auth_data() == foreign
+    iam = engine.moto.client("iam")
+    assert iam.list_users()["Users"] == []
+    assert iam.list_policies(Scope="Local")["Policies"] == []
+    assert engine.moto.secret_of(key) is None
+    assert engine.plane.api("GET", f"/api/v1/namespaces/{NAMESPACE}")["metadata"]["name"] == NAMESPACE
+    project("stack", "rm", "--yes")
+    assert json.loads(project("stack", "ls", "--json").stdout) == []
+
+
+def works(engine: Engine, outputs: dict[str, Any]) -> bool:
+    """The key in ``outputs`` deploys: CI's kubectl lists the namespace's deployments."""
+    run = ci_kubectl(engine, outputs, "-n", NAMESPACE, "get", "deployments")
+    return run.returncode == 0
+
+
+def unauthorized(engine: Engine, outputs: dict[str, Any]) -> bool:
+    """The key in ``outputs`` gets 401 on every request."""
+    run = ci_kubectl(engine, outputs, "-n", NAMESPACE, "get", "deployments")
+    codes = {(e.get("responseStatus") or {}).get("code") for e in run.requests}
+    return run.returncode != 0 and "You must be logged in" in run.stderr and codes == {401}
+
+
+def test_the_rotation_runbook_keeps_a_working_key_at_every_step(engine: Engine, project: Project) -> None:
+    """The README's "Rotating the key", its exact commands: adding a label creates a second key and keeps the
+    first, both deploy; dropping the old label deletes that key alone, whose new tokens get 401."""
+    project("up", "--yes")
+    old = project.outputs(secrets=True)
+    assert works(engine, old)
+    # 1. Add a label
+    project("config", "set", "--path", "accessKeys[0]", "default")
+    project("config", "set", "--path", "accessKeys[1]", "2027-02")
+    added = project("up", "--yes")
+    assert "+ 1 created" in added.stdout and "replaced" not in added.stdout, added.stdout
+    new = project.outputs(secrets=True)
+    assert new["accessKeyId"] != old["accessKeyId"] and new["accessKeys"]["default"]["id"] == old["accessKeyId"]
+    assert new["accessKeys"]["2027-02"]["id"] == new["accessKeyId"]
+    # 2-3. CI moves to the new key; the old one still works meanwhile
+    assert works(engine, new) and works(engine, old)
+    # 4. Drop the old label
+    project("config", "set", "--path", "accessKeys[0]", "2027-02")
+    project("config", "rm", "--path", "accessKeys[1]")
+    dropped = project("up", "--yes")
+    assert "- 1 deleted" in dropped.stdout, dropped.stdout
+    final = project.outputs(secrets=True)
+    assert final["accessKeyId"] == new["accessKeyId"] and set(final["accessKeys"]) == {"2027-02"}
+    keys = engine.moto.client("iam").list_access_keys(UserName="my-test-iam-user")["AccessKeyMetadata"]
+    assert [k["AccessKeyId"] for k in keys] == [new["accessKeyId"]]
+    time.sleep(1.1)  # a token of a new second: not one the API server cached while the key lived
+    assert unauthorized(engine, old) and works(engine, final)
+
+
+def aws_auth_writes(plane: ControlPlane, mark: int) -> list[str]:
+    """The successful writes of kube-system/aws-auth since ``mark``, from the audit log."""
+    return [
+        f"{e['verb']} {e['objectRef'].get('name')}"
+        for e in one_per_request(plane.audit.events(mark))
+        if (e.get("objectRef") or {}).get("resource") == "configmaps"
+        and e["objectRef"].get("name") == "aws-auth"
+        and e["verb"] in ("create", "update", "patch", "delete")
+        and (e.get("responseStatus") or {}).get("code", 500) < 300
+    ]
+
+
+def test_switching_to_github_actions_moves_the_entry_in_one_write(
+    engine: Engine, project: Project, foreign: dict[str, str]
+) -> None:
+    """``identity: github-actions`` on the same stack: the user goes, the role comes, and our entry moves from
+    ``mapUsers`` to ``mapRoles`` in one aws-auth write; the node role keeps its bytes and team B its entry."""
+    project("up", "--yes")
+    project("config", "rm", "iamUserName")
+    project("config", "set", "identity", "github-actions")
+    project("config", "set", "--path", "oidcSubjects[0]", "repo:acme/web:environment:production")
+    project("config", "set", "createOidcProvider", "true")
+    mark = engine.plane.audit.mark()
+    project("up", "--yes")
+    assert aws_auth_writes(engine.plane, mark) == ["update aws-auth"]
+    outputs = project.outputs()
+    after = engine.plane.aws_auth_data() or {}
+    assert after["mapRoles"].startswith(foreign["mapRoles"]), "the node role's bytes are untouched"
+    assert yaml.safe_load(after["mapRoles"]) == [
+        NODE_ROLE,
+        {"rolearn": outputs["iamRoleArn"], "username": "my-test-user", "groups": ["my-test-role"]},
+    ]
+    assert yaml.safe_load(after["mapUsers"]) == [TEAM_B]
+    iam = engine.moto.client("iam")
+    assert iam.list_users()["Users"] == []
+    assert iam.get_role(RoleName="eks-cicd-access-dev")["Role"]["Arn"] == outputs["iamRoleArn"]
+    assert "accessKeyId" not in outputs and "iamUserArn" not in outputs
+
+
+def test_two_stacks_up_at_the_same_moment_keep_every_entry(
+    engine: Engine, foreign: dict[str, str], tmp_path: Path
+) -> None:
+    """Two stacks of two teams on one cluster, ``pulumi up`` at the same moment: both entries are written, the
+    foreign ones are intact, and destroying one leaves the other's."""
+    web = Project.copy(engine, tmp_path / "web")
+    web.create_dev_stack(engine.plane.admin_kubeconfig)
+    shop = Project.copy(engine, tmp_path / "shop")
+    shop.create_dev_stack(engine.plane.admin_kubeconfig, stack="shop")
+    for key, value in {
+        "namespace": "shop",
+        "iamUserName": "shop-ci",
+        "iamPolicyName": "shop-eks-describe",
+        "kubernetesUsername": "shop-ci",
+        "kubernetesGroups[0]": "shop-deployers",
+    }.items():
+        shop("config", "set", "--path", key, value)
+    shop_entry = {
+        "userarn": "arn:aws:iam::123456789012:user/shop-ci",
+        "username": "shop-ci",
+        "groups": ["shop-deployers"],
+    }
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            ups = list(pool.map(lambda p: p("up", "--yes"), (web, shop)))
+        assert all("+ 11 created" in up.stdout for up in ups), [up.stdout for up in ups]
+        users = map_users(engine.plane)
+        assert users[0] == TEAM_B and sorted(users[1:], key=str) == sorted([OUR_ENTRY, shop_entry], key=str)
+        assert yaml.safe_load((engine.plane.aws_auth_data() or {})["mapRoles"]) == [NODE_ROLE]
+        shop("destroy", "--yes")
+        assert map_users(engine.plane) == [TEAM_B, OUR_ENTRY]
+    finally:
+        for project in (web, shop):
+            project("destroy", "--yes", "--skip-preview", ok=None)
+    assert engine.plane.aws_auth_data() == foreign
+
+
+#: Version 0.1: the last commit with the whole-field ``ConfigMapPatch`` (the parent of 7c3a832, which replaced it).
+VERSION_0_1 = "c3b7903"
+
+
+def test_a_stack_made_by_version_0_1_upgrades_with_one_up(
+    engine: Engine, foreign: dict[str, str], tmp_path: Path
+) -> None:
+    """A dev stack made by 0.1's program and package moves to today's code with one ``pulumi up``: no IAM resource
+    is replaced, the key is the same, our aws-auth entry is in place and the foreign ones are intact."""
+    old = tmp_path / "v0.1"
+    old.mkdir()
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", VERSION_0_1, "__main__.py", "Pulumi.yaml", "Pulumi.dev.yaml", "components"],
+        capture_output=True,
+        check=True,
+    )
+    subprocess.run(["tar", "-x", "-C", str(old)], input=archive.stdout, check=True)
+    project = Project.copy(engine, tmp_path)
+    for file in ("__main__.py", "Pulumi.yaml", "Pulumi.dev.yaml"):
+        shutil.copy(old / file, project.directory / file)
+    project.env["PYTHONPATH"] = str(old / "components")  # 0.1's package, before the installed one
+    try:
+        project.create_dev_stack(engine.plane.admin_kubeconfig)
+        made = project("up", "--yes")
+        assert "ConfigMapPatch" in made.stdout, "0.1's program ran"
+        before = project.outputs(secrets=True)
+        assert map_users(engine.plane) == [TEAM_B, OUR_ENTRY]
+        iam_before = sorted((r["type"], r["id"]) for r in project.resources() if r["type"].startswith("aws:"))
+        for file in ("__main__.py", "Pulumi.yaml"):
+            shutil.copy(REPO / file, project.directory / file)
+        del project.env["PYTHONPATH"]
+        mark = engine.plane.audit.mark()
+        upgraded = project("up", "--yes")
+        assert "replaced" not in upgraded.stdout and "replace" not in upgraded.stdout, upgraded.stdout
+        iam_after = sorted((r["type"], r["id"]) for r in project.resources() if r["type"].startswith("aws:"))
+        assert iam_after == iam_before, "every IAM resource is the same one"
+        # the key answers to its labelled name through an alias, as the README's rotation section says
+        assert any(r["urn"].endswith("::cicd-access-access-key-default") for r in project.resources())
+        after = project.outputs(secrets=True)
+        assert (after["accessKeyId"], after["secretAccessKey"]) == (before["accessKeyId"], before["secretAccessKey"])
+        assert map_users(engine.plane) == [TEAM_B, OUR_ENTRY]
+        assert yaml.safe_load((engine.plane.aws_auth_data() or {})["mapRoles"]) == [NODE_ROLE]
+        assert aws_auth_writes(engine.plane, mark) == [], "the entry was already in place: nothing written"
+        project("preview", "--expect-no-changes")
+        project("destroy", "--yes")
+        assert engine.plane.aws_auth_data() == foreign
+    finally:
+        project.env.pop("PYTHONPATH", None)
+        project("destroy", "--yes", "--skip-preview", ok=None)
