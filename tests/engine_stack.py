@@ -21,7 +21,10 @@ so the kubeconfig the stack exports reaches it; the program writes with the admi
 from __future__ import annotations
 
 import json
+import logging
 import os
+import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -108,6 +111,7 @@ class Moto:
         return f"http://127.0.0.1:{self.port}"
 
     def __enter__(self) -> Moto:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not a line per request on stderr
         self._server.start()
         return self
 
@@ -152,7 +156,8 @@ class Engine:
         return find_tools(ENGINE_TOOLS)
 
     def env(self, root: Path) -> dict[str, str]:
-        """The environment ``pulumi`` runs with: a file backend and ``PULUMI_HOME`` under ``root``, offline."""
+        """The environment ``pulumi`` runs with: ``HOME`` (where ``pulumi login --local`` keeps the state) and
+        ``PULUMI_HOME`` under ``root``, offline."""
         path = [
             HOST,
             AWS_STANDIN,
@@ -172,7 +177,6 @@ class Engine:
             "HOME": str(root),
             "PULUMI": str(self.tools["pulumi"]),
             "PULUMI_HOME": str(root / "pulumi-home"),
-            "PULUMI_BACKEND_URL": (root / "state").as_uri(),
             "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
             "PULUMI_SKIP_UPDATE_CHECK": "true",
             "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
@@ -200,7 +204,7 @@ class Project:
 
     @classmethod
     def copy(cls, engine: Engine, root: Path, name: str = "project") -> Project:
-        """The program's files copied into ``root/name``, with a fresh backend under ``root``."""
+        """The program's files copied into ``root/name``; ``root`` is its ``HOME``, so its backend is fresh."""
         directory = root / name
         directory.mkdir(parents=True)
         for file in PROGRAM_FILES:
@@ -208,7 +212,6 @@ class Project:
         # Pulumi.yaml's `virtualenv: venv`, which the dynamic-provider shim runs the aws-auth writer with: the
         # virtualenv running the tests (it has requirements.txt), where a user's checkout has its own.
         (directory / "venv").symlink_to(sys.prefix, target_is_directory=True)
-        (root / "state").mkdir(exist_ok=True)
         return cls(directory, engine.env(root))
 
     def __call__(
@@ -249,9 +252,36 @@ class Project:
         return [r for r in self.state()["deployment"].get("resources") or [] if r["type"] != "pulumi:pulumi:Stack"]
 
     def create_dev_stack(self, kubeconfig: str, stack: str = "dev") -> None:
-        """The README's deploy, up to ``pulumi up``: select (create) the stack; its config is ``Pulumi.dev.yaml``
-        (copied for another stack name), plus the admin kubeconfig as a secret."""
+        """The README's deploy, command for command, up to its ``pulumi up`` (which the test runs itself, with
+        ``--yes``: the answer to its prompt). Its config is ``Pulumi.dev.yaml`` (copied for another stack name),
+        plus ``kubeconfig``, the admin's, set as the README's "your own admin kubeconfig" line sets it."""
         if stack != "dev":
             shutil.copy(self.directory / "Pulumi.dev.yaml", self.directory / f"Pulumi.{stack}.yaml")
-        self("stack", "select", "--create", stack)
-        self("config", "set", "--secret", "kubeconfig", stdin=kubeconfig)
+        for command in readme_deploy():
+            words = shlex.split(command)
+            if words[0] == "export":
+                name = words[1].partition("=")[0]
+                assert name in self.env, f"the README exports {name}, which the engine tier does not set"
+                continue
+            assert words[0] == "pulumi", command
+            if words[1:] == ["up"]:
+                break
+            if words[1:4] == ["stack", "select", "--create"]:
+                words[4:] = [stack]
+            self(*words[1:])
+        else:
+            raise AssertionError("the README's deploy line has no `pulumi up`")
+        words = shlex.split(README_KUBECONFIG.split("<")[0])
+        self(*words[1:], stdin=kubeconfig)
+
+
+#: The README's quick-start deploy line (after ``# 2. deploy``), and its "your own admin kubeconfig" line.
+README = (REPO / "README.md").read_text()
+README_KUBECONFIG = re.search(r"^pulumi config set --secret kubeconfig < \S+$", README, re.MULTILINE)[0]  # type: ignore[index]
+
+
+def readme_deploy() -> list[str]:
+    """The commands of the README's quick-start deploy line, in order."""
+    found = re.search(r"^# 2\. deploy.*\n(.+)$", README, re.MULTILINE)
+    assert found, "the README's quick start has no `# 2. deploy` line"
+    return found[1].split(" && ")

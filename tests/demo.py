@@ -1,0 +1,160 @@
+"""``scripts/demo``: the whole flow on this machine, without AWS, printing each step as it goes.
+
+1. build or reuse the tools (``scripts/tools``: the control plane's and the Pulumi CLI's);
+2. start the control plane (``tests/controlplane``) and moto in server mode, with an ``aws-auth`` that already
+   maps the nodes and another team;
+3. ``pulumi up`` the dev stack (``Pulumi.dev.yaml``) with the real CLI, the AWS stand-in in front of moto and
+   the real Kubernetes provider;
+4. deploy an image and roll it back with the key the stack exported, through real kubectl;
+5. show that another namespace is refused;
+6. ``pulumi destroy``, and show that only the other entries are left in ``aws-auth``;
+7. stop everything.
+
+Everything runs on 127.0.0.1, in a temporary directory that is removed at the end (``--keep`` keeps it). What is
+a stand-in: moto is not AWS, the AWS plugin is ours, not pulumi-aws, and the token webhook is ours, not
+aws-iam-authenticator (README, "The real engine").
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.controlplane.commands import IMAGE, manifest
+from tests.controlplane.fixture import ControlPlane, find_tools
+from tests.engine_stack import CLUSTER_NAME, Engine, Moto, Project
+
+NAMESPACE = "my-test-ns"
+OTHERS = {
+    "mapRoles": yaml.safe_dump(
+        [
+            {
+                "rolearn": "arn:aws:iam::123456789012:role/eks-node",
+                "username": "system:node:{{EC2PrivateDNSName}}",
+                "groups": ["system:bootstrappers", "system:nodes"],
+            }
+        ]
+    ),
+    "mapUsers": yaml.safe_dump(
+        [{"userarn": "arn:aws:iam::123456789012:user/team-b-ci", "username": "team-b-ci", "groups": ["team-b"]}]
+    ),
+}
+
+
+class DemoFailed(SystemExit):
+    """A step did not do what it should: the message says which, and the exit status is 1."""
+
+
+def step(number: int, text: str) -> float:
+    print(f"\n==> {number}. {text}", flush=True)
+    return time.monotonic()
+
+
+def done(started: float, text: str = "") -> None:
+    print(f"    ok ({time.monotonic() - started:.1f} s){': ' + text if text else ''}", flush=True)
+
+
+def check(condition: bool, what: str, detail: Any = "") -> None:
+    if not condition:
+        raise DemoFailed(f"demo: {what}\n{detail}")
+
+
+def summary(output: str) -> str:
+    """The engine's resource summary (``+ 11 created`` ...): the lines after the last ``Resources:``."""
+    lines = [line.strip() for line in output.splitlines()]
+    start = max(i for i, line in enumerate(lines) if line == "Resources:")
+    counts = []
+    for line in lines[start + 1 :]:
+        if not line:
+            break
+        counts.append(line)
+    return ", ".join(counts)
+
+
+def kubectl(plane: ControlPlane, outputs: dict[str, Any], *args: str) -> tuple[int, str]:
+    """CI's kubectl: the exported kubeconfig and key only. Prints the command and its answer."""
+    print(f"    $ kubectl {' '.join(args)}", flush=True)
+    credentials = {"AWS_ACCESS_KEY_ID": outputs["accessKeyId"], "AWS_SECRET_ACCESS_KEY": outputs["secretAccessKey"]}
+    run = plane.kubectl(list(args), kubeconfig=outputs["kubeconfig"], credentials=credentials, timeout=120)
+    for line in (run.stdout + run.stderr).strip().splitlines()[-3:]:
+        print(f"      {line}", flush=True)
+    return run.returncode, run.stdout + run.stderr
+
+
+def demo(work: Path) -> None:
+    started = step(1, "build or reuse the tools (scripts/tools; a cold build takes tens of minutes)")
+    tools = find_tools()
+    engine_tools = Engine.find_tools()
+    done(started, ", ".join(f"{name} {path.parent.parent.name}" for name, path in {**tools, **engine_tools}.items()))
+
+    started = step(2, "start the control plane and moto (127.0.0.1 only)")
+    with ControlPlane(tools, work / "control-plane", cluster_name=CLUSTER_NAME) as plane, Moto() as moto:
+        moto.seed_cluster(CLUSTER_NAME)
+        plane.webhook.principals = moto.sts_keys
+        plane.api(
+            "POST",
+            "/api/v1/namespaces/kube-system/configmaps",
+            {"metadata": {"name": "aws-auth"}, "data": OTHERS},
+        )
+        done(started, f"kube-apiserver {plane.version()} at {plane.url}, moto at {moto.url}; aws-auth maps the nodes")
+        engine = Engine(engine_tools, moto, plane)
+
+        started = step(3, "pulumi up the dev stack (Pulumi.dev.yaml: the recipe's names)")
+        project = Project.copy(engine, work)
+        project.create_dev_stack(plane.admin_kubeconfig)
+        up = project("up", "--yes")
+        outputs = project.outputs(secrets=True)
+        users = yaml.safe_load((plane.aws_auth_data() or {}).get("mapUsers") or "[]")
+        check(any(u.get("userarn") == outputs["iamUserArn"] for u in users), "our aws-auth entry is missing", users)
+        done(started, f"{summary(up.stdout)}; CI's key {outputs['accessKeyId']}, user {outputs['kubernetesUsername']}")
+
+        started = step(4, f"deploy an image and roll it back as CI, with the exported key ({NAMESPACE})")
+        plane.api("POST", f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments", manifest(1, NAMESPACE))
+        for args in (
+            ("-n", NAMESPACE, "set", "image", "deployment/web", f"app={IMAGE.format(2)}"),
+            ("-n", NAMESPACE, "rollout", "status", "deployment/web", "--timeout=90s"),
+            ("-n", NAMESPACE, "rollout", "undo", "deployment/web"),
+            ("-n", NAMESPACE, "rollout", "status", "deployment/web", "--timeout=90s"),
+        ):
+            code, text = kubectl(plane, outputs, *args)
+            check(code == 0, f"kubectl {' '.join(args)} failed", text)
+        done(started)
+
+        started = step(5, "another namespace is refused")
+        code, text = kubectl(plane, outputs, "-n", "kube-system", "get", "deployments")
+        check(code != 0 and "forbidden" in text.lower(), "kube-system was not refused", text)
+        done(started, "403 Forbidden")
+
+        started = step(6, "pulumi destroy")
+        down = project("destroy", "--yes")
+        check(plane.aws_auth_data() == OTHERS, "aws-auth is not what it was", plane.aws_auth_data())
+        done(started, f"{summary(down.stdout)}; aws-auth holds only the nodes and team-b, byte for byte")
+        started = step(7, "stop everything")
+    done(started)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="scripts/demo", description=__doc__.split("\n")[0])
+    parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, state, certificates)")
+    args = parser.parse_args(argv)
+    work = Path(tempfile.mkdtemp(prefix="eks-cicd-demo-"))
+    try:
+        demo(work)
+    finally:
+        if args.keep:
+            print(f"\nkept {work}", flush=True)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    print("\ndemo: the whole flow ran", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,39 @@
+"""``scripts/demo``, the README's way to try it without AWS, runs its whole flow (``pytest -m engine``)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.engine
+
+DEMO = Path(__file__).resolve().parents[1] / "scripts" / "demo"
+STEPS = [
+    "build or reuse the tools",
+    "start the control plane and moto",
+    "pulumi up the dev stack",
+    "deploy an image and roll it back as CI",
+    "another namespace is refused",
+    "pulumi destroy",
+    "stop everything",
+]
+
+
+def test_the_demo_runs_every_step_in_order_and_cleans_up(tmp_path: Path) -> None:
+    """The demo prints its seven steps in order, each ``ok``, exits 0, and leaves no work directory behind."""
+    env = {**os.environ, "PYTHON": sys.executable, "TMPDIR": str(tmp_path)}
+    done = subprocess.run([str(DEMO)], env=env, capture_output=True, text=True, timeout=900, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    headers = re.findall(r"^==> (\d)\. (.*)$", done.stdout, flags=re.MULTILINE)
+    assert [int(n) for n, _ in headers] == list(range(1, 8))
+    assert all(text.startswith(want) for (_, text), want in zip(headers, STEPS, strict=True)), headers
+    assert done.stdout.count("\n    ok (") == 7
+    assert "+ 11 created" in done.stdout and "- 11 deleted" in done.stdout
+    assert 'deployment "web" successfully rolled out' in done.stdout and "Forbidden" in done.stdout
+    assert done.stdout.rstrip().endswith("demo: the whole flow ran")
+    assert list(tmp_path.iterdir()) == [], "the work directory is removed"
