@@ -328,8 +328,8 @@ class Stack:
         by the mocks propagate.
         """
         resolved: dict[str, Any] = {}
-        # Each run is a new program: what an earlier run's instances claimed is not this one's.
-        claims._REGISTRY.pop(self.monitor, None)
+        # Each run is a new program: what an earlier run's instances claimed or looked up is not this one's.
+        claims._DEPLOYMENTS.pop(self.monitor, None)
 
         async def collect(outputs: dict[str, Any]) -> None:
             for key, value in outputs.items():

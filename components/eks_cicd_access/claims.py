@@ -11,11 +11,13 @@ from __future__ import annotations
 import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from pulumi.runtime import settings
 
-#: The claims of each running deployment, keyed by its resource monitor (tests run many in one process).
-_REGISTRY: weakref.WeakKeyDictionary[object, dict[tuple[object, str], str]] = weakref.WeakKeyDictionary()
+#: What each running deployment keeps (its claims, its cluster lookups), keyed by its resource monitor (tests run
+#: many in one process), then by use.
+_DEPLOYMENTS: weakref.WeakKeyDictionary[object, dict[str, dict[Any, Any]]] = weakref.WeakKeyDictionary()
 _NO_MONITOR = type("NoMonitor", (), {})()
 
 
@@ -28,10 +30,14 @@ class Claim:
     scope: object
 
 
+def per_deployment(use: str) -> dict[Any, Any]:
+    """The running deployment's dict for ``use`` (e.g. ``"claims"``), empty at its start."""
+    return _DEPLOYMENTS.setdefault(settings.get_monitor() or _NO_MONITOR, {}).setdefault(use, {})
+
+
 def claim(owner: str, claims: Iterable[Claim]) -> None:
     """Record ``owner``'s claims; raise ``ValueError`` naming both instances if another instance holds one."""
-    monitor = settings.get_monitor() or _NO_MONITOR
-    held = _REGISTRY.setdefault(monitor, {})
+    held: dict[tuple[object, str], str] = per_deployment("claims")
     wanted = [(c.scope, c.what) for c in claims]
     for key in wanted:
         other = held.get(key)

@@ -7,6 +7,25 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from .claims import per_deployment
+
+
+def lookup_cluster(
+    component: pulumi.Resource, cluster_name: pulumi.Input[str]
+) -> pulumi.Output[aws.eks.GetClusterResult]:
+    """``aws.eks.get_cluster_output`` for ``component``: one ``DescribeCluster`` per cluster and AWS provider per
+    program, shared by every instance that reads it (50 instances on one cluster make one call, not 50). A name
+    that is an Output is looked up on its own."""
+    provider = component.get_provider("aws:eks/getCluster:getCluster")
+    if not isinstance(cluster_name, str):
+        return aws.eks.get_cluster_output(name=cluster_name, opts=pulumi.InvokeOutputOptions(parent=component))
+    held: dict[tuple[object, str], pulumi.Output[aws.eks.GetClusterResult]] = per_deployment("clusters")
+    key = (provider, cluster_name)
+    if key not in held:
+        # Its provider, not a parent: the lookup must not tie one instance to another.
+        held[key] = aws.eks.get_cluster_output(name=cluster_name, opts=pulumi.InvokeOutputOptions(provider=provider))
+    return held[key]
+
 
 def first_field(items: Any, *keys: str) -> Any:
     """A field of the first element of a nested invoke result, or ``None``.

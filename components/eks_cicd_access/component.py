@@ -8,7 +8,7 @@ import pulumi_aws as aws
 from .args import EksCicdAccessArgs, ResolvedArgs, validate_args
 from .aws_auth import MAP_USERS
 from .claims import Claim, claim
-from .cluster import cluster_kubeconfig
+from .cluster import cluster_kubeconfig, lookup_cluster
 from .identity import existing_principal, iam_user, oidc_role
 from .k8s_objects import namespace, role_and_binding
 from .mapping import access_entry, aws_auth_entry
@@ -93,7 +93,7 @@ class EksCicdAccess(pulumi.ComponentResource):
         for warning in warnings(config):
             pulumi.log.warn(warning, resource=self)
 
-        cluster = aws.eks.get_cluster_output(name=config.cluster_name, opts=pulumi.InvokeOutputOptions(parent=self))
+        cluster = lookup_cluster(self, config.cluster_name)
         cluster_name = pulumi.Output.from_input(config.cluster_name)
 
         # --- AWS: the one permission CI needs, and who CI is ------------------
