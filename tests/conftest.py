@@ -432,3 +432,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--record-golden", action="store_true", help="rewrite tests/golden/*.json from the current code (on purpose)"
     )
+
+
+@pytest.fixture(scope="module")
+def engine(control_plane: Any) -> Iterator[Any]:
+    """The engine tier's world (``tests/engine_stack.py``): the CLI and the Kubernetes provider built by
+    ``scripts/tools``, moto in server mode with the cluster seeded, and the session's control plane, whose token
+    webhook reads moto's keys for the module."""
+    from tests.engine_stack import CLUSTER_NAME, Engine, Moto
+
+    tools = Engine.find_tools()
+    with Moto() as moto:
+        moto.seed_cluster(CLUSTER_NAME)
+        before = control_plane.webhook.principals
+        control_plane.webhook.principals = moto.sts_keys
+        try:
+            yield Engine(tools, moto, control_plane)
+        finally:
+            control_plane.webhook.principals = before

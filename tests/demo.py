@@ -29,7 +29,7 @@ import yaml
 
 from tests.controlplane.commands import IMAGE, manifest
 from tests.controlplane.fixture import ControlPlane, find_tools
-from tests.engine_stack import CLUSTER_NAME, Engine, Moto, Project
+from tests.engine_stack import Engine, Project, engine_on_loopback
 
 NAMESPACE = "my-test-ns"
 OTHERS = {
@@ -95,16 +95,14 @@ def demo(work: Path) -> None:
     done(started, ", ".join(f"{name} {path.parent.parent.name}" for name, path in {**tools, **engine_tools}.items()))
 
     started = step(2, "start the control plane and moto (127.0.0.1 only)")
-    with ControlPlane(tools, work / "control-plane", cluster_name=CLUSTER_NAME) as plane, Moto() as moto:
-        moto.seed_cluster(CLUSTER_NAME)
-        plane.webhook.principals = moto.sts_keys
+    with engine_on_loopback(work, tools) as engine:
+        plane, moto = engine.plane, engine.moto
         plane.api(
             "POST",
             "/api/v1/namespaces/kube-system/configmaps",
             {"metadata": {"name": "aws-auth"}, "data": OTHERS},
         )
         done(started, f"kube-apiserver {plane.version()} at {plane.url}, moto at {moto.url}; aws-auth maps the nodes")
-        engine = Engine(engine_tools, moto, plane)
 
         started = step(3, "pulumi up the dev stack (Pulumi.dev.yaml: the recipe's names)")
         project = Project.copy(engine, work)

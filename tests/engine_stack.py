@@ -30,6 +30,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping, MutableMapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -190,6 +191,17 @@ class Engine:
         }
 
 
+@contextmanager
+def engine_on_loopback(work: Path, tools: Mapping[str, Path] | None = None) -> Iterator[Engine]:
+    """A control plane and moto of their own, started in ``work`` and always stopped: for scripts (the demo, the
+    benchmark), where the tests use the session's control plane."""
+    plane = ControlPlane(tools or find_tools(), work / "control-plane", cluster_name=CLUSTER_NAME)
+    with plane, Moto() as moto:
+        moto.seed_cluster(CLUSTER_NAME)
+        plane.webhook.principals = moto.sts_keys
+        yield Engine(Engine.find_tools(), moto, plane)
+
+
 class PulumiFailed(AssertionError):
     """A ``pulumi`` command's exit status was not the one expected."""
 
@@ -200,19 +212,28 @@ class Project:
 
     directory: Path
     env: dict[str, str]
+    #: What ``pulumi login --local`` means here: ``file://~`` (the state goes to ``~/.pulumi``), with this
+    #: project's ``HOME`` as ``~``.
+    backend: str
     log: list[tuple[list[str], float, int]] = field(default_factory=list)
 
     @classmethod
     def copy(cls, engine: Engine, root: Path, name: str = "project") -> Project:
         """The program's files copied into ``root/name``; ``root`` is its ``HOME``, so its backend is fresh."""
+        return cls.make(engine, root, name, {file: (REPO / file).read_text() for file in PROGRAM_FILES})
+
+    @classmethod
+    def make(cls, engine: Engine, root: Path, name: str, files: Mapping[str, str]) -> Project:
+        """A project of ``files`` (name -> text) in ``root/name``, with ``root`` as its ``HOME``."""
         directory = root / name
         directory.mkdir(parents=True)
-        for file in PROGRAM_FILES:
-            shutil.copy(REPO / file, directory / file)
+        for file, text in files.items():
+            (directory / file).write_text(text)
         # Pulumi.yaml's `virtualenv: venv`, which the dynamic-provider shim runs the aws-auth writer with: the
         # virtualenv running the tests (it has requirements.txt), where a user's checkout has its own.
         (directory / "venv").symlink_to(sys.prefix, target_is_directory=True)
-        return cls(directory, engine.env(root))
+        env = engine.env(root)
+        return cls(directory, env, Path(env["HOME"]).as_uri())
 
     def __call__(
         self, *args: str, ok: bool | None = True, timeout: float = TIMEOUT, stdin: str | None = None
@@ -266,6 +287,10 @@ class Project:
             assert words[0] == "pulumi", command
             if words[1:] == ["up"]:
                 break
+            if words[1:] == ["login", "--local"]:
+                # `--local` is `file://~`, and the CLI takes `~` from the user database, not from HOME: spelt
+                # out, so that the state stays in this project's home.
+                words[2:] = [self.backend]
             if words[1:4] == ["stack", "select", "--create"]:
                 words[4:] = [stack]
             self(*words[1:])

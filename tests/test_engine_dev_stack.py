@@ -24,7 +24,7 @@ import yaml
 
 from tests.controlplane.commands import IMAGE, manifest
 from tests.controlplane.fixture import ControlPlane, KubectlRun, one_per_request
-from tests.engine_stack import CLUSTER_NAME, REPO, Engine, Moto, Project
+from tests.engine_stack import REPO, Engine, Project
 
 pytestmark = pytest.mark.engine
 
@@ -56,20 +56,6 @@ IAM_USER_OUTPUTS = {
     "kubernetesUsername",
     "kubeconfig",
 }
-
-
-@pytest.fixture(scope="module")
-def engine(control_plane: ControlPlane) -> Iterator[Engine]:
-    """The tools, moto with the cluster seeded, and the control plane's webhook reading moto's keys."""
-    tools = Engine.find_tools()
-    with Moto() as moto:
-        moto.seed_cluster(CLUSTER_NAME)
-        before = control_plane.webhook.principals
-        control_plane.webhook.principals = moto.sts_keys
-        try:
-            yield Engine(tools, moto, control_plane)
-        finally:
-            control_plane.webhook.principals = before
 
 
 @pytest.fixture
@@ -117,6 +103,8 @@ def test_the_quick_start_creates_everything_and_a_second_up_changes_nothing(
 ) -> None:
     """``pulumi preview`` plans the 11 creates, ``pulumi up --yes`` makes them (our entry merged beside the foreign
     ones), and a second ``up`` and ``preview --expect-no-changes`` find nothing to do."""
+    state = Path(project.env["HOME"]) / ".pulumi" / "stacks" / "eks-cicd-access"
+    assert [p.name for p in state.glob("dev.json*")], "the stack lives in this project's own ~/.pulumi"
     preview = project("preview")
     for planned in (
         "+  aws:iam:User cicd-access-user create",
@@ -147,6 +135,8 @@ def test_the_outputs_are_the_readmes_and_the_secrets_stay_secret(engine: Engine,
     project("up", "--yes")
     hidden = project.outputs()
     assert set(hidden) == IAM_USER_OUTPUTS
+    absent = project("stack", "output", "iamRoleArn", ok=False)
+    assert "iamRoleArn" in absent.stderr, "a null output is absent, as the README says"
     assert hidden["secretAccessKey"] == "[secret]" and hidden["accessKeys"] == "[secret]"
     shown = project.outputs(secrets=True)
     key = shown["accessKeyId"]

@@ -71,7 +71,7 @@ def test_ci_builds_its_own_virtualenv_and_leaves_venv_alone(tmp_path):
     assert lines.index("python -m pytest -m cluster") > lines.index(
         "tools kube-apiserver kube-controller-manager kube-scheduler etcd kwok"
     )
-    assert lines.index("python -m pytest -m engine") > lines.index("tools pulumi")
+    assert lines.index("python -m pytest -m engine") > lines.index("tools pulumi pulumi-resource-kubernetes")
     assert "npm ci --prefix tests/iam_simulate --no-audit --no-fund --silent" in lines
 
 

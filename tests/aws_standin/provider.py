@@ -48,6 +48,9 @@ from tests.aws_standin.kinds import KINDS, Aws, Kind, StandinError, State
 VERSION = importlib.metadata.version("pulumi_aws")
 MOTO_URL = "EKS_CICD_MOTO_URL"
 CLUSTERS = "EKS_CICD_STANDIN_CLUSTERS"
+#: A file the stand-in appends each invoke to, one JSON line (``tok``, ``args``), when set: how many
+#: ``DescribeCluster`` calls a program makes.
+CALLS = "EKS_CICD_STANDIN_CALLS"
 #: An unknown (computed) value, in plain values and on the wire: the engine's sentinel string. The SDK's
 #: experimental provider neither decodes it into ``Computed`` on the way in nor can marshal ``Computed`` on the way
 #: out ("Unsupported value type"), so the stand-in speaks the sentinel itself.
@@ -220,6 +223,10 @@ class AwsStandin(Provider):
 
     async def invoke(self, request: InvokeRequest) -> InvokeResponse:
         args = plain_map(request.args)
+        calls = os.environ.get(CALLS)
+        if calls:
+            with open(calls, "a", encoding="utf-8") as log:
+                log.write(json.dumps({"tok": request.tok, "args": args}) + "\n")
         if request.tok == "aws:eks/getCluster:getCluster":
             return InvokeResponse(return_value={k: wire(v) for k, v in self._get_cluster(args["name"]).items()})
         if request.tok == "aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider":
