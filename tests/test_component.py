@@ -364,9 +364,14 @@ def test_preview_registers_the_entry_with_the_arn_unknown(stack):
 
 
 def test_api_authentication_mode_registers_no_entry(stack):
-    """A cluster in API mode fails with our message, and no aws-auth entry is registered."""
+    """A cluster in API mode fails with our message alone (a RunError: no SDK wrapping, no traceback under the
+    engine), and no aws-auth entry is registered."""
     stack.mocks.authentication_mode = "API"
-    with pytest.raises(ValueError, match=r"authentication mode 'API'.*identity_mapping='access-entry'"):
+    with pytest.raises(
+        pulumi.RunError,
+        match=r"^identity_mapping='aws-auth': cluster 'my-cluster-1' uses authentication mode 'API'.*"
+        r"identity_mapping='access-entry'",
+    ):
         deploy(stack)
     assert stack.of_type(ENTRY) == []
 
@@ -384,7 +389,7 @@ def test_api_mode_fails_the_preview(stack):
     """The mode check runs in the preview, so an API-mode cluster fails before anything is created."""
     stack.start_preview()
     stack.mocks.authentication_mode = "API"
-    with pytest.raises(ValueError, match="authentication mode 'API'"):
+    with pytest.raises(pulumi.RunError, match="authentication mode 'API'"):
         deploy(stack)
 
 
@@ -396,9 +401,10 @@ def test_access_entry_on_a_config_map_cluster_fails_the_preview(stack):
     mode and the command that turns access entries on; no access entry is registered."""
     stack.start_preview()
     stack.mocks.authentication_mode = "CONFIG_MAP"
-    with pytest.raises(ValueError) as raised:
+    with pytest.raises(pulumi.RunError) as raised:
         deploy(stack, identity_mapping="access-entry")
     message = str(raised.value)
+    assert message.startswith("identity_mapping='access-entry'"), "the message alone, not wrapped by the SDK"
     assert "identity_mapping='access-entry': cluster 'my-cluster-1' uses authentication mode 'CONFIG_MAP'" in message
     assert (
         "aws eks update-cluster-config --name my-cluster-1 --access-config authenticationMode=API_AND_CONFIG_MAP"

@@ -330,15 +330,18 @@ def _check_input(field: str, value: pulumi.Input[str], check: Callable[[str], st
     inputs in one "While processing input" layer per object, and the engine prints a RunError's message alone.
     """
     if isinstance(value, pulumi.Output):
-        return value.apply(partial(_checked_when_known, check))
+        return value.apply(partial(checked_when_known, check))
     if isinstance(value, str):
         return check(value)
     raise ValueError(f"{field}: must be a string or a pulumi.Output[str], got {type(value).__name__} {value!r}")
 
 
-def _checked_when_known(check: Callable[[str], str], value: str) -> str:
+def checked_when_known(check: Callable[..., str], *values: Any) -> str:
+    """``check(*values)`` inside an apply: its ``ValueError`` becomes a ``pulumi.RunError`` with the same message,
+    which the engine shows alone (a ``ValueError`` would come wrapped in the SDK's "While processing input" and a
+    traceback)."""
     try:
-        return check(value)
+        return check(*values)
     except ValueError as error:
         raise pulumi.RunError(str(error)) from None
 

@@ -7,6 +7,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from .args import checked_when_known
 from .aws_auth import MapKey, check_authentication_mode
 from .aws_auth_entry import AwsAuthEntry
 from .cluster import first_field
@@ -58,7 +59,7 @@ def aws_auth_entry(
         f"{name}-aws-auth-entry",
         {
             "cluster": pulumi.Output.all(cluster_name, cluster.access_configs).apply(
-                lambda a: checked_cluster_name(*a)
+                lambda a: checked_when_known(checked_cluster_name, *a)
             ),
             "key": key.name,
             "arn": principal_arn,
@@ -93,7 +94,7 @@ def access_entry(
     return aws.eks.AccessEntry(
         f"{name}-access-entry",
         cluster_name=pulumi.Output.all(cluster_name, cluster.access_configs).apply(
-            lambda a: checked_access_entry_cluster(*a)
+            lambda a: checked_when_known(checked_access_entry_cluster, *a)
         ),
         principal_arn=principal_arn,
         user_name=username,
