@@ -26,9 +26,11 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -83,8 +85,12 @@ class StsKeys(MutableMapping[str, Principal]):
             if key.status == "Active"
         }
 
+    def snapshot(self) -> dict[str, Principal]:
+        """Every key STS knows now, at once (what the webhook copies: a key deleted meanwhile is not half there)."""
+        return {**self._moto(), **self.added}
+
     def __getitem__(self, key: str) -> Principal:
-        return {**self._moto(), **self.added}[key]
+        return self.snapshot()[key]
 
     def __setitem__(self, key: str, value: Principal) -> None:
         self.added[key] = value
@@ -114,10 +120,18 @@ class Moto:
     def __enter__(self) -> Moto:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not a line per request on stderr
         self._server.start()
+        self.reset()  # moto's backends are this process's: what an earlier module left is not ours
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._server.stop()
+        try:
+            self.reset()
+        finally:
+            self._server.stop()
+
+    def reset(self) -> None:
+        """Empty every moto backend (moto's own ``/moto-api/reset``)."""
+        urllib.request.urlopen(urllib.request.Request(f"{self.url}/moto-api/reset", method="POST"), timeout=30).close()
 
     def client(self, service: str) -> Any:
         return client(service, self.url)
@@ -241,16 +255,25 @@ class Project:
         """Run ``pulumi ARGS --non-interactive``; it must succeed (``ok``), fail (``ok=False``) or either
         (``ok=None``)."""
         started = time.monotonic()
-        done = subprocess.run(
-            [self.env["PULUMI"], *args, "--non-interactive"],
+        command = [self.env["PULUMI"], *args, "--non-interactive"]
+        # Its own process group: on a timeout the language host, the program and the plugins go with it.
+        with subprocess.Popen(
+            command,
             cwd=self.directory,
             env=self.env,
-            input=stdin,
-            capture_output=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            timeout=timeout,
-            check=False,
-        )
+            start_new_session=True,
+        ) as process:
+            try:
+                stdout, stderr = process.communicate(stdin, timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.communicate()
+                raise
+        done = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
         self.log.append((list(args), time.monotonic() - started, done.returncode))
         if ok is not None and (done.returncode == 0) is not ok:
             raise PulumiFailed(f"pulumi {' '.join(args)}: exit {done.returncode}:\n{done.stdout}\n{done.stderr}")
@@ -271,6 +294,15 @@ class Project:
     def resources(self) -> list[Mapping[str, Any]]:
         """The resources of the stack's state, but the stack itself."""
         return [r for r in self.state()["deployment"].get("resources") or [] if r["type"] != "pulumi:pulumi:Stack"]
+
+    def run_readme(self, commands: list[str]) -> list[subprocess.CompletedProcess[str]]:
+        """Run the README's ``pulumi`` commands as written; ``pulumi up`` with ``--yes``, its prompt's answer."""
+        done = []
+        for command in commands:
+            words = shlex.split(command)
+            assert words[0] == "pulumi", command
+            done.append(self(*words[1:], *(["--yes"] if words[1:] == ["up"] else [])))
+        return done
 
     def create_dev_stack(self, kubeconfig: str, stack: str = "dev") -> None:
         """The README's deploy, command for command, up to its ``pulumi up`` (which the test runs itself, with
@@ -296,13 +328,18 @@ class Project:
             self(*words[1:])
         else:
             raise AssertionError("the README's deploy line has no `pulumi up`")
-        words = shlex.split(README_KUBECONFIG.split("<")[0])
-        self(*words[1:], stdin=kubeconfig)
+        self(*shlex.split(readme_kubeconfig())[1:], stdin=kubeconfig)
 
 
 #: The README's quick-start deploy line (after ``# 2. deploy``), and its "your own admin kubeconfig" line.
 README = (REPO / "README.md").read_text()
-README_KUBECONFIG = re.search(r"^pulumi config set --secret kubeconfig < \S+$", README, re.MULTILINE)[0]  # type: ignore[index]
+
+
+def readme_kubeconfig() -> str:
+    """The README's "your own admin kubeconfig" command, without its redirection."""
+    found = re.search(r"^(pulumi config set --secret kubeconfig) < \S+$", README, re.MULTILINE)
+    assert found, "the README has no `pulumi config set --secret kubeconfig < FILE` line"
+    return found[1]
 
 
 def readme_deploy() -> list[str]:
@@ -310,3 +347,10 @@ def readme_deploy() -> list[str]:
     found = re.search(r"^# 2\. deploy.*\n(.+)$", README, re.MULTILINE)
     assert found, "the README's quick start has no `# 2. deploy` line"
     return found[1].split(" && ")
+
+
+def readme_rotation_step(step: str) -> list[str]:
+    """The commands of a row of the README's rotation table (``"1. Add a label"``), in order."""
+    found = re.search(rf"^\| {re.escape(step)} \| (.+?) \|", README, re.MULTILINE)
+    assert found, f"the README's rotation table has no row {step!r}"
+    return re.findall(r"`(pulumi [^`]+)`", found[1])

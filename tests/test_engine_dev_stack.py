@@ -24,7 +24,7 @@ import yaml
 
 from tests.controlplane.commands import IMAGE, manifest
 from tests.controlplane.fixture import ControlPlane, KubectlRun, one_per_request
-from tests.engine_stack import REPO, Engine, Project
+from tests.engine_stack import REPO, Engine, Project, readme_rotation_step
 
 pytestmark = pytest.mark.engine
 
@@ -70,14 +70,35 @@ def foreign(engine: Engine) -> dict[str, str]:
     return data
 
 
+def delete_namespace(plane: ControlPlane, name: str) -> None:
+    """Delete a namespace and wait until it is gone (the namespace controller finalizes it): what destroy keeps on
+    purpose, removed so that the next test creates it again."""
+    code, _ = plane.request("DELETE", f"/api/v1/namespaces/{name}")
+    assert code in (200, 202, 404), code
+    deadline = time.monotonic() + 120
+    while plane.request("GET", f"/api/v1/namespaces/{name}")[0] != 404:
+        assert time.monotonic() < deadline, f"namespace {name} was not deleted within 120 s"
+        time.sleep(0.5)
+
+
+def finish(engine: Engine, project: Project, namespace: str = NAMESPACE) -> None:
+    """Destroy the stack (it must succeed), delete the namespace it kept, and check nothing of it is left in
+    moto: what every test leaves behind is nothing."""
+    if json.loads(project("stack", "ls", "--json").stdout):  # not after `stack rm`
+        project("destroy", "--yes", "--skip-preview")
+    delete_namespace(engine.plane, namespace)
+    leftovers = [u["UserName"] for u in engine.moto.client("iam").list_users()["Users"]]
+    assert leftovers == [], f"IAM users left in moto after destroy: {leftovers}"
+
+
 @pytest.fixture
 def project(engine: Engine, foreign: dict[str, str], tmp_path: Path) -> Iterator[Project]:
     """A fresh copy of the program with the dev stack selected and the admin kubeconfig set; destroyed after the
-    test whatever happened, so the next one starts from moto and aws-auth as they were."""
+    test, its namespace deleted, moto checked empty, whatever the test did."""
     found = Project.copy(engine, tmp_path)
     found.create_dev_stack(engine.plane.admin_kubeconfig)
     yield found
-    found("destroy", "--yes", "--skip-preview", ok=None)
+    finish(engine, found)
 
 
 def map_users(plane: ControlPlane) -> list[dict[str, Any]]:
@@ -234,22 +255,34 @@ def test_refresh_reports_a_hand_edited_entry(engine: Engine, project: Project) -
         (
             "roleRules",
             '[{"apiGroups":["apps"],"resources":["deployments"],"verbs":["get","patch"],"resourceName":["web"]}]',
-            "roleRules[0]: unknown key 'resourceName'; did you mean 'resourceNames'?",
+            "error: roleRules[0]: unknown key 'resourceName'; did you mean 'resourceNames'?",
         ),
-        ("createNamespace", "maybe", "createNamespace"),
-        ("namespace", "Not_A_Label", "namespace"),
+        (
+            "createNamespace",
+            "maybe",
+            "error: validating stack config: Stack 'dev' with configuration key 'createNamespace' must be of type "
+            "'boolean'",
+        ),
+        (
+            "namespace",
+            "Not_A_Label",
+            "error: namespace: 'Not_A_Label' is not a DNS-1123 label (1-63 characters of a-z, 0-9 and '-', starting "
+            "and ending with a letter or digit)",
+        ),
     ],
     ids=["role-rules-typo", "wrong-type", "bad-namespace"],
 )
 def test_bad_input_fails_the_preview_and_creates_nothing(
     engine: Engine, project: Project, foreign: dict[str, str], key: str, value: str, message: str
 ) -> None:
-    """Bad config fails ``pulumi preview`` and ``pulumi up`` with a non-zero exit and a message naming the key as
-    the config spells it; nothing is created in moto or in the cluster."""
+    """Bad config fails ``pulumi preview`` and ``pulumi up`` with a non-zero exit and our message alone (no
+    traceback; a value of the wrong type is refused by the CLI as Pulumi.yaml declares it); nothing is created in
+    moto or in the cluster."""
     project("config", "set", key, value)
     for command in (("preview",), ("up", "--yes")):
         failed = project(*command, ok=False)
         assert message in failed.stdout + failed.stderr, failed.stdout + failed.stderr
+        assert "Traceback" not in failed.stdout + failed.stderr
     assert engine.moto.client("iam").list_users()["Users"] == []
     assert engine.plane.aws_auth_data() == foreign
     assert project.resources() == []
@@ -259,19 +292,27 @@ def test_access_entry_mapping_on_a_config_map_cluster_is_refused_before_anything
     engine: Engine, project: Project, foreign: dict[str, str]
 ) -> None:
     """``identityMapping: access-entry`` on a cluster whose authentication mode is ``CONFIG_MAP`` fails the preview
-    with our message, and nothing is created."""
+    and the up with our message alone (a check made once getCluster answers, so inside an apply: not wrapped by
+    the SDK), and nothing is created."""
+    message = (
+        "error: identity_mapping='access-entry': cluster 'my-cluster-1' uses authentication mode 'CONFIG_MAP', "
+        "which has no access entries. Turn them on with `aws eks update-cluster-config --name my-cluster-1 "
+        "--access-config authenticationMode=API_AND_CONFIG_MAP`"
+    )
     engine.authentication_mode = "CONFIG_MAP"
     try:
         project.env.update(engine.env(project.directory.parent))
         project("config", "set", "identityMapping", "access-entry")
-        failed = project("preview", ok=False)
-        assert "CONFIG_MAP" in failed.stdout + failed.stderr, failed.stdout
-        failed = project("up", "--yes", ok=False)
-        assert "CONFIG_MAP" in failed.stdout + failed.stderr, failed.stdout
+        for command in (("preview",), ("up", "--yes")):
+            failed = project(*command, ok=False)
+            assert message in failed.stdout, failed.stdout
+            assert "Traceback" not in failed.stdout and "has risen" not in failed.stdout, failed.stdout
     finally:
         engine.authentication_mode = "API_AND_CONFIG_MAP"
+        project.env.update(engine.env(project.directory.parent))
     assert engine.moto.client("iam").list_users()["Users"] == []
     assert engine.plane.aws_auth_data() == foreign
+    assert project.resources() == []
 
 
 def test_destroy_leaves_only_foreign_entries_and_keeps_the_namespace(
@@ -288,7 +329,8 @@ def test_destroy_leaves_only_foreign_entries_and_keeps_the_namespace(
     assert iam.list_users()["Users"] == []
     assert iam.list_policies(Scope="Local")["Policies"] == []
     assert engine.moto.secret_of(key) is None
-    assert engine.plane.api("GET", f"/api/v1/namespaces/{NAMESPACE}")["metadata"]["name"] == NAMESPACE
+    kept = engine.plane.api("GET", f"/api/v1/namespaces/{NAMESPACE}")
+    assert "deletionTimestamp" not in kept["metadata"] and kept["status"]["phase"] == "Active", kept
     project("stack", "rm", "--yes")
     assert json.loads(project("stack", "ls", "--json").stdout) == []
 
@@ -307,25 +349,23 @@ def unauthorized(engine: Engine, outputs: dict[str, Any]) -> bool:
 
 
 def test_the_rotation_runbook_keeps_a_working_key_at_every_step(engine: Engine, project: Project) -> None:
-    """The README's "Rotating the key", its exact commands: adding a label creates a second key and keeps the
-    first, both deploy; dropping the old label deletes that key alone, whose new tokens get 401."""
+    """The README's "Rotating the key", its commands read from its table: adding a label creates a second key and
+    keeps the first, both deploy; dropping the old label deletes that key alone, whose new tokens get 401."""
     project("up", "--yes")
     old = project.outputs(secrets=True)
     assert works(engine, old)
-    # 1. Add a label
-    project("config", "set", "--path", "accessKeys[0]", "default")
-    project("config", "set", "--path", "accessKeys[1]", "2027-02")
-    added = project("up", "--yes")
+    add = readme_rotation_step("1. Add a label")
+    assert add[-1] == "pulumi up" and len(add) == 3, add
+    added = project.run_readme(add)[-1]
     assert "+ 1 created" in added.stdout and "replaced" not in added.stdout, added.stdout
     new = project.outputs(secrets=True)
     assert new["accessKeyId"] != old["accessKeyId"] and new["accessKeys"]["default"]["id"] == old["accessKeyId"]
     assert new["accessKeys"]["2027-02"]["id"] == new["accessKeyId"]
     # 2-3. CI moves to the new key; the old one still works meanwhile
     assert works(engine, new) and works(engine, old)
-    # 4. Drop the old label
-    project("config", "set", "--path", "accessKeys[0]", "2027-02")
-    project("config", "rm", "--path", "accessKeys[1]")
-    dropped = project("up", "--yes")
+    drop = readme_rotation_step("4. Drop the old label")
+    assert drop[-1] == "pulumi up" and len(drop) == 3, drop
+    dropped = project.run_readme(drop)[-1]
     assert "- 1 deleted" in dropped.stdout, dropped.stdout
     final = project.outputs(secrets=True)
     assert final["accessKeyId"] == new["accessKeyId"] and set(final["accessKeys"]) == {"2027-02"}
@@ -374,14 +414,22 @@ def test_switching_to_github_actions_moves_the_entry_in_one_write(
     assert "accessKeyId" not in outputs and "iamUserArn" not in outputs
 
 
-def test_two_stacks_up_at_the_same_moment_keep_every_entry(
-    engine: Engine, foreign: dict[str, str], tmp_path: Path
-) -> None:
-    """Two stacks of two teams on one cluster, ``pulumi up`` at the same moment: both entries are written, the
-    foreign ones are intact, and destroying one leaves the other's."""
-    web = Project.copy(engine, tmp_path / "web")
+HOOKS = REPO / "tests" / "engine_hooks"
+
+
+def interleaved(project: Project, role: str, where: Path, *, blind: bool = False) -> None:
+    """Make the stack's first aws-auth write interleave with the other stack's (``tests/engine_hooks``)."""
+    project.env["PYTHONPATH"] = str(HOOKS)
+    project.env["EKS_CICD_INTERLEAVE"] = f"{role}:{where}"
+    if blind:
+        project.env["EKS_CICD_INTERLEAVE_BLIND"] = "1"
+
+
+def two_teams(engine: Engine, root: Path) -> tuple[Project, Project, dict[str, Any]]:
+    """The dev stack, and a second team's stack of the same program (its own names and namespace ``shop``)."""
+    web = Project.copy(engine, root / "web")
     web.create_dev_stack(engine.plane.admin_kubeconfig)
-    shop = Project.copy(engine, tmp_path / "shop")
+    shop = Project.copy(engine, root / "shop")
     shop.create_dev_stack(engine.plane.admin_kubeconfig, stack="shop")
     for key, value in {
         "namespace": "shop",
@@ -391,23 +439,39 @@ def test_two_stacks_up_at_the_same_moment_keep_every_entry(
         "kubernetesGroups[0]": "shop-deployers",
     }.items():
         shop("config", "set", "--path", key, value)
-    shop_entry = {
-        "userarn": "arn:aws:iam::123456789012:user/shop-ci",
-        "username": "shop-ci",
-        "groups": ["shop-deployers"],
-    }
+    entry = {"userarn": "arn:aws:iam::123456789012:user/shop-ci", "username": "shop-ci", "groups": ["shop-deployers"]}
+    return web, shop, entry
+
+
+def test_two_stacks_writing_at_the_same_moment_keep_every_entry(
+    engine: Engine, foreign: dict[str, str], tmp_path: Path
+) -> None:
+    """Two teams' stacks ``pulumi up`` at once, their aws-auth writes forced to interleave (both read, one writes,
+    then the other writes what it read): the stale write is refused with 409 and retried, both entries are in,
+    the foreign ones intact; destroying one stack leaves the other's entry."""
+    web, shop, shop_entry = two_teams(engine, tmp_path)
+    interleaved(web, "first", tmp_path)
+    interleaved(shop, "second", tmp_path)
+    mark = engine.plane.audit.mark()
     try:
         with ThreadPoolExecutor(2) as pool:
             ups = list(pool.map(lambda p: p("up", "--yes"), (web, shop)))
         assert all("+ 11 created" in up.stdout for up in ups), [up.stdout for up in ups]
+        assert (tmp_path / "first-ready").exists() and (tmp_path / "second-wrote").exists(), "the writes interleaved"
+        refused = [
+            e
+            for e in one_per_request(engine.plane.audit.events(mark))
+            if (e.get("objectRef") or {}).get("name") == "aws-auth" and e["verb"] == "update"
+        ]
+        assert [(e.get("responseStatus") or {}).get("code") for e in refused] == [200, 409, 200], refused
         users = map_users(engine.plane)
-        assert users[0] == TEAM_B and sorted(users[1:], key=str) == sorted([OUR_ENTRY, shop_entry], key=str)
+        assert users == [TEAM_B, shop_entry, OUR_ENTRY], users
         assert yaml.safe_load((engine.plane.aws_auth_data() or {})["mapRoles"]) == [NODE_ROLE]
         shop("destroy", "--yes")
         assert map_users(engine.plane) == [TEAM_B, OUR_ENTRY]
     finally:
-        for project in (web, shop):
-            project("destroy", "--yes", "--skip-preview", ok=None)
+        for project, namespace in ((web, NAMESPACE), (shop, "shop")):
+            finish(engine, project, namespace)
     assert engine.plane.aws_auth_data() == foreign
 
 
@@ -459,4 +523,4 @@ def test_a_stack_made_by_version_0_1_upgrades_with_one_up(
         assert engine.plane.aws_auth_data() == foreign
     finally:
         project.env.pop("PYTHONPATH", None)
-        project("destroy", "--yes", "--skip-preview", ok=None)
+        finish(engine, project)

@@ -109,7 +109,9 @@ class TokenWebhook:
 
     def authenticate(self, token: str) -> tuple[Identity, dict[str, list[str]], str]:
         """The identity ``token`` stands for, the ``extra`` aws-iam-authenticator adds, and a uid."""
-        principals = dict(self.principals)
+        # One copy for the whole review; a live view (the engine tier's moto keys) gives one taken at once.
+        snapshot = getattr(self.principals, "snapshot", None)
+        principals = dict(snapshot() if callable(snapshot) else self.principals)
         try:
             key, session_token = verify_token(token, {k: p.secret for k, p in principals.items()}, self.cluster_name)
         except TokenError as error:
