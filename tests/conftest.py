@@ -32,7 +32,6 @@ from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.sync_await import _ensure_event_loop
 
-from eks_cicd_access import claims
 from tests.apiserver.authenticator import Identity
 from tests.apiserver.server import KubeApiServer
 from tests.engine import Engine
@@ -328,8 +327,6 @@ class Stack:
         by the mocks propagate.
         """
         resolved: dict[str, Any] = {}
-        # Each run is a new program: what an earlier run's instances claimed or looked up is not this one's.
-        claims._DEPLOYMENTS.pop(self.monitor, None)
 
         async def collect(outputs: dict[str, Any]) -> None:
             for key, value in outputs.items():

@@ -7,7 +7,7 @@ import pulumi_aws as aws
 import yaml
 
 from eks_cicd_access import EksCicdAccess
-from tests.conftest import ACCOUNT, REGION
+from tests.conftest import ACCOUNT, REGION, EksMocks
 
 
 def cluster_calls(stack: Any) -> list[tuple[str, str | None]]:
@@ -60,3 +60,23 @@ def test_separate_programs_look_up_again(stack: Any) -> None:
     for _ in range(2):
         stack.run(lambda: {"k": EksCicdAccess("a", {"cluster_name": "c1", "namespace": "web"}).kubeconfig})
     assert [name for name, _ in cluster_calls(stack)] == ["c1", "c1"]
+
+
+def test_a_suite_with_one_set_mocks_looks_up_and_claims_afresh_in_each_test() -> None:
+    """A downstream suite that calls ``set_mocks`` once and runs many ``@pulumi.runtime.test`` functions: each test
+    is its own program, so each asks the cluster again (no answer from an earlier test) and claims afresh (the same
+    namespace in the next test is no duplicate)."""
+    mocks = EksMocks()
+    pulumi.runtime.set_mocks(mocks, project="downstream", stack="test", preview=False)
+
+    @pulumi.runtime.test
+    def first() -> Any:
+        return EksCicdAccess("a", {"cluster_name": "c1", "namespace": "web", "iam_user_name": "a"}).kubeconfig
+
+    @pulumi.runtime.test
+    def second() -> Any:
+        return EksCicdAccess("b", {"cluster_name": "c1", "namespace": "web", "iam_user_name": "b"}).kubeconfig
+
+    first()
+    second()
+    assert [c.args["name"] for c in mocks.calls if c.token == "aws:eks/getCluster:getCluster"] == ["c1", "c1"]

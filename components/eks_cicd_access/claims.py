@@ -15,10 +15,18 @@ from typing import Any
 
 from pulumi.runtime import settings
 
-#: What each running deployment keeps (its claims, its cluster lookups), keyed by its resource monitor (tests run
-#: many in one process), then by use.
-_DEPLOYMENTS: weakref.WeakKeyDictionary[object, dict[str, dict[Any, Any]]] = weakref.WeakKeyDictionary()
+#: What each running program keeps (its claims, its cluster lookups), keyed by its resource monitor, with the
+#: run it belongs to: under mocks one monitor serves many programs (see ``_run``).
+_DEPLOYMENTS: weakref.WeakKeyDictionary[object, tuple[object, dict[str, dict[Any, Any]]]] = weakref.WeakKeyDictionary()
 _NO_MONITOR = type("NoMonitor", (), {})()
+
+
+def _run() -> object:
+    """The program run now. One per process under the engine; under Pulumi mocks, where a test suite often calls
+    ``set_mocks`` once for many tests, ``pulumi.runtime.test`` starts each test with a fresh list of pending RPCs,
+    and that list is the run."""
+    manager = getattr(settings.SETTINGS, "rpc_manager", None)
+    return getattr(manager, "rpcs", _NO_MONITOR)
 
 
 @dataclass(frozen=True)
@@ -31,8 +39,12 @@ class Claim:
 
 
 def per_deployment(use: str) -> dict[Any, Any]:
-    """The running deployment's dict for ``use`` (e.g. ``"claims"``), empty at its start."""
-    return _DEPLOYMENTS.setdefault(settings.get_monitor() or _NO_MONITOR, {}).setdefault(use, {})
+    """The running program's dict for ``use`` (e.g. ``"claims"``), empty at its start."""
+    monitor, run = settings.get_monitor() or _NO_MONITOR, _run()
+    held = _DEPLOYMENTS.get(monitor)
+    if held is None or held[0] is not run:
+        held = _DEPLOYMENTS[monitor] = (run, {})
+    return held[1].setdefault(use, {})
 
 
 def claim(owner: str, claims: Iterable[Claim]) -> None:
