@@ -304,10 +304,11 @@ class Project:
             done.append(self(*words[1:], *(["--yes"] if words[1:] == ["up"] else [])))
         return done
 
-    def create_dev_stack(self, kubeconfig: str, stack: str = "dev") -> None:
+    def create_dev_stack(self, kubeconfig: str | None, stack: str = "dev") -> None:
         """The README's deploy, command for command, up to its ``pulumi up`` (which the test runs itself, with
         ``--yes``: the answer to its prompt). Its config is ``Pulumi.dev.yaml`` (copied for another stack name),
-        plus ``kubeconfig``, the admin's, set as the README's "your own admin kubeconfig" line sets it."""
+        plus ``kubeconfig``, an admin's, set as the README's "your own admin kubeconfig" line sets it (``None``:
+        not set, the program reaches the cluster through its EKS endpoint as whoever runs it)."""
         if stack != "dev":
             shutil.copy(self.directory / "Pulumi.dev.yaml", self.directory / f"Pulumi.{stack}.yaml")
         for command in readme_deploy():
@@ -328,7 +329,8 @@ class Project:
             self(*words[1:])
         else:
             raise AssertionError("the README's deploy line has no `pulumi up`")
-        self(*shlex.split(readme_kubeconfig())[1:], stdin=kubeconfig)
+        if kubeconfig is not None:
+            self(*shlex.split(readme_kubeconfig())[1:], stdin=kubeconfig)
 
 
 #: The README's quick-start deploy line (after ``# 2. deploy``), and its "your own admin kubeconfig" line.

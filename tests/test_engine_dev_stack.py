@@ -154,6 +154,54 @@ def test_the_quick_start_creates_everything_and_a_second_up_changes_nothing(
     project("preview", "--expect-no-changes")
 
 
+def test_without_a_kubeconfig_the_program_reaches_the_cluster_as_the_deployer(
+    engine: Engine, foreign: dict[str, str], tmp_path: Path
+) -> None:
+    """The Quick start's own route, no ``kubeconfig`` set: the Kubernetes provider and the aws-auth writer reach
+    the cluster through the endpoint getCluster gives, with ``aws eks get-token`` and the deployer's AWS key (a
+    platform admin that aws-auth maps to ``system:masters``), and create everything."""
+    iam = engine.moto.client("iam")
+    iam.create_user(UserName="platform-admin")
+    key = iam.create_access_key(UserName="platform-admin")["AccessKey"]
+    admin = {
+        "userarn": "arn:aws:iam::123456789012:user/platform-admin",
+        "username": "platform-admin",
+        "groups": ["system:masters"],
+    }
+    users = [TEAM_B, admin]
+    engine.plane.api(
+        "PUT",
+        AWS_AUTH,
+        {
+            "metadata": {"name": "aws-auth", "namespace": "kube-system"},
+            "data": {**foreign, "mapUsers": yaml.safe_dump(users)},
+        },
+    )
+    project = Project.copy(engine, tmp_path)
+    project.env.update(AWS_ACCESS_KEY_ID=key["AccessKeyId"], AWS_SECRET_ACCESS_KEY=key["SecretAccessKey"])
+    mark = engine.plane.audit.mark()
+    try:
+        project.create_dev_stack(None)
+        up = project("up", "--yes")
+        assert "+ 11 created" in up.stdout, up.stdout
+        assert map_users(engine.plane) == [*users, OUR_ENTRY]
+        writers = {
+            e["user"]["username"]
+            for e in one_per_request(engine.plane.audit.events(mark))
+            if (e.get("objectRef") or {}).get("name") == "aws-auth" and e["verb"] == "update"
+        }
+        assert writers == {"platform-admin"}, "the writer authenticated as the deployer, through the webhook"
+        project("destroy", "--yes")
+        assert map_users(engine.plane) == users
+    finally:
+        try:
+            project("destroy", "--yes", "--skip-preview")  # while the deployer's key still authenticates
+        finally:
+            iam.delete_access_key(UserName="platform-admin", AccessKeyId=key["AccessKeyId"])
+            iam.delete_user(UserName="platform-admin")
+            finish(engine, (project, NAMESPACE))
+
+
 def test_the_outputs_are_the_readmes_and_the_secrets_stay_secret(engine: Engine, project: Project) -> None:
     """``stack output --json`` has the README's iam-user outputs with the secrets hidden, ``--show-secrets`` gives
     the key moto holds, and ``stack export`` holds neither that secret nor the admin kubeconfig in plaintext."""
