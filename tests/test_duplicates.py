@@ -33,30 +33,30 @@ def two(stack, first: dict[str, Any], second: dict[str, Any], second_opts=None):
     return stack.run(program)
 
 
-@pytest.mark.parametrize(
-    ("first", "second", "what"),
-    [
-        ({}, {"namespace": "team-a"}, "Namespace 'team-a' of cluster 'c1'"),
-        (
-            {"create_namespace": False, "namespace": "shared", "role_name": "r"},
-            {"create_namespace": False, "namespace": "shared", "role_name": "r"},
-            "Role 'r' in namespace 'shared' of cluster 'c1'",
-        ),
-        (
-            {"create_namespace": False, "namespace": "shared", "role_name": "r"},
-            {"create_namespace": False, "namespace": "shared", "role_name": "r2", "role_binding_name": "r-binding"},
-            "RoleBinding 'r-binding' in namespace 'shared' of cluster 'c1'",
-        ),
-        ({"iam_user_name": "ci"}, {"iam_user_name": "ci"}, "IAM user 'ci'"),
-        (OIDC | {"iam_role_name": "ci"}, OIDC | {"iam_role_name": "ci"}, "IAM role 'ci'"),
-        ({"iam_policy_name": "p"}, {"iam_policy_name": "p"}, "IAM policy 'p'"),
-        (
-            {"identity": "existing", "principal_arn": ROLE},
-            {"identity": "existing", "principal_arn": ROLE, "iam_policy_name": "other"},
-            f"the mapping of '{ROLE}' in cluster 'c1'",
-        ),
-    ],
-)
+CLASHES: list[tuple[dict[str, Any], dict[str, Any], str]] = [
+    ({}, {"namespace": "team-a"}, "Namespace 'team-a' of cluster 'c1'"),
+    (
+        {"create_namespace": False, "namespace": "shared", "role_name": "r"},
+        {"create_namespace": False, "namespace": "shared", "role_name": "r"},
+        "Role 'r' in namespace 'shared' of cluster 'c1'",
+    ),
+    (
+        {"create_namespace": False, "namespace": "shared", "role_name": "r"},
+        {"create_namespace": False, "namespace": "shared", "role_name": "r2", "role_binding_name": "r-binding"},
+        "RoleBinding 'r-binding' in namespace 'shared' of cluster 'c1'",
+    ),
+    ({"iam_user_name": "ci"}, {"iam_user_name": "ci"}, "IAM user 'ci'"),
+    (OIDC | {"iam_role_name": "ci"}, OIDC | {"iam_role_name": "ci"}, "IAM role 'ci'"),
+    ({"iam_policy_name": "p"}, {"iam_policy_name": "p"}, "IAM policy 'p'"),
+    (
+        {"identity": "existing", "principal_arn": ROLE},
+        {"identity": "existing", "principal_arn": ROLE, "iam_policy_name": "other"},
+        f"the mapping of '{ROLE}' in cluster 'c1'",
+    ),
+]
+
+
+@pytest.mark.parametrize(("first", "second", "what"), CLASHES)
 def test_a_second_instance_claiming_the_same_thing_is_refused(stack, first, second, what):
     """Same Namespace, Role, RoleBinding, IAM user/role/policy name, or mapped ARN in one cluster: an error naming
     both instances and the thing, at the second one's construction."""
@@ -108,6 +108,32 @@ def test_the_same_names_through_another_aws_provider_are_another_account(stack):
         return {"a": a.principal_arn, "b": b.principal_arn}
 
     assert set(stack.run(program)) == {"a", "b"}
+
+
+@pytest.mark.parametrize(("first", "second", "what"), CLASHES)
+def test_each_clash_through_another_aws_provider_is_another_account(stack, first, second, what):
+    """What one instance claims is claimed in its AWS account: the same Namespace, Role, RoleBinding, IAM name or
+    mapped ARN through another AWS provider (another account, or the same cluster name there) is accepted."""
+    other = pulumi.ResourceOptions(
+        providers=[aws.Provider("other-account", region="eu-west-1"), k8s.Provider("other-cluster", kubeconfig="{}")]
+    )
+    assert set(two(stack, first, second, other)) == {"a", "b"}, what
+
+
+def test_a_claim_whose_namespace_is_an_output_is_not_checked(stack):
+    """Where the namespace is an Output, the cluster's objects and the mapping are not claimed (their names are not
+    known yet): two instances mapping one principal, each namespace an Output, are accepted."""
+    first = {"identity": "existing", "principal_arn": ROLE, "namespace": pulumi.Output.from_input("team-a")}
+    second = {**first, "namespace": pulumi.Output.from_input("team-b"), "iam_policy_name": "other"}
+    assert set(two(stack, first, second)) == {"a", "b"}
+
+
+def test_an_instance_that_maps_nothing_claims_no_mapping(stack):
+    """``identity_mapping="none"`` maps nothing, so it claims no mapping: another instance may map the same
+    principal in the same cluster."""
+    first = {"identity": "existing", "principal_arn": ROLE, "identity_mapping": "none"}
+    second = {"identity": "existing", "principal_arn": ROLE, "iam_policy_name": "other"}
+    assert set(two(stack, first, second)) == {"a", "b"}
 
 
 def test_separate_programs_do_not_see_each_others_claims(stack):

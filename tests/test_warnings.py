@@ -14,14 +14,14 @@ PROVIDER = f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubuserconten
 
 
 @pytest.fixture
-def warned(monkeypatch) -> list[str]:
-    """What the component logs as warnings."""
-    said: list[str] = []
-    monkeypatch.setattr(pulumi.log, "warn", lambda message, resource=None, **_: said.append(message))
+def warned_on(monkeypatch) -> list[tuple[str, Any]]:
+    """What the component logs as warnings, with the resource each is logged on."""
+    said: list[tuple[str, Any]] = []
+    monkeypatch.setattr(pulumi.log, "warn", lambda message, resource=None, **_: said.append((message, resource)))
     return said
 
 
-def test_wildcard_rules_and_subjects_are_warned_about(stack, warned):
+def test_wildcard_rules_and_subjects_are_warned_about(stack, warned_on):
     """'*' verbs, '*' resources and a subject admitting any branch each get a warning naming the field."""
     rules: Any = [
         {"api_groups": ["apps"], "resources": ["deployments"], "verbs": ["*"]},
@@ -35,7 +35,7 @@ def test_wildcard_rules_and_subjects_are_warned_about(stack, warned):
         oidc_provider_arn=PROVIDER,
         role_rules=rules,
     )
-    assert warned == [
+    assert [message for message, _ in warned_on] == [
         "role_rules[0]: verbs '*' grants every verb (delete, deletecollection, escalate...) on deployments; list the "
         "verbs CI needs",
         "role_rules[1]: resources '*' grants get on every resource of the namespace, Secrets among them; list the "
@@ -45,10 +45,34 @@ def test_wildcard_rules_and_subjects_are_warned_about(stack, warned):
     ]
 
 
-def test_the_defaults_warn_of_nothing(stack, warned):
+def test_a_warning_is_logged_on_the_component(stack, warned_on):
+    """Each warning is logged on the instance that causes it, so the CLI shows it under that component."""
+    rules: Any = [{"api_groups": ["apps"], "resources": ["deployments"], "verbs": ["*"]}]
+    deploy(stack, role_rules=rules)
+    (component,) = stack.of_type("eks-cicd-access:index:EksCicdAccess")
+    assert [(message.split(":")[0], getattr(resource, "_name", None)) for message, resource in warned_on] == [
+        ("role_rules[0]", component.name)
+    ]
+
+
+def test_a_wildcard_warning_lists_every_resource_and_verb():
+    """A broad rule's warning names all its resources or verbs, comma-separated."""
+    rules: Any = [
+        {"api_groups": ["apps"], "resources": ["deployments", "replicasets"], "verbs": ["*"]},
+        {"api_groups": [""], "resources": ["*"], "verbs": ["get", "list"]},
+    ]
+    assert broad_rules(rules) == [
+        "role_rules[0]: verbs '*' grants every verb (delete, deletecollection, escalate...) on deployments, "
+        "replicasets; list the verbs CI needs",
+        "role_rules[1]: resources '*' grants get, list on every resource of the namespace, Secrets among them; list "
+        "the resources CI needs",
+    ]
+
+
+def test_the_defaults_warn_of_nothing(stack, warned_on):
     """The presets and the recipe's stack give no warning."""
     deploy(stack)
-    assert warned == []
+    assert warned_on == []
     assert broad_rules(DEPLOY_ROLLBACK) == broad_rules(RECIPE) == []
 
 
