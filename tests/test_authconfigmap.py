@@ -400,6 +400,30 @@ def test_writers_without_a_key_or_with_another_key_do_not_wait_for_each_other():
     assert api.writes == 3
 
 
+def test_a_write_under_way_on_one_cluster_does_not_hold_up_another_clusters_writer():
+    """Writers with different coalescing keys (two clusters) never share a group: while a write on one is held,
+    a writer on the other writes its own entry to its own cluster at once, and each cluster holds only its own."""
+    one, two = offline_server(), offline_server()
+    other_done = threading.Event()
+    held = CountingApi(one, hold=lambda: other_done.wait(10))
+    free = CountingApi(two)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        first = pool.submit(
+            writer(held, coalesce="cluster-one", sleep=lambda s: None).ensure, Entry(MAP_USERS, user_arn("a"), "a")
+        )
+        while held.writes == 0:
+            threading.Event().wait(0.001)
+        second = pool.submit(
+            writer(free, coalesce="cluster-two", sleep=lambda s: None).ensure, Entry(MAP_USERS, user_arn("b"), "b")
+        )
+        assert second.result(timeout=5).wrote, "the other cluster's writer did not wait for the held write"
+        other_done.set()
+        assert first.result(timeout=20).wrote
+    assert (held.writes, free.writes) == (1, 1)
+    assert [e["userarn"] for e in yaml.safe_load(aws_auth(one)["data"]["mapUsers"])] == [user_arn("a")]
+    assert [e["userarn"] for e in yaml.safe_load(aws_auth(two)["data"]["mapUsers"])] == [user_arn("b")]
+
+
 # --- API errors ----------------------------------------------------------------------------------
 
 
