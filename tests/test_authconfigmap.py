@@ -405,7 +405,11 @@ def test_a_write_under_way_on_one_cluster_does_not_hold_up_another_clusters_writ
     a writer on the other writes its own entry to its own cluster at once, and each cluster holds only its own."""
     one, two = offline_server(), offline_server()
     other_done = threading.Event()
-    held = CountingApi(one, hold=lambda: other_done.wait(10))
+
+    def hold() -> None:
+        other_done.wait(10)
+
+    held = CountingApi(one, hold=hold)
     free = CountingApi(two)
     with ThreadPoolExecutor(max_workers=2) as pool:
         first = pool.submit(
