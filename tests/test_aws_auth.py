@@ -196,6 +196,54 @@ def test_anchors_fall_back_to_a_fresh_serialization_that_keeps_every_entry():
     assert "&" not in merged
 
 
+DAVE = "- {userarn: 'arn:aws:iam::1:user/dave', username: dave}\n"
+STALE = f"- userarn: {OUR_ARN}\n  username: stale\n"
+
+
+def test_stale_copies_right_after_a_foreign_entry_are_replaced_in_place():
+    """Two stale copies of ours, adjacent, after a foreign entry (block or flow): ours replaces them, and the
+    foreign entry keeps its bytes (no fresh dump)."""
+    assert with_entry(MAP_USERS, DAVE + STALE + STALE, OURS) == DAVE + yaml.safe_dump([OURS], sort_keys=False)
+    a, stale = '{"userarn": "arn:aws:iam::1:user/a"}', json.dumps({"userarn": OUR_ARN, "username": "stale"})
+    assert with_entry(MAP_USERS, f"[{a}, {stale}, {stale}]", OURS) == f"[{a}, {json.dumps(OURS)}]"
+
+
+def test_an_entry_with_a_block_scalar_is_cut_at_its_own_end():
+    """A block scalar (``|``) ends just after its newline: replacing or removing that entry leaves the next one's
+    bytes, and ours goes in before a trailing comment, not after it."""
+    block = f"- userarn: {OUR_ARN}\n  username: |\n    stale\n"
+    assert with_entry(MAP_USERS, block + DAVE, OURS) == yaml.safe_dump([OURS], sort_keys=False) + DAVE
+    assert without_arn(MAP_USERS, block + DAVE, OUR_ARN) == DAVE
+    literal = "- userarn: arn:aws:iam::1:user/dave\n  username: |\n    dave\n"
+    assert with_entry(MAP_USERS, literal + "# end of list\n", OURS) == (
+        literal + yaml.safe_dump([OURS], sort_keys=False) + "# end of list\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "live",
+    [
+        "- {userarn: 'arn:aws:iam::1:user/a', groups: &g [x]}\n- {userarn: 'arn:aws:iam::1:user/b', groups: *g}\n",
+        "- !!map {userarn: 'arn:aws:iam::1:user/a'}\n",
+    ],
+    ids=["anchor-inside-an-entry", "tag"],
+)
+def test_anchors_and_tags_inside_entries_fall_back_to_a_fresh_serialization(live):
+    """An anchor, alias or tag anywhere in the list is not cut by text: the list is dumped afresh, every entry's
+    data kept and no anchor or tag left."""
+    merged = with_entry(MAP_USERS, live, OURS)
+    assert yaml.safe_load(merged) == [*yaml.safe_load(live), OURS]
+    assert "&" not in merged and "*" not in merged and "!!" not in merged
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_a_flow_list_of_any_length_gets_ours_before_its_bracket(count):
+    """Appending to a flow list of one or of three entries keeps it a flow list, ours last."""
+    entries = [json.dumps({"userarn": f"arn:aws:iam::1:user/{n}"}) for n in "abc"[:count]]
+    live = "[" + ", ".join(entries) + "]"
+    assert with_entry(MAP_USERS, live, OURS) == "[" + ", ".join([*entries, json.dumps(OURS)]) + "]"
+
+
 # --- mapRoles: the node roles -----------------------------------------------------------------
 
 
