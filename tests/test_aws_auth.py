@@ -244,6 +244,42 @@ def test_a_flow_list_of_any_length_gets_ours_before_its_bracket(count):
     assert with_entry(MAP_USERS, live, OURS) == "[" + ", ".join([*entries, json.dumps(OURS)]) + "]"
 
 
+_EDGE_OTHER = "- userarn: arn:aws:iam::1:user/other\n  username: other\n  groups: []\n"
+_EDGE_OURS = f"- userarn: {OUR_ARN}\n  username: my-test-user\n  groups:\n  - my-test-role\n"
+_EDGE_OLD = f"- userarn: {OUR_ARN}\n  username: old\n  groups: []\n"
+# "\u017f" (long s) upper-cases to "S" but lower-cases to itself: not our ARN as EKS (Go's ToLower) compares
+_EDGE_LONG_S = "- userarn: arn:aws:iam::123412341234:user/my-te\u017ft-iam-user\n  username: other\n  groups: []\n"
+
+
+def _indented(text: str) -> str:
+    return "".join("  " + line for line in text.splitlines(keepends=True))
+
+
+@pytest.mark.parametrize(
+    ("op", "live", "expected"),
+    [
+        pytest.param("with", _EDGE_LONG_S, _EDGE_LONG_S + _EDGE_OURS, id="case-fold-is-lower"),
+        pytest.param("without", "\n" + _EDGE_OLD + _EDGE_OTHER, "\n" + _EDGE_OTHER, id="leading-newline-remove"),
+        pytest.param("with", "\n" + _EDGE_OTHER, "\n" + _EDGE_OTHER + _EDGE_OURS, id="leading-newline-append"),
+        pytest.param("without", "\ufeff" + _EDGE_OLD + _EDGE_OTHER, "\ufeff" + _EDGE_OTHER, id="bom-remove"),
+        pytest.param("with", "\ufeff" + _EDGE_OTHER, "\ufeff" + _EDGE_OTHER + _EDGE_OURS, id="bom-append"),
+        pytest.param(
+            "with",
+            "# a\n# b\n" + _indented(_EDGE_OTHER),
+            "# a\n# b\n" + _indented(_EDGE_OTHER + _EDGE_OURS),
+            id="comments-above-indented-list",
+        ),
+    ],
+)
+def test_unusual_layouts_are_still_edited_in_place(op: str, live: str, expected: str) -> None:
+    """A leading newline or BOM, comments above an indented list, and a look-alike ARN that is not ours as EKS
+    compares: the edit is made in place and every foreign byte is kept."""
+    if op == "with":
+        assert with_entry(MAP_USERS, live, OURS) == expected
+    else:
+        assert without_arn(MAP_USERS, live, OUR_ARN) == expected
+
+
 # --- mapRoles: the node roles -----------------------------------------------------------------
 
 
