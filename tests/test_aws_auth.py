@@ -13,6 +13,7 @@ from eks_cicd_access.aws_auth import (
     MAP_USERS,
     AwsAuthError,
     check_authentication_mode,
+    dump_entries,
     entries_for,
     map_key,
     parse_entries,
@@ -278,6 +279,20 @@ def test_unusual_layouts_are_still_edited_in_place(op: str, live: str, expected:
         assert with_entry(MAP_USERS, live, OURS) == expected
     else:
         assert without_arn(MAP_USERS, live, OUR_ARN) == expected
+
+
+def test_removing_the_only_entry_leaves_only_the_comments():
+    """Removing our entry when it is the only one leaves the comments around it (or nothing), never ``[]``."""
+    assert without_arn(MAP_USERS, "# keep\n" + dump_entries([OURS]), OUR_ARN) == "# keep\n"
+    assert without_arn(MAP_USERS, dump_entries([OURS]), OUR_ARN) == ""
+
+
+def test_a_fresh_value_writes_non_ascii_as_it_is():
+    """A fresh value writes a non-ASCII username as it is, not as an escape."""
+    entry = MAP_USERS.entry(OUR_ARN, "zoë", ["my-test-role"])
+    written = with_entry(MAP_USERS, None, entry)
+    assert "username: zoë\n" in written and yaml.safe_load(written) == [entry]
+    assert dump_entries([{"username": "zé"}]) == "- username: zé\n"
 
 
 # --- mapRoles: the node roles -----------------------------------------------------------------
