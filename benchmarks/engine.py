@@ -162,6 +162,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--instances", type=int, nargs="+", default=[1, 10, 50])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--modes", nargs="+", default=["component", "flat"], help="also: flat-parented")
     options = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="eks-cicd-bench-") as tmp, engine_on_loopback(Path(tmp)) as engine:
         print(
@@ -171,7 +172,7 @@ def main(argv: list[str] | None = None) -> None:
         print("|---|---|---|---|---|---|---|---|")
         medians: dict[tuple[int, str], float] = {}
         for count in options.instances:
-            for mode in ("component", "flat"):
+            for mode in options.modes:
                 runs = [measure(engine, Path(tmp) / f"{mode}-{count}-{i}", mode, count) for i in range(options.repeat)]
                 medians[count, mode] = statistics.median(r.up for r in runs)
                 print(
@@ -183,8 +184,10 @@ def main(argv: list[str] | None = None) -> None:
                     flush=True,
                 )
         for count in options.instances:
-            ratio = medians[count, "component"] / medians[count, "flat"]
-            print(f"N = {count}: component / flat (median up) = {ratio:.2f}")
+            for mode in options.modes:
+                if mode != "flat" and "flat" in options.modes:
+                    ratio = medians[count, mode] / medians[count, "flat"]
+                    print(f"N = {count}: {mode} / flat (median up) = {ratio:.2f}")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@ Config (``eks-cicd-bench:``): ``instances`` (N), ``mode`` and the secret ``kubec
 - ``component``: N ``EksCicdAccess``, as a user's program makes them;
 - ``flat``: the same resources with the same inputs (user, policy, attachment, key, namespace, Role, RoleBinding,
   aws-auth entry), registered directly with one shared cluster lookup: no component, no validation. The floor.
+- ``flat-parented``: ``flat``, with each instance's resources under an empty ``ComponentResource``: what one
+  component resource costs the engine, without this package's code.
 
 It is copied into a project directory as ``__main__.py``; the package must be importable (the virtualenv).
 """
@@ -35,24 +37,30 @@ def component(i: int, kubeconfig: pulumi.Output[str], provider: k8s.Provider) ->
 
 
 def flat(
-    i: int, kubeconfig: pulumi.Output[str], provider: k8s.Provider, cluster: pulumi.Output[aws.eks.GetClusterResult]
+    i: int,
+    kubeconfig: pulumi.Output[str],
+    provider: k8s.Provider,
+    cluster: pulumi.Output[aws.eks.GetClusterResult],
+    parent: pulumi.Resource | None = None,
 ) -> pulumi.Output[str]:
     name = f"ci-{i}"
-    on_cluster = pulumi.ResourceOptions(provider=provider)
+    on_cluster = pulumi.ResourceOptions(provider=provider, parent=parent)
+    on_aws = pulumi.ResourceOptions(parent=parent)
     policy = aws.iam.Policy(
         f"{name}-policy",
         name=f"{name}-eks-describe-cluster",
         description=POLICY_DESCRIPTIONS["iam-user"],
         policy=cluster.arn.apply(describe_cluster_policy),
         tags={},
+        opts=on_aws,
     )
-    user = aws.iam.User(f"{name}-user", name=name, path="/", tags={})
-    aws.iam.UserPolicyAttachment(f"{name}-policy-attachment", user=user.name, policy_arn=policy.arn)
-    key = aws.iam.AccessKey(f"{name}-access-key-default", user=user.name)
+    user = aws.iam.User(f"{name}-user", name=name, path="/", tags={}, opts=on_aws)
+    aws.iam.UserPolicyAttachment(f"{name}-policy-attachment", user=user.name, policy_arn=policy.arn, opts=on_aws)
+    key = aws.iam.AccessKey(f"{name}-access-key-default", user=user.name, opts=on_aws)
     namespace = k8s.core.v1.Namespace(
         f"{name}-namespace",
         metadata=k8s.meta.v1.ObjectMetaArgs(name=f"team-{i}"),
-        opts=pulumi.ResourceOptions(provider=provider, retain_on_delete=True),
+        opts=pulumi.ResourceOptions(provider=provider, retain_on_delete=True, parent=parent),
     )
     role = k8s.rbac.v1.Role(
         f"{name}-role",
@@ -99,6 +107,12 @@ if mode == "component":
 elif mode == "flat":
     cluster = aws.eks.get_cluster_output(name=CLUSTER)
     keys = [flat(i, kubeconfig, provider, cluster) for i in range(count)]
+elif mode == "flat-parented":  # flat, each instance's resources under an empty component: the engine's cost of one
+    cluster = aws.eks.get_cluster_output(name=CLUSTER)
+    groups = [pulumi.ComponentResource("eks-cicd-bench:index:Group", f"ci-{i}") for i in range(count)]
+    keys = [flat(i, kubeconfig, provider, cluster, groups[i]) for i in range(count)]
+    for group in groups:
+        group.register_outputs({})
 else:
-    raise pulumi.RunError(f"mode: {mode!r} is neither 'component' nor 'flat'")
+    raise pulumi.RunError(f"mode: {mode!r} is not 'component', 'flat' or 'flat-parented'")
 pulumi.export("accessKeyIds", pulumi.Output.all(*keys))
