@@ -39,6 +39,25 @@ IDENTITIES: tuple[str, ...] = ("iam-user", "github-actions", "gitlab-ci", "exist
 IDENTITY_MAPPINGS: tuple[str, ...] = ("aws-auth", "access-entry", "none")
 POLICY_RESOURCE_SCOPES: tuple[str, ...] = ("cluster", "any")
 
+#: The defaults of the arguments whose default is one plain value (the schema's ``default``); the others are
+#: derived from other arguments, and their docstrings say how.
+DEFAULTS: dict[str, bool | int | str] = {
+    "create_namespace": True,
+    "allow_system_namespace": False,
+    "identity": "iam-user",
+    "attach_policy": True,
+    "iam_user_path": "/",
+    "create_oidc_provider": False,
+    "gitlab_url": GITLAB_ISSUER,
+    "oidc_audience": DEFAULT_AUDIENCE,
+    "iam_role_path": "/",
+    "max_session_duration": 3600,
+    "policy_resource_scope": "cluster",
+    "role_rules": "deploy-rollback",
+    "identity_mapping": "aws-auth",
+    "create_access_key": True,
+}
+
 #: Arguments that only make sense for an IAM user, and only for an OIDC role.
 USER_ONLY = ("iam_user_name", "iam_user_path", "pgp_key", "access_keys")
 
@@ -370,8 +389,9 @@ def _defaulted(field: str, args: Mapping[str, Any], derived: str, source: str, c
         ) from None
 
 
-def _bool(args: Mapping[str, Any], key: str, default: bool) -> bool:
-    value = args.get(key, default)
+def _bool(args: Mapping[str, Any], key: str, default: bool | None = None) -> bool:
+    """``args[key]``, else ``default``, else the argument's default; a non-bool is refused."""
+    value = args.get(key, DEFAULTS[key] if default is None else default)
     if not isinstance(value, bool):
         raise ValueError(f"{key}: must be true or false, got {value!r}")
     return value
@@ -407,7 +427,7 @@ def validate_args(name: str, args: Mapping[str, Any]) -> ResolvedArgs:
                 f"known while the program runs (only {', '.join(sorted(OUTPUT_ARGUMENTS))} may be Outputs)"
             )
 
-    identity = check_choice("identity", args.get("identity", "iam-user"), IDENTITIES)
+    identity = check_choice("identity", args.get("identity", DEFAULTS["identity"]), IDENTITIES)
     user: UserArgs | None = None
     role: RoleArgs | None = None
     existing: ExistingArgs | None = None
@@ -424,12 +444,12 @@ def validate_args(name: str, args: Mapping[str, Any]) -> ResolvedArgs:
     groups = args.get("kubernetes_groups", [])
     if not isinstance(groups, list):
         raise ValueError(f"kubernetes_groups: must be a list of strings, got {type(groups).__name__}")
-    allow_system = _bool(args, "allow_system_namespace", False)
+    allow_system = _bool(args, "allow_system_namespace")
 
     return ResolvedArgs(
         cluster_name=_check_input("cluster_name", args["cluster_name"], check_cluster_name),
         namespace=_check_input("namespace", args["namespace"], partial(check_namespace, allow_system=allow_system)),
-        create_namespace=_bool(args, "create_namespace", True),
+        create_namespace=_bool(args, "create_namespace"),
         identity=identity,
         user=user,
         role=role,
@@ -437,7 +457,9 @@ def validate_args(name: str, args: Mapping[str, Any]) -> ResolvedArgs:
         create_policy=existing is None or existing.attach_policy,
         iam_policy_name=check_iam_policy_name(args.get("iam_policy_name", f"{principal_name}-eks-describe-cluster")),
         policy_resource_scope=check_choice(
-            "policy_resource_scope", args.get("policy_resource_scope", "cluster"), POLICY_RESOURCE_SCOPES
+            "policy_resource_scope",
+            args.get("policy_resource_scope", DEFAULTS["policy_resource_scope"]),
+            POLICY_RESOURCE_SCOPES,
         ),
         kubernetes_username=check_kubernetes_subject(
             "kubernetes_username", args.get("kubernetes_username", principal_name)
@@ -451,8 +473,10 @@ def validate_args(name: str, args: Mapping[str, Any]) -> ResolvedArgs:
             "role_name" if "role_name" in args else "name",
             partial(check_object_name, "role_binding_name"),
         ),
-        role_rules=resolve_role_rules(args.get("role_rules", "deploy-rollback")),
-        identity_mapping=check_choice("identity_mapping", args.get("identity_mapping", "aws-auth"), IDENTITY_MAPPINGS),
+        role_rules=resolve_role_rules(args.get("role_rules", DEFAULTS["role_rules"])),
+        identity_mapping=check_choice(
+            "identity_mapping", args.get("identity_mapping", DEFAULTS["identity_mapping"]), IDENTITY_MAPPINGS
+        ),
         tags=check_tags(args.get("tags", {})),
         kubeconfig=_kubeconfig(args.get("kubeconfig")),
     )
@@ -481,7 +505,7 @@ def _existing_args(args: Mapping[str, Any]) -> ExistingArgs:
                 f"remove {field}"
             )
     principal = check_principal_arn(args.get("principal_arn"))
-    attach = _bool(args, "attach_policy", True)
+    attach = _bool(args, "attach_policy")
     if not attach:
         for field in ("iam_policy_name", "policy_resource_scope"):
             if field in args:
@@ -503,7 +527,7 @@ def _user_args(name: str, args: Mapping[str, Any]) -> UserArgs:
         raise ValueError("pgp_key: there is no access key to encrypt (create_access_key is false); remove pgp_key")
     return UserArgs(
         name=_defaulted("iam_user_name", args, name, "name", check_iam_user_name),
-        path=check_iam_path("iam_user_path", args.get("iam_user_path", "/")),
+        path=check_iam_path("iam_user_path", args.get("iam_user_path", DEFAULTS["iam_user_path"])),
         access_keys=labels,
         pgp_key=pgp_key,
         permissions_boundary=_boundary(args),
@@ -512,7 +536,7 @@ def _user_args(name: str, args: Mapping[str, Any]) -> UserArgs:
 
 def _access_keys(args: Mapping[str, Any]) -> list[str]:
     """The access key labels, oldest first: ``access_keys``, or one default key, or none."""
-    create = _bool(args, "create_access_key", True)
+    create = _bool(args, "create_access_key")
     labels = args.get("access_keys")
     if labels is None:
         return [DEFAULT_KEY_LABEL] if create else []
@@ -551,13 +575,13 @@ def _role_args(name: str, identity: str, args: Mapping[str, Any]) -> RoleArgs:
     issuer = (
         GITHUB_ISSUER
         if identity == "github-actions"
-        else check_issuer_url("gitlab_url", args.get("gitlab_url", GITLAB_ISSUER))
+        else check_issuer_url("gitlab_url", args.get("gitlab_url", DEFAULTS["gitlab_url"]))
     )
-    audience = args.get("oidc_audience", DEFAULT_AUDIENCE)
+    audience = args.get("oidc_audience", DEFAULTS["oidc_audience"])
     if not isinstance(audience, str) or not audience.strip():
         raise ValueError("oidc_audience: must be a non-empty string")
     subjects = check_subjects(platform, args.get("oidc_subjects"))
-    create_provider = _bool(args, "create_oidc_provider", False)
+    create_provider = _bool(args, "create_oidc_provider")
     provider_arn = args.get("oidc_provider_arn")
     if provider_arn is not None and create_provider:
         raise ValueError("oidc_provider_arn: give an existing provider's ARN or create_oidc_provider=True, not both")
@@ -573,7 +597,7 @@ def _role_args(name: str, identity: str, args: Mapping[str, Any]) -> RoleArgs:
             f"oidc_subjects: the trust policy would be about {size} characters, over IAM's default limit of "
             f"{TRUST_POLICY_LIMIT}; list fewer subjects, or one with a wildcard after the repository or project"
         )
-    duration = args.get("max_session_duration", 3600)
+    duration = args.get("max_session_duration", DEFAULTS["max_session_duration"])
     if isinstance(duration, bool) or not isinstance(duration, int) or not 3600 <= duration <= 43200:
         raise ValueError(f"max_session_duration: {duration!r} must be whole seconds from 3600 to 43200")
     return RoleArgs(
@@ -584,7 +608,7 @@ def _role_args(name: str, identity: str, args: Mapping[str, Any]) -> RoleArgs:
         provider_arn=provider_arn,
         create_provider=create_provider,
         name=_defaulted("iam_role_name", args, name, "name", partial(check_iam_name, "iam_role_name")),
-        path=check_iam_path("iam_role_path", args.get("iam_role_path", "/")),
+        path=check_iam_path("iam_role_path", args.get("iam_role_path", DEFAULTS["iam_role_path"])),
         max_session_duration=duration,
         permissions_boundary=_boundary(args),
     )

@@ -1,9 +1,17 @@
 """``AwsAuthEntry``: one entry of ``kube-system/aws-auth`` as a Pulumi resource.
 
-A dynamic resource whose provider is a thin adapter over ``authconfigmap``:
-each operation builds a Kubernetes client from the ``kubeconfig`` input and
-makes one compare-and-swap edit. The provider holds no state, client or
-connection, so it pickles small and by reference (``module:class``).
+Two resources share one provider logic, ``AwsAuthEntryProvider``, a thin
+adapter over ``authconfigmap``: each operation builds a Kubernetes client from
+the ``kubeconfig`` input and makes one compare-and-swap edit. It holds no
+state, client or connection.
+
+- ``AwsAuthEntry`` is a dynamic resource, for Python programs: its provider
+  pickles small and by reference (``module:class``), and no plugin is needed.
+- ``PluginAwsAuthEntry`` is the custom resource
+  ``eks-cicd-access:index:AwsAuthEntry`` of the ``eks-cicd-access`` plugin
+  (``provider.py``), for every language: a dynamic provider cannot run inside
+  a multi-language component (pulumi/pulumi#5455). The plugin's component
+  creates it, because ``use_plugin_resource`` was called there.
 
 Operations:
 
@@ -24,7 +32,7 @@ Operations:
 from __future__ import annotations
 
 import hashlib
-from typing import Any, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 import pulumi
 import pulumi.dynamic
@@ -33,6 +41,11 @@ from pulumi.runtime import rpc
 
 from .authconfigmap import AuthConfigMap, Entry, connect
 from .aws_auth import AWS_AUTH, AwsAuthError, map_key
+
+#: The plugin's resource type.
+TYPE_TOKEN = "eks-cicd-access:index:AwsAuthEntry"
+#: Where an entry is written: users, or roles (and the nodes' roles).
+MapKeyName = Literal["mapUsers", "mapRoles"]
 
 #: The inputs that decide what is written; the kubeconfig only says where.
 ENTRY_INPUTS = ("key", "arn", "username", "groups")
@@ -43,14 +56,14 @@ class AwsAuthEntryArgs(TypedDict):
 
     cluster: pulumi.Input[str]
     """Name of the cluster; a new name replaces the resource (the entry moves clusters)."""
-    key: pulumi.Input[str]
-    """``"mapUsers"`` or ``"mapRoles"``."""
+    key: pulumi.Input[MapKeyName]
+    """``"mapUsers"`` for an IAM user or ``"mapRoles"`` for a role."""
     arn: pulumi.Input[str]
     """The IAM user or role ARN (a role's path is stripped when written)."""
     username: pulumi.Input[str]
     """The Kubernetes user it maps to."""
-    groups: pulumi.Input[list[str]]
-    """The Kubernetes groups it maps to."""
+    groups: NotRequired[pulumi.Input[list[str]]]
+    """The Kubernetes groups it maps to. Default ``[]``."""
     kubeconfig: pulumi.Input[str]
     """Kubeconfig (YAML) whose current context may get, create and update ``kube-system`` configmaps."""
 
@@ -156,12 +169,12 @@ class AwsAuthEntryProvider(pulumi.dynamic.ResourceProvider):
         )
 
 
-class AwsAuthEntry(pulumi.dynamic.Resource, module="eks-cicd-access", name="AwsAuthEntry"):
-    """One entry of ``kube-system/aws-auth``, written with compare-and-swap (see the module docstring)."""
+class AwsAuthEntryOutputs:
+    """The outputs of both entry resources."""
 
     cluster: pulumi.Output[str]
     """Name of the cluster."""
-    key: pulumi.Output[str]
+    key: pulumi.Output[MapKeyName]
     """``"mapUsers"`` or ``"mapRoles"``."""
     arn: pulumi.Output[str]
     """The mapped IAM principal."""
@@ -172,7 +185,40 @@ class AwsAuthEntry(pulumi.dynamic.Resource, module="eks-cicd-access", name="AwsA
     kubeconfig: pulumi.Output[str]
     """The kubeconfig the entry is written with (a secret)."""
 
+
+def _secret_kubeconfig(
+    args: AwsAuthEntryArgs, opts: pulumi.ResourceOptions | None
+) -> tuple[dict[str, Any], pulumi.ResourceOptions]:
+    secret = pulumi.ResourceOptions(additional_secret_outputs=["kubeconfig"])
+    props = {"groups": [], **args, "kubeconfig": pulumi.Output.secret(args["kubeconfig"])}
+    return props, pulumi.ResourceOptions.merge(opts, secret)
+
+
+class AwsAuthEntry(AwsAuthEntryOutputs, pulumi.dynamic.Resource, module="eks-cicd-access", name="AwsAuthEntry"):
+    """One entry of ``kube-system/aws-auth``, written with compare-and-swap (see the module docstring)."""
+
     def __init__(self, name: str, args: AwsAuthEntryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        secret = pulumi.ResourceOptions(additional_secret_outputs=["kubeconfig"])
-        props = {**args, "kubeconfig": pulumi.Output.secret(args["kubeconfig"])}
-        super().__init__(AwsAuthEntryProvider(), name, props, pulumi.ResourceOptions.merge(opts, secret))
+        props, opts = _secret_kubeconfig(args, opts)
+        super().__init__(AwsAuthEntryProvider(), name, props, opts)
+
+
+class PluginAwsAuthEntry(AwsAuthEntryOutputs, pulumi.CustomResource):
+    """``eks-cicd-access:index:AwsAuthEntry``: the same entry, written by the ``eks-cicd-access`` plugin."""
+
+    def __init__(self, name: str, args: AwsAuthEntryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        props, opts = _secret_kubeconfig(args, opts)
+        super().__init__(TYPE_TOKEN, name, props, opts)
+
+
+_entry_resource: list[type[AwsAuthEntry] | type[PluginAwsAuthEntry]] = [AwsAuthEntry]
+
+
+def entry_resource() -> type[AwsAuthEntry] | type[PluginAwsAuthEntry]:
+    """The class the component writes its entry with: ``AwsAuthEntry``, unless ``use_plugin_resource`` was called."""
+    return _entry_resource[0]
+
+
+def use_plugin_resource() -> None:
+    """From now on, in this process, components write their entry with ``PluginAwsAuthEntry`` (the plugin's
+    own resource: no dynamic provider can run in a component served to another language)."""
+    _entry_resource[0] = PluginAwsAuthEntry

@@ -9,7 +9,7 @@ from .args import EksCicdAccessArgs, ResolvedArgs, validate_args
 from .aws_auth import MAP_USERS
 from .claims import Claim, claim
 from .cluster import cluster_kubeconfig, lookup_cluster
-from .identity import existing_principal, iam_user, oidc_role
+from .identity import AccessKey, existing_principal, iam_user, oidc_role
 from .k8s_objects import namespace, role_and_binding
 from .mapping import access_entry, aws_auth_entry
 from .policy import describe_cluster_policy
@@ -74,7 +74,7 @@ class EksCicdAccess(pulumi.ComponentResource):
     """Its secret (a secret output); ``None`` with ``pgp_key``, without a key or for an OIDC identity."""
     encrypted_secret_access_key: pulumi.Output[str | None]
     """The secret key encrypted with ``pgp_key`` (base64); ``None`` without ``pgp_key``."""
-    access_keys: pulumi.Output[dict[str, dict[str, str | None]] | None]
+    access_keys: pulumi.Output[dict[str, AccessKey] | None]
     """Every access key by label: ``{"id", "secret", "encrypted_secret"}`` (a secret); ``None`` without keys.
     ``access_key_id`` and ``secret_access_key`` are the last label's."""
     namespace: pulumi.Output[str]
@@ -173,7 +173,7 @@ class EksCicdAccess(pulumi.ComponentResource):
         self.access_key_id = principal.access_key_id or none
         self.secret_access_key = principal.secret_access_key or pulumi.Output.secret(None)
         self.encrypted_secret_access_key = principal.encrypted_secret_access_key or none
-        no_keys: pulumi.Output[dict[str, dict[str, str | None]] | None] = pulumi.Output.secret(None)
+        no_keys: pulumi.Output[dict[str, AccessKey] | None] = pulumi.Output.secret(None)
         self.access_keys = principal.access_keys or no_keys
         self.namespace = ns
         self.role_name = role_name

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TypedDict
 
 import pulumi
 import pulumi_aws as aws
@@ -11,6 +11,17 @@ import pulumi_aws as aws
 from .args import DEFAULT_KEY_LABEL, ExistingArgs, RoleArgs, UserArgs
 from .aws_auth import MAP_ROLES, MAP_USERS, MapKey
 from .trust import web_identity_trust_policy
+
+
+class AccessKey(TypedDict):
+    """One access key of the ``access_keys`` output."""
+
+    id: str
+    """The access key id."""
+    secret: str | None
+    """The secret access key; ``None`` with ``pgp_key``."""
+    encrypted_secret: str | None
+    """The secret encrypted with ``pgp_key`` (base64); ``None`` without it."""
 
 
 @dataclass(frozen=True)
@@ -29,7 +40,7 @@ class Principal:
     access_key_id: pulumi.Output[str | None] | None = None
     secret_access_key: pulumi.Output[str | None] | None = None
     encrypted_secret_access_key: pulumi.Output[str | None] | None = None
-    access_keys: pulumi.Output[dict[str, dict[str, Any]]] | None = None
+    access_keys: pulumi.Output[dict[str, AccessKey]] | None = None
 
 
 def iam_user(
@@ -75,12 +86,14 @@ def access_key(
     )
 
 
-def _key_map(keys: dict[str, aws.iam.AccessKey]) -> pulumi.Output[dict[str, dict[str, Any]]]:
+def _key_map(keys: dict[str, aws.iam.AccessKey]) -> pulumi.Output[dict[str, AccessKey]]:
     """``{label: {"id", "secret", "encrypted_secret"}}`` for every key. AWS returns the secret in the clear
     or, with a PGP key, only encrypted: the other one is None."""
     return pulumi.Output.all(
         **{
-            label: pulumi.Output.all(id=key.id, secret=key.secret, encrypted_secret=key.encrypted_secret)
+            label: pulumi.Output.all(id=key.id, secret=key.secret, encrypted_secret=key.encrypted_secret).apply(
+                lambda k: AccessKey(id=k["id"], secret=k["secret"], encrypted_secret=k["encrypted_secret"])
+            )
             for label, key in keys.items()
         }
     )

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import pulumi
 import pulumi_aws as aws
 
 from .args import checked_when_known
 from .aws_auth import MapKey, check_authentication_mode
-from .aws_auth_entry import AwsAuthEntry
+from .aws_auth_entry import AwsAuthEntry, MapKeyName, PluginAwsAuthEntry, entry_resource
 from .cluster import first_field
 
 
@@ -48,20 +48,21 @@ def aws_auth_entry(
     username: str,
     groups: list[str],
     kubeconfig: pulumi.Input[str],
-) -> AwsAuthEntry:
-    """``<name>-aws-auth-entry``: our one entry in ``key`` of ``kube-system/aws-auth``.
+) -> AwsAuthEntry | PluginAwsAuthEntry:
+    """``<name>-aws-auth-entry``: our one entry in ``key`` of ``kube-system/aws-auth`` (a dynamic resource, or the
+    plugin's ``AwsAuthEntry`` when the plugin serves the component).
 
     Its ``cluster`` input waits for the authentication-mode check, so a
     cluster that ignores ``aws-auth`` fails the preview with our message and
     the entry is never registered.
     """
-    return AwsAuthEntry(
+    return entry_resource()(
         f"{name}-aws-auth-entry",
         {
             "cluster": pulumi.Output.all(cluster_name, cluster.access_configs).apply(
                 lambda a: checked_when_known(checked_cluster_name, *a)
             ),
-            "key": key.name,
+            "key": cast(MapKeyName, key.name),
             "arn": principal_arn,
             "username": username,
             "groups": groups,
