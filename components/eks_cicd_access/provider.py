@@ -1,0 +1,231 @@
+"""The ``eks-cicd-access`` provider plugin: the component and ``AwsAuthEntry`` for every Pulumi language.
+
+One process serves both resources of the schema (``schema.py``), with one servicer of our own,
+:class:`Servicer`:
+
+- ``eks-cicd-access:index:EksCicdAccess`` through **Construct**. ``Servicer`` extends the SDK's
+  ``pulumi.provider.server.ProviderServicer``, whose Construct hands the component its inputs as
+  Outputs (secret, unknown during a preview, carrying their dependencies), exactly what a Python
+  program gives it. The component then registers its children with the engine itself.
+- ``eks-cicd-access:index:AwsAuthEntry`` through **Check, Diff, Create, Read, Update and Delete**,
+  each a thin adapter over ``AwsAuthEntryProvider`` (the same logic the Python path's dynamic
+  resource runs, called directly: no dynamic provider runs here). The blocking Kubernetes calls run
+  in threads, so the engine's parallel operations stay parallel; the compare-and-swap keeps them
+  from losing each other's entries.
+
+Why not ``pulumi.provider.experimental``: its Construct hands raw property values, not Outputs,
+and its schema analyzer cannot read our annotations (``Literal``, string annotations). Why not
+two processes: the engine starts one plugin per package.
+
+In a preview (``preview=True``) Create and Update return the planned state and touch nothing.
+Names on the wire are the schema's camelCase; messages name the fields as the schema spells them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import grpc
+import pulumi
+import pulumi.dynamic
+from google.protobuf import empty_pb2, struct_pb2
+from pulumi.output import Unknown
+from pulumi.provider.provider import ConstructResult, Provider
+from pulumi.provider.server import ProviderServicer
+from pulumi.runtime import proto, rpc
+from pulumi.runtime.proto import provider_pb2_grpc
+
+from .args import EksCicdAccessArgs
+from .aws_auth_entry import TYPE_TOKEN as ENTRY_TYPE
+from .aws_auth_entry import AwsAuthEntryProvider, use_plugin_resource
+from .component import TYPE_TOKEN as COMPONENT_TYPE
+from .component import EksCicdAccess
+from .schema import VERSION, fields, schema_json
+from .stack_config import ARGUMENTS, RULE_KEYS, config_key, config_spelling
+
+
+def component_args(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """Construct's camelCase inputs as the component's arguments; a key of no argument is kept as given, so
+    that validation names it as the user spelt it."""
+    args = {ARGUMENTS.get(key, key): value for key, value in inputs.items() if value is not None}
+    rules = args.get("role_rules")
+    if isinstance(rules, list):
+        args["role_rules"] = [
+            {RULE_KEYS.get(k, k): v for k, v in rule.items()} if isinstance(rule, dict) else rule for rule in rules
+        ]
+    return args
+
+
+def _camel_keys(value: Any) -> Any:
+    """``{"label": {"encrypted_secret": ...}}`` -> ``{"label": {"encryptedSecret": ...}}`` (the ``AccessKey`` type)."""
+    if not isinstance(value, dict):
+        return value
+    return {label: {config_key(k): v for k, v in key.items()} for label, key in value.items()}
+
+
+def component_state(component: EksCicdAccess) -> dict[str, Any]:
+    """The component's outputs, by their schema names."""
+    state = {config_key(f.name): getattr(component, f.name) for f in fields(EksCicdAccess)}
+    state["accessKeys"] = component.access_keys.apply(_camel_keys)
+    return state
+
+
+class InvalidInputs(Exception):
+    """Bad component input: ``field`` as the schema spells it, and the message."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class EksCicdAccessProvider(Provider):
+    """Construct of ``EksCicdAccess``: the Python component, built in this process."""
+
+    def __init__(self) -> None:
+        super().__init__(VERSION, schema_json())
+
+    def construct(
+        self, name: str, resource_type: str, inputs: pulumi.Inputs, options: pulumi.ResourceOptions | None = None
+    ) -> ConstructResult:
+        if resource_type != COMPONENT_TYPE:
+            raise ValueError(f"unknown resource type {resource_type!r}")
+        args: EksCicdAccessArgs = component_args(inputs)  # type: ignore[assignment]  # validated next
+        try:
+            component = EksCicdAccess(name, args, options)
+        except ValueError as error:
+            message = config_spelling(str(error))
+            raise InvalidInputs(message.split(":", 1)[0], message) from None
+        return ConstructResult(urn=component.urn, state=component_state(component))
+
+
+def _plain_inputs(struct: struct_pb2.Struct) -> dict[str, Any]:
+    """A request's properties as plain values: secrets unwrapped, unknowns as ``Unknown``."""
+    props = rpc.deserialize_properties(struct, keep_unknowns=True)
+    return {k: rpc.unwrap_rpc_secret(v) if rpc.is_rpc_secret(v) else v for k, v in props.items()}
+
+
+def _wire(value: Any) -> Any:
+    """``value`` with each ``Unknown`` as the engine's unknown sentinel (a preview's planned state)."""
+    if isinstance(value, Unknown):
+        return rpc.UNKNOWN
+    if isinstance(value, dict):
+        return {k: _wire(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_wire(v) for v in value]
+    return value
+
+
+async def _struct(props: Mapping[str, Any]) -> struct_pb2.Struct:
+    """Properties for the engine, with the kubeconfig kept secret."""
+    marked = {k: rpc.wrap_rpc_secret(v) if k == "kubeconfig" and v is not None else v for k, v in props.items()}
+    return await rpc.serialize_properties(_wire(marked), {})
+
+
+async def _call(fn: Callable[..., Any], *args: Any) -> Any:
+    """A blocking provider call in a thread (the engine runs independent operations in parallel)."""
+    return await asyncio.to_thread(fn, *args)
+
+
+def _check_entry_type(urn: str) -> None:
+    """``urn`` is an ``AwsAuthEntry`` (its qualified type ends with ours: ``Parent$...$Type``)."""
+    if urn.split("::")[2].split("$")[-1] != ENTRY_TYPE:
+        raise ValueError(f"{urn}: not a resource of this provider (it serves {ENTRY_TYPE})")
+
+
+class Servicer(ProviderServicer):
+    """The SDK's Construct servicer, with the CRUD calls of ``AwsAuthEntry`` and our schema."""
+
+    entries = AwsAuthEntryProvider()
+
+    async def Construct(self, request: proto.ConstructRequest, context: Any) -> proto.ConstructResponse:
+        try:
+            return await super()._construct(request, context)
+        except InvalidInputs as error:
+            # The engine shows an INVALID_ARGUMENT's details alone: the message, naming the field.
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))
+            raise
+
+    async def CheckConfig(self, request: proto.CheckRequest, context: Any) -> proto.CheckResponse:
+        return proto.CheckResponse(inputs=request.news)
+
+    async def DiffConfig(self, request: proto.DiffRequest, context: Any) -> proto.DiffResponse:
+        return proto.DiffResponse(changes=proto.DiffResponse.DIFF_NONE)
+
+    async def Configure(self, request: Any, context: Any) -> proto.ConfigureResponse:
+        return proto.ConfigureResponse(
+            acceptSecrets=True, acceptResources=True, acceptOutputs=True, supportsPreview=True
+        )
+
+    async def Check(self, request: proto.CheckRequest, context: Any) -> proto.CheckResponse:
+        _check_entry_type(request.urn)
+        news = _plain_inputs(request.news)
+        result: pulumi.dynamic.CheckResult = await _call(self.entries.check, {}, news)
+        failures = [proto.CheckFailure(property=f.property, reason=f.reason) for f in result.failures]
+        return proto.CheckResponse(inputs=await _struct({"groups": [], **news}), failures=failures)
+
+    async def Diff(self, request: proto.DiffRequest, context: Any) -> proto.DiffResponse:
+        _check_entry_type(request.urn)
+        olds, news = _plain_inputs(request.olds), _plain_inputs(request.news)
+        result: pulumi.dynamic.DiffResult = await _call(self.entries.diff, request.id, olds, news)
+        changed = [k for k in (*news.keys() | olds.keys(),) if olds.get(k) != news.get(k)]
+        return proto.DiffResponse(
+            changes=proto.DiffResponse.DIFF_SOME if result.changes else proto.DiffResponse.DIFF_NONE,
+            replaces=result.replaces or [],
+            diffs=sorted(changed),
+            deleteBeforeReplace=False,
+        )
+
+    async def Create(self, request: proto.CreateRequest, context: Any) -> proto.CreateResponse:
+        _check_entry_type(request.urn)
+        props = _plain_inputs(request.properties)
+        if request.preview:
+            return proto.CreateResponse(id="", properties=await _struct(props))
+        result: pulumi.dynamic.CreateResult = await _call(self.entries.create, props)
+        return proto.CreateResponse(id=result.id, properties=await _struct(result.outs or {}))
+
+    async def Update(self, request: proto.UpdateRequest, context: Any) -> proto.UpdateResponse:
+        _check_entry_type(request.urn)
+        olds, news = _plain_inputs(request.olds), _plain_inputs(request.news)
+        if request.preview:
+            return proto.UpdateResponse(properties=await _struct(news))
+        result: pulumi.dynamic.UpdateResult = await _call(self.entries.update, request.id, olds, news)
+        return proto.UpdateResponse(properties=await _struct(result.outs or {}))
+
+    async def Delete(self, request: proto.DeleteRequest, context: Any) -> empty_pb2.Empty:
+        _check_entry_type(request.urn)
+        await _call(self.entries.delete, request.id, _plain_inputs(request.properties))
+        return empty_pb2.Empty()
+
+    async def Read(self, request: proto.ReadRequest, context: Any) -> proto.ReadResponse:
+        _check_entry_type(request.urn)
+        props = _plain_inputs(request.properties) or _plain_inputs(request.inputs)
+        result: pulumi.dynamic.ReadResult = await _call(self.entries.read, request.id, props)
+        if not result.id:
+            return proto.ReadResponse(id="")
+        outs = await _struct(result.outs or {})
+        return proto.ReadResponse(id=result.id, properties=outs, inputs=outs)
+
+
+async def serve(engine_address: str) -> None:
+    """Serve the plugin on a loopback port, printed on stdout as the engine expects, until stopped."""
+    use_plugin_resource()
+    server = grpc.aio.server()
+    provider_pb2_grpc.add_ResourceProviderServicer_to_server(
+        Servicer(EksCicdAccessProvider(), [], engine_address=engine_address), server
+    )
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    print(port, flush=True)
+    await server.wait_for_termination()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The plugin's entry point: ``<plugin> ENGINE_ADDRESS [flags]``, as the engine starts every plugin."""
+    argv = sys.argv[1:] if argv is None else argv
+    engine = next((a for a in argv if not a.startswith("-")), "")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(engine))
