@@ -447,3 +447,11 @@ def engine(control_plane: Any) -> Iterator[Any]:
             yield Engine(tools, moto, control_plane)
         finally:
             control_plane.webhook.principals = before
+
+
+@pytest.fixture
+def foreign(engine: Any) -> dict[str, str]:
+    """aws-auth as a real cluster has it before we come: the node role and another team's CI user."""
+    from tests.engine_stack import seed_foreign
+
+    return seed_foreign(engine.plane)

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import yaml
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.iam.models import iam_backends
 from moto.server import ThreadedMotoServer
@@ -60,6 +61,14 @@ CLUSTER_NAME = "my-cluster-1"
 #: ``pulumi`` commands may take this long on the busy 2-core box (an ``up`` of 50 instances takes minutes).
 TIMEOUT = float(os.environ.get("EKS_CICD_ENGINE_TIMEOUT", "600"))
 ENGINE_TOOLS = ("pulumi", "pulumi-resource-kubernetes")
+AWS_AUTH = "/api/v1/namespaces/kube-system/configmaps/aws-auth"
+#: What aws-auth holds before we come (the ``foreign`` fixture): the node role and another team's CI user.
+NODE_ROLE = {
+    "rolearn": "arn:aws:iam::123456789012:role/eks-node",
+    "username": "system:node:{{EC2PrivateDNSName}}",
+    "groups": ["system:bootstrappers", "system:nodes"],
+}
+TEAM_B = {"userarn": "arn:aws:iam::123456789012:user/team-b-ci", "username": "team-b-ci", "groups": ["team-b"]}
 
 
 def client(service: str, url: str) -> Any:
@@ -173,13 +182,10 @@ class Engine:
     def env(self, root: Path) -> dict[str, str]:
         """The environment ``pulumi`` runs with: ``HOME`` (where ``pulumi login --local`` keeps the state) and
         ``PULUMI_HOME`` under ``root``, offline."""
-        path = [
-            HOST,
-            AWS_STANDIN,
-            self.tools["pulumi-resource-kubernetes"].parent,
-            self.tools["pulumi"].parent,
-            Path(sys.executable).parent,
-        ]
+        # Every tool's directory: the Kubernetes provider, the CLI (and the SDK's shims beside it), and the language
+        # hosts of the languages tier.
+        tool_dirs = dict.fromkeys(tool.parent for tool in self.tools.values())
+        path = [HOST, AWS_STANDIN, *tool_dirs, Path(sys.executable).parent]
         seed = {
             CLUSTER_NAME: {
                 "endpoint": self.plane.url,
@@ -214,6 +220,28 @@ def engine_on_loopback(work: Path, tools: Mapping[str, Path] | None = None) -> I
         moto.seed_cluster(CLUSTER_NAME)
         plane.webhook.principals = moto.sts_keys
         yield Engine(Engine.find_tools(), moto, plane)
+
+
+def seed_foreign(plane: ControlPlane) -> dict[str, str]:
+    """Put aws-auth as a real cluster has it before we come (``NODE_ROLE``, ``TEAM_B``); its data."""
+    data = {"mapRoles": yaml.safe_dump([NODE_ROLE]), "mapUsers": yaml.safe_dump([TEAM_B])}
+    body = {"metadata": {"name": "aws-auth", "namespace": "kube-system"}, "data": data}
+    if plane.aws_auth_data() is None:
+        plane.api("POST", "/api/v1/namespaces/kube-system/configmaps", body)
+    else:
+        plane.api("PUT", AWS_AUTH, body)
+    return data
+
+
+def delete_namespace(plane: ControlPlane, name: str) -> None:
+    """Delete a namespace and wait until it is gone (the namespace controller finalizes it): what destroy keeps on
+    purpose, removed so that the next test creates it again."""
+    code, _ = plane.request("DELETE", f"/api/v1/namespaces/{name}")
+    assert code in (200, 202, 404), code
+    deadline = time.monotonic() + 120
+    while plane.request("GET", f"/api/v1/namespaces/{name}")[0] != 404:
+        assert time.monotonic() < deadline, f"namespace {name} was not deleted within 120 s"
+        time.sleep(0.5)
 
 
 class PulumiFailed(AssertionError):

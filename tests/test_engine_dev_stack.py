@@ -24,18 +24,20 @@ import yaml
 
 from tests.controlplane.commands import IMAGE, manifest
 from tests.controlplane.fixture import ControlPlane, KubectlRun, one_per_request
-from tests.engine_stack import REPO, Engine, Project, readme_rotation_step
+from tests.engine_stack import (
+    AWS_AUTH,
+    NODE_ROLE,
+    REPO,
+    TEAM_B,
+    Engine,
+    Project,
+    delete_namespace,
+    readme_rotation_step,
+)
 from tests.test_program import EXPORTS
 
 pytestmark = pytest.mark.engine
 
-AWS_AUTH = "/api/v1/namespaces/kube-system/configmaps/aws-auth"
-NODE_ROLE = {
-    "rolearn": "arn:aws:iam::123456789012:role/eks-node",
-    "username": "system:node:{{EC2PrivateDNSName}}",
-    "groups": ["system:bootstrappers", "system:nodes"],
-}
-TEAM_B = {"userarn": "arn:aws:iam::123456789012:user/team-b-ci", "username": "team-b-ci", "groups": ["team-b"]}
 #: Pulumi.dev.yaml's, the recipe's names.
 NAMESPACE = "my-test-ns"
 OUR_ENTRY = {
@@ -46,29 +48,6 @@ OUR_ENTRY = {
 #: The program's outputs (tests/test_program.py pins them) that an iam-user stack has; the other two are null, which
 #: the engine omits.
 IAM_USER_OUTPUTS = EXPORTS - {"iamRoleArn", "encryptedSecretAccessKey"}
-
-
-@pytest.fixture
-def foreign(engine: Engine) -> dict[str, str]:
-    """aws-auth as a real cluster has it before we come: the node role and another team's CI user."""
-    data = {"mapRoles": yaml.safe_dump([NODE_ROLE]), "mapUsers": yaml.safe_dump([TEAM_B])}
-    body = {"metadata": {"name": "aws-auth", "namespace": "kube-system"}, "data": data}
-    if engine.plane.aws_auth_data() is None:
-        engine.plane.api("POST", "/api/v1/namespaces/kube-system/configmaps", body)
-    else:
-        engine.plane.api("PUT", AWS_AUTH, body)
-    return data
-
-
-def delete_namespace(plane: ControlPlane, name: str) -> None:
-    """Delete a namespace and wait until it is gone (the namespace controller finalizes it): what destroy keeps on
-    purpose, removed so that the next test creates it again."""
-    code, _ = plane.request("DELETE", f"/api/v1/namespaces/{name}")
-    assert code in (200, 202, 404), code
-    deadline = time.monotonic() + 120
-    while plane.request("GET", f"/api/v1/namespaces/{name}")[0] != 404:
-        assert time.monotonic() < deadline, f"namespace {name} was not deleted within 120 s"
-        time.sleep(0.5)
 
 
 def finish(engine: Engine, *stacks: tuple[Project, str]) -> None:
