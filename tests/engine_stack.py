@@ -45,7 +45,7 @@ from moto.server import ThreadedMotoServer
 
 from tests.apiserver.authenticator import Principal
 from tests.aws_standin.provider import CLUSTERS, MOTO_URL
-from tests.controlplane.fixture import ControlPlane, find_tools
+from tests.controlplane.fixture import ControlPlane, find_tools, one_per_request
 from tests.controlplane.processes import free_port
 
 REPO = Path(__file__).resolve().parents[1]
@@ -231,6 +231,18 @@ def seed_foreign(plane: ControlPlane) -> dict[str, str]:
     else:
         plane.api("PUT", AWS_AUTH, body)
     return data
+
+
+def aws_auth_writes(plane: ControlPlane, mark: int) -> list[str]:
+    """The successful writes of kube-system/aws-auth since ``mark``, from the audit log."""
+    return [
+        f"{e['verb']} {e['objectRef'].get('name')}"
+        for e in one_per_request(plane.audit.events(mark))
+        if (e.get("objectRef") or {}).get("resource") == "configmaps"
+        and e["objectRef"].get("name") == "aws-auth"
+        and e["verb"] in ("create", "update", "patch", "delete")
+        and (e.get("responseStatus") or {}).get("code", 500) < 300
+    ]
 
 
 def delete_namespace(plane: ControlPlane, name: str) -> None:

@@ -31,6 +31,7 @@ from tests.engine_stack import (
     TEAM_B,
     Engine,
     Project,
+    aws_auth_writes,
     delete_namespace,
     readme_rotation_step,
 )
@@ -400,18 +401,6 @@ def test_the_rotation_runbook_keeps_a_working_key_at_every_step(engine: Engine, 
     assert [k["AccessKeyId"] for k in keys] == [new["accessKeyId"]]
     time.sleep(1.1)  # a token of a new second: not one the API server cached while the key lived
     assert unauthorized(engine, old) and works(engine, final)
-
-
-def aws_auth_writes(plane: ControlPlane, mark: int) -> list[str]:
-    """The successful writes of kube-system/aws-auth since ``mark``, from the audit log."""
-    return [
-        f"{e['verb']} {e['objectRef'].get('name')}"
-        for e in one_per_request(plane.audit.events(mark))
-        if (e.get("objectRef") or {}).get("resource") == "configmaps"
-        and e["objectRef"].get("name") == "aws-auth"
-        and e["verb"] in ("create", "update", "patch", "delete")
-        and (e.get("responseStatus") or {}).get("code", 500) < 300
-    ]
 
 
 def test_switching_to_github_actions_moves_the_entry_in_one_write(
