@@ -95,3 +95,27 @@ def test_the_yaml_example_writes_both_teams_and_destroy_removes_exactly_ours(
 def engine_untouched(engine: Engine, foreign: dict[str, str]) -> bool:
     """A preview wrote nothing: aws-auth is as seeded."""
     return engine.plane.aws_auth_data() == foreign
+
+
+def test_bad_input_from_yaml_fails_the_preview_naming_the_field_as_spelt(languages: Engine, tmp_path: Path) -> None:
+    """A YAML program asking for ``kube-system``: the preview fails with the component's message in the schema's
+    spelling (``allowSystemNamespace``), without a Python traceback, and nothing is registered."""
+    program = {
+        "name": "bad-input",
+        "runtime": "yaml",
+        "packages": {"eks-cicd-access": str(REPO / "provider")},
+        "resources": {
+            "ci": {
+                "type": "eks-cicd-access:EksCicdAccess",
+                "properties": {"clusterName": CLUSTER_NAME, "namespace": "kube-system", "kubeconfig": "x"},
+            }
+        },
+    }
+    project = Project.make(languages, tmp_path, "bad-input", {"Pulumi.yaml": yaml.safe_dump(program)})
+    project("login", project.backend)
+    project("stack", "init", "dev")
+    failed = project("preview", ok=False)
+    output = failed.stdout + failed.stderr
+    assert "namespace: 'kube-system' is a system namespace" in output, output
+    assert "allowSystemNamespace=True" in output and "allow_system_namespace" not in output, output
+    assert "Traceback" not in output, output

@@ -1,0 +1,72 @@
+"""The plugin as the real CLI loads it (``pytest -m engine``): ``pulumi package get-schema`` and ``gen-sdk``.
+
+The CLI starts ``provider/`` through the Python language host's ``RunPlugin`` (our stand-in,
+``tests/engine_host``), asks it for its schema, and validates and binds that schema with its own loader: a
+schema the loader refuses fails the command, which a deliberately broken plugin shows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from eks_cicd_access.schema import package_schema
+from tests.engine_stack import HOST, PASSPHRASE, REPO, Engine
+
+pytestmark = pytest.mark.engine
+
+PLUGIN = REPO / "provider"
+#: A plugin whose schema gives ``AwsAuthEntry.key`` a type that does not exist.
+BROKEN_MAIN = """
+import json
+from eks_cicd_access import provider, schema
+
+broken = schema.package_schema()
+broken["resources"]["eks-cicd-access:index:AwsAuthEntry"]["inputProperties"]["key"] = {"type": "strnig"}
+provider.schema_json = lambda: json.dumps(broken)
+provider.main()
+"""
+
+
+def pulumi(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``pulumi ARGS`` with the engine tier's CLI, our Python host first on ``PATH``, and a home of its own."""
+    tools = Engine.find_tools()
+    env = {
+        "PATH": os.pathsep.join(
+            [str(HOST), str(tools["pulumi"].parent), str(Path(sys.executable).parent), "/usr/bin", "/bin"]
+        ),
+        "HOME": str(tmp_path),
+        "PULUMI_HOME": str(tmp_path / "pulumi-home"),
+        "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
+        "PULUMI_SKIP_UPDATE_CHECK": "true",
+        "EKS_CICD_PYTHON": sys.executable,
+    }
+    return subprocess.run(
+        [str(tools["pulumi"]), *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+
+
+def test_the_cli_loads_and_binds_the_plugins_schema(tmp_path: Path) -> None:
+    """``pulumi package get-schema ./provider`` starts the plugin as the engine does and prints our schema, which
+    its loader validated and bound (it adds only the empty ``config``)."""
+    done = pulumi(tmp_path, "package", "get-schema", str(PLUGIN))
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {**package_schema(), "config": {}}
+
+
+def test_a_schema_the_loader_refuses_fails_the_command(tmp_path: Path) -> None:
+    """A plugin whose schema has a type that does not exist: ``get-schema`` fails, naming the property (the check
+    above can fail)."""
+    broken = tmp_path / "broken-provider"
+    shutil.copytree(PLUGIN, broken)
+    (broken / "__main__.py").write_text(BROKEN_MAIN)
+    done = pulumi(tmp_path, "package", "get-schema", str(broken))
+    assert done.returncode != 0
+    assert "failed to bind schema" in done.stderr
+    assert "AwsAuthEntry/inputProperties/key/type" in done.stderr
