@@ -79,10 +79,11 @@ def test_the_enums_are_the_literals():
 
 
 def test_role_rules_are_a_preset_or_typed_rules():
-    """``roleRules`` is a string or an array of ``RoleRule`` objects whose keys are a Role manifest's."""
+    """``roleRules`` is a plain string or a plain array of ``RoleRule`` objects whose keys are a Role manifest's
+    (plain down to the elements, so that no SDK asks for Inputs there)."""
     assert resource(COMPONENT)["inputProperties"]["roleRules"]["oneOf"] == [
-        {"type": "string"},
-        {"type": "array", "items": {"$ref": f"#/types/{token('RoleRule')}"}},
+        {"type": "string", "plain": True},
+        {"type": "array", "items": {"$ref": f"#/types/{token('RoleRule')}", "plain": True}, "plain": True},
     ]
     rule = SCHEMA["types"][token("RoleRule")]
     assert list(rule["properties"]) == ["apiGroups", "resources", "verbs", "resourceNames"]
@@ -191,6 +192,13 @@ def test_construct_inputs_become_the_components_arguments():
         "tags": {"team_name": "a"},
         "nameSpace": "x",
     }
+
+
+def test_an_input_equal_to_its_default_counts_as_not_given():
+    """The SDKs send the schema's defaults: ``attachPolicy: true`` and ``createAccessKey: true`` with a role are
+    dropped (the component would refuse them there), while a non-default value stays."""
+    sent = {"clusterName": "c", "attachPolicy": True, "createAccessKey": True, "identity": "iam-user"}
+    assert component_args({**sent, "maxSessionDuration": 7200}) == {"cluster_name": "c", "max_session_duration": 7200}
 
 
 def test_access_keys_go_out_as_the_access_key_type():

@@ -39,7 +39,7 @@ from pulumi.provider.server import ProviderServicer
 from pulumi.runtime import proto, rpc
 from pulumi.runtime.proto import provider_pb2_grpc
 
-from .args import EksCicdAccessArgs
+from .args import DEFAULTS, EksCicdAccessArgs
 from .aws_auth_entry import TYPE_TOKEN as ENTRY_TYPE
 from .aws_auth_entry import AwsAuthEntryProvider, use_plugin_resource
 from .component import TYPE_TOKEN as COMPONENT_TYPE
@@ -50,8 +50,16 @@ from .stack_config import ARGUMENTS, RULE_KEYS, config_key, config_spelling
 
 def component_args(inputs: Mapping[str, Any]) -> dict[str, Any]:
     """Construct's camelCase inputs as the component's arguments; a key of no argument is kept as given, so
-    that validation names it as the user spelt it."""
-    args = {ARGUMENTS.get(key, key): value for key, value in inputs.items() if value is not None}
+    that validation names it as the user spelt it.
+
+    An input equal to its schema default counts as not given: the generated SDKs send the defaults themselves
+    (a TypeScript program's ``attachPolicy: true`` without ``identity: existing``), and several arguments are
+    refused where they do not apply."""
+    args = {
+        ARGUMENTS.get(key, key): value
+        for key, value in inputs.items()
+        if value is not None and not (ARGUMENTS.get(key) in DEFAULTS and value == DEFAULTS[ARGUMENTS[key]])
+    }
     rules = args.get("role_rules")
     if isinstance(rules, list):
         args["role_rules"] = [

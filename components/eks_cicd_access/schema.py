@@ -156,6 +156,18 @@ def _property(field: Field, found: Shape, *, secret: bool, default: Any = None) 
     return spec
 
 
+def plain(spec: dict[str, Any]) -> dict[str, Any]:
+    """``spec`` marked plain, with its elements: a plain list of strings is ``string[]``, not ``Input<string>[]``,
+    in every SDK."""
+    found = {**spec, "plain": True}
+    for key in ("items", "additionalProperties"):
+        if key in found:
+            found[key] = plain(found[key])
+    if "oneOf" in found:
+        found["oneOf"] = [plain(member) for member in found["oneOf"]]
+    return found
+
+
 def inputs(cls: type, defaults: dict[str, Any] | None = None) -> tuple[dict[str, Any], list[str]]:
     """``inputProperties`` and ``requiredInputs`` of a ``TypedDict`` of arguments."""
     properties: dict[str, Any] = {}
@@ -165,7 +177,7 @@ def inputs(cls: type, defaults: dict[str, Any] | None = None) -> tuple[dict[str,
         name = config_key(field.name)
         spec = _property(field, found, secret=field.name in SECRET_INPUTS, default=(defaults or {}).get(field.name))
         if found.plain:
-            spec["plain"] = True
+            spec = plain(spec)
         properties[name] = spec
         if not found.optional:
             required.append(name)
