@@ -396,3 +396,26 @@ def readme_rotation_step(step: str) -> list[str]:
     found = re.search(rf"^\| {re.escape(step)} \| (.+?) \|", README, re.MULTILINE)
     assert found, f"the README's rotation table has no row {step!r}"
     return re.findall(r"`(pulumi [^`]+)`", found[1])
+
+
+#: The examples of the languages tier, by the name the README's "... only" comments use for them.
+LANGUAGE_NAMES = {"typescript": "TypeScript", "typescript-entry": "TypeScript", "go": "Go", "yaml": "YAML"}
+
+
+def readme_language_commands(example: str) -> list[str]:
+    """The README's "Using it from TypeScript, Go or YAML" commands that apply to ``examples/<example>``, in
+    order, without the ``cd``: a line ending in ``# A and B only`` is for those alone (``the entry`` is
+    ``typescript-entry``)."""
+    section = README.split("\n## Using it from TypeScript, Go or YAML\n", 1)[1].split("\n## ", 1)[0]
+    block = section.split("```sh\n", 1)[1].split("```", 1)[0]
+    found = []
+    for line in block.splitlines():
+        command, _, comment = line.partition("  # ")
+        if comment:
+            assert comment.endswith(" only"), line
+            names = {n.strip() for n in comment.removesuffix(" only").replace(" and ", ",").split(",")}
+            if LANGUAGE_NAMES[example] not in names and not (example == "typescript-entry" and "the entry" in names):
+                continue
+        found.append(command.strip())
+    assert found[0] == "cd examples/typescript", found[0]
+    return found[1:]

@@ -1,15 +1,21 @@
-"""The plugin under the real engine, from programs in other languages: ``examples/yaml`` and ``examples/typescript``.
+"""The plugin under the real engine, from programs in other languages (``pytest -m languages``).
 
-Each example runs as the README says, from a copy of ``examples/`` beside a link to ``provider/`` (so its
-``packages:`` path resolves as in a checkout): ``pulumi package add ../../provider``, then ``preview``, ``up`` and
-``destroy`` against the session's control plane and the AWS stand-in (moto behind a stand-in plugin: no AWS).
-What each must show: both teams' entries and the standalone one written, the foreign entries intact, destroy
-removing exactly ours.
+Each example of ``examples/`` runs with the commands of the README's "Using it from TypeScript, Go or YAML",
+line by line, from a copy of ``examples/`` beside a link to ``provider/`` (so its ``../../provider`` resolves as
+in a checkout), against the session's control plane and the AWS stand-in (moto behind a stand-in plugin: no
+AWS). TypeScript and Go run under our stand-ins for their language hosts (``tests/language_hosts``, built by
+``scripts/tools`` from the CLI's own code generators: the real hosts are not served here); YAML under the real
+``pulumi-language-yaml``. What each must show: ``preview`` writes nothing, ``up`` writes every entry of ours
+beside the foreign ones (the node role, another team's user), ``destroy`` removes exactly ours.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import shlex
 import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,13 +24,14 @@ import pytest
 import yaml
 
 from tests.controlplane.fixture import find_tools
-from tests.engine_stack import CLUSTER_NAME, REPO, Engine, Project, delete_namespace
+from tests.engine_stack import NODE_ROLE, REPO, TEAM_B, Engine, Project, delete_namespace, readme_language_commands
 
 pytestmark = pytest.mark.languages
 
-LANGUAGE_TOOLS = ("pulumi-language-yaml",)
-NAMESPACES = ("team-a", "team-b")
-RELEASE_BOT = {"rolearn": "arn:aws:iam::123456789012:role/release-bot", "username": "release-bot", "groups": []}
+LANGUAGE_TOOLS = ("pulumi-language-yaml", "pulumi-language-nodejs", "pulumi-language-go", "eks-cicd-langhost")
+ACCOUNT = "123456789012"
+EXAMPLE_ROLE = f"arn:aws:iam::{ACCOUNT}:role/deployer"
+RELEASE_BOT = {"rolearn": f"arn:aws:iam::{ACCOUNT}:role/release-bot", "username": "release-bot", "groups": []}
 
 
 @pytest.fixture(scope="module")
@@ -33,68 +40,155 @@ def languages(engine: Engine) -> Engine:
     return Engine({**engine.tools, **find_tools(LANGUAGE_TOOLS)}, engine.moto, engine.plane)
 
 
-def example(engine: Engine, root: Path, name: str) -> Project:
-    """``examples/<name>`` copied to ``root/examples/<name>``, beside a link to the plugin, with a fresh backend."""
-    (root / "examples").mkdir(parents=True)
-    shutil.copytree(REPO / "examples" / name, root / "examples" / name, symlinks=True)
-    (root / "provider").symlink_to(REPO / "provider", target_is_directory=True)
+def consumer_env(engine: Engine, root: Path) -> dict[str, str]:
+    """The engine's environment plus what npm and go need, their caches the machine's (nothing re-downloaded)."""
     env = engine.env(root)
-    return Project(root / "examples" / name, env, Path(env["HOME"]).as_uri())
+    tools = [shutil.which(t) for t in ("node", "npm", "go")]
+    assert all(tools), f"node, npm and go are needed: {tools}"
+    env["PATH"] = os.pathsep.join([env["PATH"], *{str(Path(t).parent) for t in tools if t}])
+    go_env = subprocess.run(["go", "env", "-json", "GOMODCACHE", "GOCACHE", "GOPROXY"], capture_output=True,
+                            text=True, check=True, timeout=60).stdout  # fmt: skip
+    env.update(json.loads(go_env))
+    env["GOFLAGS"] = "-mod=mod"
+    env["npm_config_cache"] = subprocess.run(["npm", "config", "get", "cache"], capture_output=True, text=True,
+                                             check=True, timeout=60).stdout.strip()  # fmt: skip
+    return env
+
+
+def run_readme(project: Project, example: str, plane: Any, *, until: str | None = None) -> dict[str, str]:
+    """The README's commands for ``example``, as written (``--yes`` answers ``up``'s and ``destroy``'s prompts),
+    from after ``until`` (default: the start) up to the next ``pulumi preview``, ``up`` or ``destroy``, run
+    included; the output of each ``pulumi`` command by command line."""
+    commands = readme_language_commands(example)
+    if until is not None:
+        commands = commands[commands.index(until) + 1 :]
+    done: dict[str, str] = {}
+    for command in commands:
+        words = shlex.split(command.replace(" < admin.kubeconfig", ""))
+        stdin = plane.admin_kubeconfig if "< admin.kubeconfig" in command else None
+        if words[0] == "npm":
+            installed = subprocess.run(words, cwd=project.directory, env=project.env, capture_output=True, text=True,
+                                       timeout=600, check=False)  # fmt: skip
+            assert installed.returncode == 0, installed.stdout + installed.stderr
+            continue
+        assert words[0] == "pulumi", command
+        if words[1:] == ["login", "--local"]:
+            words[2:] = [project.backend]  # the CLI's `~` is the user database's: spelt out (tests/engine_stack.py)
+        if words[1] in ("up", "destroy"):
+            words.append("--yes")
+        done[command] = project(*words[1:], stdin=stdin).stdout
+        if words[1] in ("preview", "up", "destroy"):
+            break
+    return done
 
 
 def entries(engine: Engine) -> dict[str, list[dict[str, Any]]]:
+    """aws-auth's ``mapRoles`` and ``mapUsers``, parsed."""
     data = engine.plane.aws_auth_data() or {}
     return {key: yaml.safe_load(data.get(key) or "[]") for key in ("mapRoles", "mapUsers")}
 
 
+def ours(engine: Engine) -> dict[str, list[dict[str, Any]]]:
+    """The entries after the foreign ones, which must still come first, unchanged."""
+    found = entries(engine)
+    assert found["mapRoles"][0] == NODE_ROLE and found["mapUsers"][0] == TEAM_B, found
+    return {key: found[key][1:] for key in found}
+
+
 @pytest.fixture
-def yaml_example(languages: Engine, foreign: dict[str, str], tmp_path: Path) -> Iterator[Project]:
-    """The YAML example with a `dev` stack whose config is the seeded cluster and an admin kubeconfig."""
-    project = example(languages, tmp_path, "yaml")
-    project("login", project.backend)
-    project("stack", "init", "dev")
-    project("config", "set", "clusterName", CLUSTER_NAME)
-    project("config", "set", "aws:region", "us-east-1")
-    project("config", "set", "--secret", "kubeconfig", stdin=languages.plane.admin_kubeconfig)
-    yield project
-    try:
-        project("destroy", "--yes", "--skip-preview", ok=None)
-    finally:
-        for namespace in NAMESPACES:
-            delete_namespace(languages.plane, namespace)
+def run_example(languages: Engine, foreign: dict[str, str], tmp_path: Path) -> Iterator[Any]:
+    """``run_example(name)``: ``examples/<name>`` copied with a fresh backend, its README commands run up to and
+    including ``pulumi preview`` (which must have written nothing); the project. Destroyed after the test
+    whatever happened (the README's ``destroy`` normally did it already), its namespaces deleted."""
+    made: list[tuple[Project, list[str]]] = []
+
+    def run(name: str, namespaces: list[str]) -> Project:
+        (tmp_path / "examples").mkdir()
+        shutil.copytree(REPO / "examples" / name, tmp_path / "examples" / name, symlinks=True)
+        (tmp_path / "provider").symlink_to(REPO / "provider", target_is_directory=True)
+        env = consumer_env(languages, tmp_path)
+        project = Project(tmp_path / "examples" / name, env, Path(env["HOME"]).as_uri())
+        made.append((project, namespaces))
+        preview = run_readme(project, name, languages.plane)["pulumi preview"]
+        assert "eks-cicd-access:index:" in preview, preview
+        assert languages.plane.aws_auth_data() == foreign, "the preview wrote aws-auth"
+        return project
+
+    yield run
+    for project, namespaces in made:
+        try:
+            project("destroy", "--yes", "--skip-preview", ok=None)
+        finally:
+            for namespace in namespaces:
+                delete_namespace(languages.plane, namespace)
 
 
-def test_the_yaml_example_writes_both_teams_and_destroy_removes_exactly_ours(
-    languages: Engine,
-    yaml_example: Project,
-    foreign: dict[str, str],
-) -> None:
-    """From YAML (the plugin named in ``packages:``): ``preview`` writes nothing; ``up`` maps team A's user, team B's
-    role and the release bot beside the foreign entries; ``destroy`` leaves aws-auth exactly as it found it."""
-    preview = yaml_example("preview")
-    assert "eks-cicd-access:index:EksCicdAccess" in preview.stdout, preview.stdout
-    assert engine_untouched(languages, foreign)
-    up = yaml_example("up", "--yes")
-    print(up.stdout)
-    found = entries(languages)
-    before = {key: yaml.safe_load(foreign[key]) for key in foreign}
-    assert found["mapUsers"][: len(before["mapUsers"])] == before["mapUsers"]
-    assert found["mapRoles"][: len(before["mapRoles"])] == before["mapRoles"]
-    ours_users = found["mapUsers"][len(before["mapUsers"]) :]
-    ours_roles = found["mapRoles"][len(before["mapRoles"]) :]
-    assert [u["username"] for u in ours_users] == ["team-a"], found
-    assert sorted(r["username"] for r in ours_roles) == ["release-bot", "team-b"], found
-    assert RELEASE_BOT in ours_roles
-    outputs = yaml_example.outputs()
-    assert outputs["teamAUser"] == "team-a" and outputs["teamBRoleArn"].endswith(":role/team-b"), outputs
-    down = yaml_example("destroy", "--yes")
-    print(down.stdout)
-    assert languages.plane.aws_auth_data() == foreign
+def up_then_destroy(project: Project, example: str, engine: Engine, foreign: dict[str, str]) -> dict[str, Any]:
+    """The README's ``pulumi up`` (its summary printed), the stack's outputs, then its ``pulumi destroy``, which
+    must leave aws-auth exactly as it was found."""
+    up = run_readme(project, example, engine.plane, until="pulumi preview")["pulumi up"]
+    print(f"\n{example} up:", up[up.rindex("Resources:") :].strip())
+    found = {"entries": ours(engine), "outputs": project.outputs(), "up": up}
+    down = run_readme(project, example, engine.plane, until="pulumi up")["pulumi destroy"]
+    print(f"{example} destroy:", down[down.rindex("Resources:") :].split("\n\n")[0].strip())
+    assert engine.plane.aws_auth_data() == foreign
+    return found
 
 
-def engine_untouched(engine: Engine, foreign: dict[str, str]) -> bool:
-    """A preview wrote nothing: aws-auth is as seeded."""
-    return engine.plane.aws_auth_data() == foreign
+def test_typescript_two_teams(languages: Engine, run_example: Any, foreign: dict[str, str]) -> None:
+    """From TypeScript: ``package add`` generates and links the SDK (compiled by tsc), the program type-checks
+    against it; ``up`` maps team A's user and team B's role beside the foreign entries; ``destroy`` removes
+    exactly them."""
+    project = run_example("typescript", ["team-a", "team-b"])
+    sdk = project.directory / "sdks" / "eks-cicd-access"
+    assert (sdk / "bin" / "index.d.ts").exists(), "the SDK's postinstall did not compile it"
+    manifest = json.loads((project.directory / "package.json").read_text())
+    assert manifest["dependencies"]["@eks-cicd-access/sdk"] == "file:sdks/eks-cicd-access"
+    typecheck = subprocess.run(["npx", "tsc", "--noEmit"], cwd=project.directory, env=project.env,
+                               capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
+    assert typecheck.returncode == 0, typecheck.stdout + typecheck.stderr
+    found = up_then_destroy(project, "typescript", languages, foreign)
+    assert [u["username"] for u in found["entries"]["mapUsers"]] == ["team-a"]
+    assert [r["username"] for r in found["entries"]["mapRoles"]] == ["team-b"]
+    assert found["outputs"]["teamAUser"] == "team-a" and found["outputs"]["teamBRoleArn"].endswith(":role/team-b")
+    assert found["outputs"]["teamASecretAccessKey"] == "[secret]", "the key must be a secret output"
+
+
+def test_typescript_standalone_entry(languages: Engine, run_example: Any, foreign: dict[str, str]) -> None:
+    """From TypeScript, one ``AwsAuthEntry`` on a cluster someone else made: exactly that role is mapped, and
+    destroy removes exactly it."""
+    project = run_example("typescript-entry", [])
+    found = up_then_destroy(project, "typescript-entry", languages, foreign)
+    assert found["entries"] == {
+        "mapRoles": [{"rolearn": EXAMPLE_ROLE, "username": "release-bot", "groups": ["release-bots"]}],
+        "mapUsers": [],
+    }
+    assert found["outputs"]["mapped"] == f"{EXAMPLE_ROLE} -> release-bot"
+
+
+def test_go_team_and_entry(languages: Engine, run_example: Any, foreign: dict[str, str]) -> None:
+    """From Go: ``package add`` generates the SDK and points go.mod at it; the program and the SDK build and
+    vet; ``up`` maps the team's role and the entry's beside the foreign ones; ``destroy`` removes exactly them."""
+    project = run_example("go", ["team-go"])
+    gomod = (project.directory / "go.mod").read_text()
+    assert "replace eks-cicd-access.invalid/sdk/go => ./sdks/eks-cicd-access" in gomod, gomod
+    vet = subprocess.run(["go", "vet", ".", "eks-cicd-access.invalid/sdk/go/..."], cwd=project.directory,
+                         env=project.env, capture_output=True, text=True, timeout=600, check=False)  # fmt: skip
+    assert vet.returncode == 0, vet.stdout + vet.stderr
+    found = up_then_destroy(project, "go", languages, foreign)
+    assert sorted(r["username"] for r in found["entries"]["mapRoles"]) == ["deployer", "team-go"]
+    assert found["outputs"]["mappedUser"] == "deployer"
+
+
+def test_yaml_two_teams_and_an_entry(languages: Engine, run_example: Any, foreign: dict[str, str]) -> None:
+    """From YAML (the plugin named in ``packages:``): ``up`` maps team A's user, team B's role and the release bot
+    beside the foreign entries; ``destroy`` leaves aws-auth exactly as it found it."""
+    project = run_example("yaml", ["team-a", "team-b"])
+    found = up_then_destroy(project, "yaml", languages, foreign)
+    assert [u["username"] for u in found["entries"]["mapUsers"]] == ["team-a"]
+    assert sorted(r["username"] for r in found["entries"]["mapRoles"]) == ["release-bot", "team-b"]
+    assert RELEASE_BOT in found["entries"]["mapRoles"]
+    assert found["outputs"]["teamAUser"] == "team-a" and found["outputs"]["teamBRoleArn"].endswith(":role/team-b")
 
 
 def test_bad_input_from_yaml_fails_the_preview_naming_the_field_as_spelt(languages: Engine, tmp_path: Path) -> None:
@@ -107,7 +201,7 @@ def test_bad_input_from_yaml_fails_the_preview_naming_the_field_as_spelt(languag
         "resources": {
             "ci": {
                 "type": "eks-cicd-access:EksCicdAccess",
-                "properties": {"clusterName": CLUSTER_NAME, "namespace": "kube-system", "kubeconfig": "x"},
+                "properties": {"clusterName": "my-cluster-1", "namespace": "kube-system", "kubeconfig": "x"},
             }
         },
     }

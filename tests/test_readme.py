@@ -75,7 +75,7 @@ def test_shell_blocks_name_real_config_keys_and_outputs():
     keys = re.findall(r"pulumi config (?:set|rm)(?: --path| --secret)* '?([a-z][A-Za-z]+)", text)
     outputs = re.findall(r"pulumi stack output (\w+)", text)
     assert keys and outputs
-    assert set(keys) - {"aws"} <= CONFIG_KEYS
+    assert set(keys) - {"aws", "kubernetes"} <= CONFIG_KEYS
     assert set(outputs) <= EXPORTS
 
 
