@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from eks_cicd_access.schema import package_schema
+from tests.controlplane.fixture import find_tools
 from tests.engine_stack import HOST, PASSPHRASE, REPO, Engine
 
 pytestmark = pytest.mark.engine
@@ -35,11 +36,18 @@ provider.main()
 
 
 def pulumi(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """``pulumi ARGS`` with the engine tier's CLI, our Python host first on ``PATH``, and a home of its own."""
-    tools = Engine.find_tools()
+    """``pulumi ARGS`` with the engine tier's CLI, our Python host first on ``PATH`` (and the code generator it
+    calls), and a home of its own."""
+    tools = {**Engine.find_tools(), **find_tools(("eks-cicd-langhost",))}
     env = {
         "PATH": os.pathsep.join(
-            [str(HOST), str(tools["pulumi"].parent), str(Path(sys.executable).parent), "/usr/bin", "/bin"]
+            [
+                str(HOST),
+                *(str(tools[t].parent) for t in ("pulumi", "eks-cicd-langhost")),
+                str(Path(sys.executable).parent),
+                "/usr/bin",
+                "/bin",
+            ]
         ),
         "HOME": str(tmp_path),
         "PULUMI_HOME": str(tmp_path / "pulumi-home"),
@@ -70,3 +78,22 @@ def test_a_schema_the_loader_refuses_fails_the_command(tmp_path: Path) -> None:
     assert done.returncode != 0
     assert "failed to bind schema" in done.stderr
     assert "AwsAuthEntry/inputProperties/key/type" in done.stderr
+
+
+def test_gen_sdk_python_makes_an_installable_sdk(tmp_path: Path) -> None:
+    """``pulumi package gen-sdk ./provider --language python`` writes ``pulumi_eks_cicd_access``, which installs
+    with pip and exposes both resources and the enums."""
+    done = pulumi(tmp_path, "package", "gen-sdk", str(PLUGIN), "--language", "python", "--out", "sdk")
+    assert done.returncode == 0, done.stderr
+    target = tmp_path / "site"
+    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target), "sdk/python"]
+    installed = subprocess.run(pip, cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False)
+    assert installed.returncode == 0, installed.stderr
+    probe = (
+        "import pulumi_eks_cicd_access as m; "
+        "print(m.EksCicdAccess.__name__, m.AwsAuthEntry.__name__, "
+        "m.Identity.GITHUB_ACTIONS.value, m.MapKey.MAP_ROLES.value)"
+    )
+    imported = subprocess.run([sys.executable, "-c", probe], env={**os.environ, "PYTHONPATH": str(target)},
+                              capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    assert imported.stdout.split() == ["EksCicdAccess", "AwsAuthEntry", "github-actions", "mapRoles"], imported.stderr
