@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -102,3 +103,15 @@ def test_the_changelog_names_the_packaged_version():
     version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
     headings = re.findall(r"^## \[([^\]]+)\]", (ROOT / "CHANGELOG.md").read_text(), flags=re.MULTILINE)
     assert headings[:2] == ["Unreleased", version]
+
+
+def test_the_examples_use_the_pinned_pulumi_sdks():
+    """The TypeScript and Go examples require the SDK of scripts/tool-versions' CLI: on Node.js 20 a loose ``^3``
+    resolves to 3.248.0, too old for the generated SDK (README, "Using it from TypeScript, Go or YAML")."""
+    pinned = re.search(r"^PULUMI_VERSION=v(\S+)$", (ROOT / "scripts" / "tool-versions").read_text(), re.MULTILINE)
+    assert pinned
+    for example in ("typescript", "typescript-entry"):
+        manifest = json.loads((ROOT / "examples" / example / "package.json").read_text())
+        assert manifest["dependencies"]["@pulumi/pulumi"] == pinned[1], example
+    gomod = (ROOT / "examples" / "go" / "go.mod").read_text()
+    assert f"github.com/pulumi/pulumi/sdk/v3 v{pinned[1]}" in gomod
