@@ -189,18 +189,19 @@ def test_five_entries_created_at_once_through_the_plugin_lose_nothing(
     plugin: Any, control_plane: ControlPlane, foreign: dict[str, str]
 ) -> None:
     """Five Create calls at once (the engine's parallel creates, one plugin process): all five entries land beside
-    the foreign ones; then five Deletes at once leave aws-auth as it was. The writes and the time are printed."""
+    the foreign ones, in at most one aws-auth write each (they coalesce); then five Deletes at once leave aws-auth
+    as it was. The write counts are printed."""
     plane = control_plane
     names = [f"team-{i}-ci" for i in range(5)]
-    mark, started = plane.audit.mark(), time.monotonic()
+    mark = plane.audit.mark()
     with ThreadPoolExecutor(len(names)) as pool:
         made = list(pool.map(lambda n: create(plugin, n, entry(plane, n)), names))
-    took = time.monotonic() - started
     writes = aws_auth_writes(plane, mark)
+    assert 1 <= len(writes) <= len(names), writes
     assert sorted(u["username"] for u in users(plane)[1:]) == names
     assert users(plane)[0] == yaml.safe_load(foreign["mapUsers"])[0]
     assert (plane.aws_auth_data() or {})["mapRoles"] == foreign["mapRoles"]
-    print(f"\n5 creates at once: {len(writes)} aws-auth writes, {took:.2f} s")
+    print(f"\n5 creates at once: {len(writes)} aws-auth writes")
 
     mark = plane.audit.mark()
 
