@@ -8,8 +8,10 @@ see it, because their logical names differ.
 
 from __future__ import annotations
 
+import contextvars
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +21,21 @@ from pulumi.runtime import settings
 #: run it belongs to: under mocks one monitor serves many programs (see ``_run``).
 _DEPLOYMENTS: weakref.WeakKeyDictionary[object, tuple[object, dict[str, dict[Any, Any]]]] = weakref.WeakKeyDictionary()
 _NO_MONITOR = type("NoMonitor", (), {})()
+#: The deployment a provider plugin is constructing for (``serving``): each Construct gets a fresh monitor client,
+#: so the plugin names the deployment itself.
+_SERVED: contextvars.ContextVar[str | None] = contextvars.ContextVar("eks_cicd_access_served", default=None)
+_SERVED_DEPLOYMENTS: dict[str, dict[str, dict[Any, Any]]] = {}
+
+
+@contextmanager
+def serving(deployment: str) -> Iterator[None]:
+    """Within this block, the running program is ``deployment`` (a plugin's Construct: its monitor's address and
+    stack), so that every instance it constructs for one deployment shares its claims and cluster lookups."""
+    token = _SERVED.set(deployment)
+    try:
+        yield
+    finally:
+        _SERVED.reset(token)
 
 
 def _run() -> object:
@@ -40,6 +57,9 @@ class Claim:
 
 def per_deployment(use: str) -> dict[Any, Any]:
     """The running program's dict for ``use`` (e.g. ``"claims"``), empty at its start."""
+    served = _SERVED.get()
+    if served is not None:
+        return _SERVED_DEPLOYMENTS.setdefault(served, {}).setdefault(use, {})
     monitor, run = settings.get_monitor() or _NO_MONITOR, _run()
     held = _DEPLOYMENTS.get(monitor)
     if held is None or held[0] is not run:

@@ -7,6 +7,7 @@ import pulumi_aws as aws
 
 from .args import EksCicdAccessArgs, ResolvedArgs, validate_args
 from .aws_auth import MAP_USERS
+from .aws_auth_entry import serving_plugin
 from .claims import Claim, claim
 from .cluster import cluster_kubeconfig, lookup_cluster
 from .identity import AccessKey, existing_principal, iam_user, oidc_role
@@ -14,6 +15,7 @@ from .k8s_objects import namespace, role_and_binding
 from .mapping import access_entry, aws_auth_entry
 from .policy import describe_cluster_policy
 from .rbac import broad_rules
+from .stack_config import schema_names
 from .trust import broad_subjects
 
 TYPE_TOKEN = "eks-cicd-access:index:EksCicdAccess"
@@ -179,23 +181,23 @@ class EksCicdAccess(pulumi.ComponentResource):
         self.role_name = role_name
         self.kubernetes_username = pulumi.Output.from_input(config.kubernetes_username)
         self.kubeconfig = ci_kubeconfig
-        self.register_outputs(
-            {
-                "iam_user_name": self.iam_user_name,
-                "iam_user_arn": self.iam_user_arn,
-                "iam_role_arn": self.iam_role_arn,
-                "principal_arn": self.principal_arn,
-                "iam_policy_arn": self.iam_policy_arn,
-                "access_key_id": self.access_key_id,
-                "secret_access_key": self.secret_access_key,
-                "encrypted_secret_access_key": self.encrypted_secret_access_key,
-                "access_keys": self.access_keys,
-                "namespace": self.namespace,
-                "role_name": self.role_name,
-                "kubernetes_username": self.kubernetes_username,
-                "kubeconfig": self.kubeconfig,
-            }
-        )
+        outputs = {
+            "iam_user_name": self.iam_user_name,
+            "iam_user_arn": self.iam_user_arn,
+            "iam_role_arn": self.iam_role_arn,
+            "principal_arn": self.principal_arn,
+            "iam_policy_arn": self.iam_policy_arn,
+            "access_key_id": self.access_key_id,
+            "secret_access_key": self.secret_access_key,
+            "encrypted_secret_access_key": self.encrypted_secret_access_key,
+            "access_keys": self.access_keys,
+            "namespace": self.namespace,
+            "role_name": self.role_name,
+            "kubernetes_username": self.kubernetes_username,
+            "kubeconfig": self.kubeconfig,
+        }
+        # Served to another language, the engine records them by the schema's names.
+        self.register_outputs(schema_names(outputs) if serving_plugin() else outputs)
 
 
 def warnings(config: ResolvedArgs) -> list[str]:

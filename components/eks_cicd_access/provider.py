@@ -35,17 +35,20 @@ import pulumi.dynamic
 from google.protobuf import empty_pb2, struct_pb2
 from pulumi.output import Unknown
 from pulumi.provider.provider import ConstructResult, Provider
-from pulumi.provider.server import ProviderServicer
+from pulumi.provider.server import ProviderServicer, _create_provider_resource
 from pulumi.runtime import proto, rpc
+from pulumi.runtime._grpc_settings import _GRPC_CHANNEL_OPTIONS
 from pulumi.runtime.proto import provider_pb2_grpc
 
 from .args import DEFAULTS, EksCicdAccessArgs
+from .aws_auth import AwsAuthError
 from .aws_auth_entry import TYPE_TOKEN as ENTRY_TYPE
 from .aws_auth_entry import AwsAuthEntryProvider, use_plugin_resource
+from .claims import serving
 from .component import TYPE_TOKEN as COMPONENT_TYPE
 from .component import EksCicdAccess
 from .schema import VERSION, fields, schema_json
-from .stack_config import ARGUMENTS, RULE_KEYS, config_key, config_spelling
+from .stack_config import ARGUMENTS, RULE_KEYS, config_spelling, schema_names
 
 
 def component_args(inputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -58,7 +61,7 @@ def component_args(inputs: Mapping[str, Any]) -> dict[str, Any]:
     args = {
         ARGUMENTS.get(key, key): value
         for key, value in inputs.items()
-        if value is not None and not (ARGUMENTS.get(key) in DEFAULTS and value == DEFAULTS[ARGUMENTS[key]])
+        if value is not None and not _is_default(ARGUMENTS.get(key), value)
     }
     rules = args.get("role_rules")
     if isinstance(rules, list):
@@ -68,22 +71,20 @@ def component_args(inputs: Mapping[str, Any]) -> dict[str, Any]:
     return args
 
 
-def _camel_keys(value: Any) -> Any:
-    """``{"label": {"encrypted_secret": ...}}`` -> ``{"label": {"encryptedSecret": ...}}`` (the ``AccessKey`` type)."""
-    if not isinstance(value, dict):
-        return value
-    return {label: {config_key(k): v for k, v in key.items()} for label, key in value.items()}
+def _is_default(argument: str | None, value: Any) -> bool:
+    """``value`` is ``argument``'s schema default, of the same type (``1`` is not ``True``)."""
+    default = DEFAULTS.get(argument or "")
+    return default is not None and type(value) is type(default) and value == default
 
 
 def component_state(component: EksCicdAccess) -> dict[str, Any]:
     """The component's outputs, by their schema names."""
-    state = {config_key(f.name): getattr(component, f.name) for f in fields(EksCicdAccess)}
-    state["accessKeys"] = component.access_keys.apply(_camel_keys)
-    return state
+    return schema_names({f.name: getattr(component, f.name) for f in fields(EksCicdAccess)})
 
 
-class InvalidInputs(Exception):
-    """Bad component input: ``field`` as the schema spells it, and the message."""
+class InvalidInputs(pulumi.RunError):
+    """Bad component input: ``field`` as the schema spells it, and the message. A ``RunError``, so that the SDK's
+    Construct passes it through untouched."""
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
@@ -110,10 +111,11 @@ class EksCicdAccessProvider(Provider):
         return ConstructResult(urn=component.urn, state=component_state(component))
 
 
-def _plain_inputs(struct: struct_pb2.Struct) -> dict[str, Any]:
-    """A request's properties as plain values: secrets unwrapped, unknowns as ``Unknown``."""
+def _plain_inputs(struct: struct_pb2.Struct) -> tuple[dict[str, Any], set[str]]:
+    """A request's properties as plain values (unknowns as ``Unknown``), and the names of those that were secret."""
     props = rpc.deserialize_properties(struct, keep_unknowns=True)
-    return {k: rpc.unwrap_rpc_secret(v) if rpc.is_rpc_secret(v) else v for k, v in props.items()}
+    secret = {k for k, v in props.items() if rpc.is_rpc_secret(v)}
+    return {k: rpc.unwrap_rpc_secret(v) if k in secret else v for k, v in props.items()}, secret
 
 
 def _wire(value: Any) -> Any:
@@ -127,15 +129,21 @@ def _wire(value: Any) -> Any:
     return value
 
 
-async def _struct(props: Mapping[str, Any]) -> struct_pb2.Struct:
-    """Properties for the engine, with the kubeconfig kept secret."""
-    marked = {k: rpc.wrap_rpc_secret(v) if k == "kubeconfig" and v is not None else v for k, v in props.items()}
+async def _struct(props: Mapping[str, Any], secret: set[str]) -> struct_pb2.Struct:
+    """Properties for the engine: the kubeconfig and whatever came in secret stay secret (the engine leaves that
+    to a provider that accepts secrets)."""
+    keep = secret | {"kubeconfig"}
+    marked = {k: rpc.wrap_rpc_secret(v) if k in keep and v is not None else v for k, v in props.items()}
     return await rpc.serialize_properties(_wire(marked), {})
 
 
-async def _call(fn: Callable[..., Any], *args: Any) -> Any:
-    """A blocking provider call in a thread (the engine runs independent operations in parallel)."""
-    return await asyncio.to_thread(fn, *args)
+async def _call(context: Any, fn: Callable[..., Any], *args: Any) -> Any:
+    """A blocking provider call in a thread (the engine runs independent operations in parallel); the writer's
+    own errors go to the engine as their message alone."""
+    try:
+        return await asyncio.to_thread(fn, *args)
+    except AwsAuthError as error:
+        await context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(error))
 
 
 def _check_entry_type(urn: str) -> None:
@@ -149,13 +157,34 @@ class Servicer(ProviderServicer):
 
     entries = AwsAuthEntryProvider()
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: One provider object per reference and deployment: instances given the same provider share its claims
+        #: and its cluster lookup, as in a Python program.
+        self._providers: dict[tuple[str, str], pulumi.ProviderResource] = {}
+
     async def Construct(self, request: proto.ConstructRequest, context: Any) -> proto.ConstructResponse:
+        deployment = f"{request.monitorEndpoint}/{request.project}/{request.stack}"
         try:
-            return await super()._construct(request, context)
-        except InvalidInputs as error:
-            # The engine shows an INVALID_ARGUMENT's details alone: the message, naming the field.
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))
+            with serving(deployment):
+                return await super().Construct(request, context)
+        except pulumi.RunError as error:
+            # Bad input, now or once an Output is known: the engine shows an INVALID_ARGUMENT's details alone,
+            # here the message in the schema's spelling.
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, config_spelling(str(error)))
             raise
+
+    def _construct_options(self, request: proto.ConstructRequest) -> pulumi.ResourceOptions:  # type: ignore[override]
+        options = ProviderServicer._construct_options(request)
+        deployment = f"{request.monitorEndpoint}/{request.project}/{request.stack}"
+        options.providers = {package: self._provider(deployment, ref) for package, ref in request.providers.items()}
+        return options
+
+    def _provider(self, deployment: str, ref: str) -> pulumi.ProviderResource:
+        found = self._providers.get((deployment, ref))
+        if found is None:
+            found = self._providers[deployment, ref] = _create_provider_resource(ref)
+        return found
 
     async def CheckConfig(self, request: proto.CheckRequest, context: Any) -> proto.CheckResponse:
         return proto.CheckResponse(inputs=request.news)
@@ -170,58 +199,68 @@ class Servicer(ProviderServicer):
 
     async def Check(self, request: proto.CheckRequest, context: Any) -> proto.CheckResponse:
         _check_entry_type(request.urn)
-        news = _plain_inputs(request.news)
-        result: pulumi.dynamic.CheckResult = await _call(self.entries.check, {}, news)
+        news, secret = _plain_inputs(request.news)
+        result: pulumi.dynamic.CheckResult = await _call(context, self.entries.check, {}, news)
         failures = [proto.CheckFailure(property=f.property, reason=f.reason) for f in result.failures]
-        return proto.CheckResponse(inputs=await _struct({"groups": [], **news}), failures=failures)
+        return proto.CheckResponse(inputs=await _struct({"groups": [], **news}, secret), failures=failures)
 
     async def Diff(self, request: proto.DiffRequest, context: Any) -> proto.DiffResponse:
         _check_entry_type(request.urn)
-        olds, news = _plain_inputs(request.olds), _plain_inputs(request.news)
-        result: pulumi.dynamic.DiffResult = await _call(self.entries.diff, request.id, olds, news)
-        changed = [k for k in (*news.keys() | olds.keys(),) if olds.get(k) != news.get(k)]
+        (olds, _), (news, _) = _plain_inputs(request.olds), _plain_inputs(request.news)
+        result: pulumi.dynamic.DiffResult = await _call(context, self.entries.diff, request.id, olds, news)
+        changed = sorted(k for k in news.keys() | olds.keys() if olds.get(k) != news.get(k))
+        if result.changes and not changed:
+            changed = ["username", "groups"]  # the live entry drifted from ours: what the update writes back
         return proto.DiffResponse(
             changes=proto.DiffResponse.DIFF_SOME if result.changes else proto.DiffResponse.DIFF_NONE,
             replaces=result.replaces or [],
-            diffs=sorted(changed),
+            diffs=changed if result.changes else [],
             deleteBeforeReplace=False,
         )
 
     async def Create(self, request: proto.CreateRequest, context: Any) -> proto.CreateResponse:
         _check_entry_type(request.urn)
-        props = _plain_inputs(request.properties)
+        props, secret = _plain_inputs(request.properties)
         if request.preview:
-            return proto.CreateResponse(id="", properties=await _struct(props))
-        result: pulumi.dynamic.CreateResult = await _call(self.entries.create, props)
-        return proto.CreateResponse(id=result.id, properties=await _struct(result.outs or {}))
+            return proto.CreateResponse(id="", properties=await _struct(props, secret))
+        result: pulumi.dynamic.CreateResult = await _call(context, self.entries.create, props)
+        return proto.CreateResponse(id=result.id, properties=await _struct(result.outs or {}, secret))
 
     async def Update(self, request: proto.UpdateRequest, context: Any) -> proto.UpdateResponse:
         _check_entry_type(request.urn)
-        olds, news = _plain_inputs(request.olds), _plain_inputs(request.news)
+        (olds, _), (news, secret) = _plain_inputs(request.olds), _plain_inputs(request.news)
         if request.preview:
-            return proto.UpdateResponse(properties=await _struct(news))
-        result: pulumi.dynamic.UpdateResult = await _call(self.entries.update, request.id, olds, news)
-        return proto.UpdateResponse(properties=await _struct(result.outs or {}))
+            return proto.UpdateResponse(properties=await _struct(news, secret))
+        result: pulumi.dynamic.UpdateResult = await _call(context, self.entries.update, request.id, olds, news)
+        return proto.UpdateResponse(properties=await _struct(result.outs or {}, secret))
 
     async def Delete(self, request: proto.DeleteRequest, context: Any) -> empty_pb2.Empty:
         _check_entry_type(request.urn)
-        await _call(self.entries.delete, request.id, _plain_inputs(request.properties))
+        await _call(context, self.entries.delete, request.id, _plain_inputs(request.properties)[0])
         return empty_pb2.Empty()
 
     async def Read(self, request: proto.ReadRequest, context: Any) -> proto.ReadResponse:
         _check_entry_type(request.urn)
-        props = _plain_inputs(request.properties) or _plain_inputs(request.inputs)
-        result: pulumi.dynamic.ReadResult = await _call(self.entries.read, request.id, props)
+        props, secret = _plain_inputs(request.properties)
+        if not props:
+            props, secret = _plain_inputs(request.inputs)
+        if not props.get("kubeconfig"):
+            await context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "AwsAuthEntry cannot be imported by id alone: declare it with its inputs, and `pulumi up` adopts "
+                "an entry that is already in aws-auth",
+            )
+        result: pulumi.dynamic.ReadResult = await _call(context, self.entries.read, request.id, props)
         if not result.id:
             return proto.ReadResponse(id="")
-        outs = await _struct(result.outs or {})
+        outs = await _struct(result.outs or {}, secret)
         return proto.ReadResponse(id=result.id, properties=outs, inputs=outs)
 
 
 async def serve(engine_address: str) -> None:
     """Serve the plugin on a loopback port, printed on stdout as the engine expects, until stopped."""
     use_plugin_resource()
-    server = grpc.aio.server()
+    server = grpc.aio.server(options=_GRPC_CHANNEL_OPTIONS)
     provider_pb2_grpc.add_ResourceProviderServicer_to_server(
         Servicer(EksCicdAccessProvider(), [], engine_address=engine_address), server
     )
@@ -232,8 +271,9 @@ async def serve(engine_address: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """The plugin's entry point: ``<plugin> ENGINE_ADDRESS [flags]``, as the engine starts every plugin."""
+    """The plugin's entry point: ``<plugin> [--tracing ENDPOINT] [flags] ENGINE_ADDRESS``, as the engine starts every
+    plugin (the engine's address comes last)."""
     argv = sys.argv[1:] if argv is None else argv
-    engine = next((a for a in argv if not a.startswith("-")), "")
+    engine = next((a for a in reversed(argv) if not a.startswith("-")), "")
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(engine))
