@@ -483,14 +483,30 @@ def test_a_renamed_user_ends_with_only_the_new_arn(stack, cluster):
 
 
 def test_another_cluster_replaces_the_entry(stack, cluster):
-    """A different cluster name is a replacement, created there before it is deleted here (not deleted first)."""
+    """A different cluster name behind another API server is a replacement, created there before it is deleted
+    here (not deleted first)."""
     (registration,) = register(stack, cluster, ["ci"])
     state = up(cluster, registration)
-    moved = {**inputs(registration), "cluster": "my-cluster-2"}
+    config = yaml.safe_load(cluster.kubeconfig)
+    for entry in config["clusters"]:
+        entry["cluster"]["server"] = "https://127.0.0.1:1"
+    elsewhere = yaml.safe_dump(config)
+    moved = {**inputs(registration), "cluster": "my-cluster-2", "kubeconfig": elsewhere}
     response = cluster.engine.diff(state, moved)
     assert list(response.replaces) == ["cluster"]
     assert response.changes == proto.DiffResponse.DIFF_SOME and not response.deleteBeforeReplace
-    assert cluster.engine.up(registration.urn, moved, state).steps == ["check", "diff", "create", "delete"]
+
+
+def test_a_new_cluster_name_on_the_same_api_server_is_an_update_that_keeps_the_entry(stack, cluster):
+    """Renaming the cluster while the kubeconfig reaches the same API server moves nothing: an update, not a
+    replacement, whose "delete the old one" would remove the entry just written (every entry for the ARN)."""
+    (registration,) = register(stack, cluster, ["ci"])
+    state = up(cluster, registration)
+    renamed = {**inputs(registration), "cluster": "my-cluster-renamed"}
+    response = cluster.engine.diff(state, renamed)
+    assert list(response.replaces) == [] and response.changes == proto.DiffResponse.DIFF_SOME
+    assert cluster.engine.up(registration.urn, renamed, state).steps == ["check", "diff", "update"]
+    assert user_arn("ci") in mapped(cluster)
 
 
 def test_a_new_kubeconfig_alone_is_stored_without_writing(stack, cluster):

@@ -346,6 +346,18 @@ class AuthConfigMap:
         return True
 
 
+def api_server(kubeconfig: object) -> str | None:
+    """The API server URL of ``kubeconfig``'s current context, read without running its credentials; ``None``
+    when it has none."""
+    try:
+        parsed: Any = yaml.safe_load(kubeconfig) if isinstance(kubeconfig, str) else None
+        context = next(c["context"] for c in parsed["contexts"] if c["name"] == parsed["current-context"])
+        server = next(c["cluster"]["server"] for c in parsed["clusters"] if c["name"] == context["cluster"])
+    except (yaml.YAMLError, KeyError, TypeError, StopIteration):
+        return None
+    return server if isinstance(server, str) else None
+
+
 def connect(kubeconfig: str) -> client.CoreV1Api:
     """A ``CoreV1Api`` for the current context of ``kubeconfig`` (a YAML string).
 

@@ -21,7 +21,7 @@ Operations:
   changed removes the old principal in the same write (updated in place,
   never replaced, so there is no moment with neither or both mapped).
   A different ``cluster`` is a replacement: create on the new cluster, then
-  delete from the old one.
+  delete from the old one; the same API server under a new name is an update.
 - **diff** compares inputs and also looks at the live entry, so a plain
   ``pulumi up`` restores an entry someone removed or edited by hand.
 - **read** (``pulumi refresh``) reports the live entry; a missing entry
@@ -39,7 +39,7 @@ import pulumi.dynamic
 from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
-from .authconfigmap import AuthConfigMap, Entry, connect
+from .authconfigmap import AuthConfigMap, Entry, api_server, connect
 from .aws_auth import AWS_AUTH, AwsAuthError, map_key
 
 #: The plugin's resource type.
@@ -115,6 +115,8 @@ class AwsAuthEntryProvider(pulumi.dynamic.ResourceProvider):
         groups = props.get("groups", [])
         if _known(groups) and (not isinstance(groups, list) or not all(isinstance(g, str) for g in groups)):
             failures.append(pulumi.dynamic.CheckFailure("groups", "groups: must be a list of strings"))
+        if not _known(props.get("key")):
+            return pulumi.dynamic.CheckResult(news, failures)  # a preview: checked once known
         try:
             key = map_key(props.get("key", ""))
         except ValueError as error:
@@ -138,8 +140,14 @@ class AwsAuthEntryProvider(pulumi.dynamic.ResourceProvider):
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> pulumi.dynamic.DiffResult:
         olds, news = _plain(olds), _plain(news)
         if olds.get("cluster") != news.get("cluster"):
-            # Create on the new cluster, then delete from the old one (the engine's default order).
-            return pulumi.dynamic.DiffResult(changes=True, replaces=["cluster"])
+            if not _known(news.get("kubeconfig")) or api_server(olds.get("kubeconfig")) != api_server(
+                news.get("kubeconfig")
+            ):
+                # Create on the new cluster, then delete from the old one (the engine's default order).
+                return pulumi.dynamic.DiffResult(changes=True, replaces=["cluster"])
+            # The same API server under a new name: nothing moves. A replacement would create our entry, then
+            # delete "the old one", which is the same entry.
+            return pulumi.dynamic.DiffResult(changes=True)
         # A new kubeconfig changes nothing in aws-auth, but is stored for the next update or delete. An
         # unknown input (a preview) never equals the old value, so it counts as changed here too.
         if any(olds.get(k) != news.get(k) for k in (*ENTRY_INPUTS, "kubeconfig")):
@@ -165,7 +173,7 @@ class AwsAuthEntryProvider(pulumi.dynamic.ResourceProvider):
         if not live:
             return pulumi.dynamic.ReadResult(None, {})
         return pulumi.dynamic.ReadResult(
-            id_, {**_outputs(props), "username": live[0].get("username"), "groups": live[0].get("groups")}
+            id_, {**_outputs(props), "username": live[0].get("username"), "groups": live[0].get("groups") or []}
         )
 
 
@@ -211,6 +219,11 @@ class PluginAwsAuthEntry(AwsAuthEntryOutputs, pulumi.CustomResource):
 
 
 _entry_resource: list[type[AwsAuthEntry] | type[PluginAwsAuthEntry]] = [AwsAuthEntry]
+
+
+def serving_plugin() -> bool:
+    """Whether this process is the ``eks-cicd-access`` plugin (``use_plugin_resource`` was called)."""
+    return _entry_resource[0] is PluginAwsAuthEntry
 
 
 def entry_resource() -> type[AwsAuthEntry] | type[PluginAwsAuthEntry]:
