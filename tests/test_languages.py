@@ -191,25 +191,38 @@ def test_yaml_two_teams_and_an_entry(languages: Engine, run_example: Any, foreig
     assert found["outputs"]["teamAUser"] == "team-a" and found["outputs"]["teamBRoleArn"].endswith(":role/team-b")
 
 
-def test_bad_input_from_yaml_fails_the_preview_naming_the_field_as_spelt(languages: Engine, tmp_path: Path) -> None:
-    """A YAML program asking for ``kube-system``: the preview fails with the component's message in the schema's
-    spelling (``allowSystemNamespace``), without a Python traceback, and nothing is registered."""
-    program = {
-        "name": "bad-input",
-        "runtime": "yaml",
-        "packages": {"eks-cicd-access": str(REPO / "provider")},
-        "resources": {
-            "ci": {
-                "type": "eks-cicd-access:EksCicdAccess",
-                "properties": {"clusterName": "my-cluster-1", "namespace": "kube-system", "kubeconfig": "x"},
-            }
-        },
-    }
-    project = Project.make(languages, tmp_path, "bad-input", {"Pulumi.yaml": yaml.safe_dump(program)})
+def failed_yaml_preview(engine: Engine, root: Path, resources: dict[str, Any]) -> str:
+    """A YAML program of ``resources`` with the plugin: its ``pulumi preview`` must fail; what it printed."""
+    program = {"name": "bad-input", "runtime": "yaml", "resources": resources,
+               "packages": {"eks-cicd-access": str(REPO / "provider")}}  # fmt: skip
+    project = Project.make(engine, root, "bad-input", {"Pulumi.yaml": yaml.safe_dump(program)})
     project("login", project.backend)
     project("stack", "init", "dev")
     failed = project("preview", ok=False)
-    output = failed.stdout + failed.stderr
+    return failed.stdout + failed.stderr
+
+
+def test_two_instances_mapping_one_principal_fail_the_preview(languages: Engine, tmp_path: Path) -> None:
+    """Two components of one YAML program that would map the same principal are refused, naming both: served by the
+    plugin, the instances of one deployment share their claims as in a Python program (destroying either would
+    unmap the other's entry)."""
+    same = {"clusterName": "my-cluster-1", "identity": "existing", "principalArn": EXAMPLE_ROLE, "attachPolicy": False,
+            "kubeconfig": "x"}  # fmt: skip
+    output = failed_yaml_preview(languages, tmp_path, {
+        "ci-a": {"type": "eks-cicd-access:EksCicdAccess", "properties": {**same, "namespace": "team-a"}},
+        "ci-b": {"type": "eks-cicd-access:EksCicdAccess", "properties": {**same, "namespace": "team-b"}},
+    })  # fmt: skip
+    assert f"the mapping of '{EXAMPLE_ROLE}' in cluster 'my-cluster-1'" in output, output
+    assert "EksCicdAccess 'ci-a'" in output or "EksCicdAccess 'ci-b'" in output, output
+
+
+def test_bad_input_from_yaml_fails_the_preview_naming_the_field_as_spelt(languages: Engine, tmp_path: Path) -> None:
+    """A YAML program asking for ``kube-system``: the preview fails with the component's message in the schema's
+    spelling (``allowSystemNamespace``), without a Python traceback, and nothing is registered."""
+    output = failed_yaml_preview(languages, tmp_path, {"ci": {
+        "type": "eks-cicd-access:EksCicdAccess",
+        "properties": {"clusterName": "my-cluster-1", "namespace": "kube-system", "kubeconfig": "x"},
+    }})  # fmt: skip
     assert "namespace: 'kube-system' is a system namespace" in output, output
-    assert "allowSystemNamespace=True" in output and "allow_system_namespace" not in output, output
+    assert "allowSystemNamespace" in output and "allow_system_namespace" not in output, output
     assert "Traceback" not in output, output

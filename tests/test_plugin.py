@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -43,17 +42,22 @@ def urn(name: str, parent: str = "") -> str:
 
 
 @pytest.fixture(scope="module")
-def plugin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[provider_pb2_grpc.ResourceProviderStub]:
-    """The plugin process, started as the engine starts it, and a client of its gRPC server; killed after."""
+def plugin(
+    tmp_path_factory: pytest.TempPathFactory, control_plane: ControlPlane
+) -> Iterator[provider_pb2_grpc.ResourceProviderStub]:
+    """The plugin process, started as the engine starts it, and a client of its gRPC server; killed after. Its
+    stderr goes to a file (shown if it fails to start), so that nothing it logs can block it. The control plane
+    starts first: its processes must not be forked from a process whose gRPC threads already run."""
     work = tmp_path_factory.mktemp("plugin")
-    process = subprocess.Popen(
-        [sys.executable, str(PLUGIN), "127.0.0.1:1"], cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
+    with (work / "stderr").open("wb") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, str(PLUGIN), "127.0.0.1:1"], cwd=work, stdout=subprocess.PIPE, stderr=stderr
+        )
     try:
         assert process.stdout is not None
-        deadline = time.monotonic() + START_TIMEOUT
-        line = process.stdout.readline()  # the port, once the server listens
-        assert line.strip().isdigit() and time.monotonic() < deadline, (line, process.stderr)
+        with ThreadPoolExecutor(1) as reader:
+            line = reader.submit(process.stdout.readline).result(timeout=START_TIMEOUT)  # the port, once it listens
+        assert line.strip().isdigit(), (line, (work / "stderr").read_text())
         channel = grpc.insecure_channel(f"127.0.0.1:{int(line)}")
         grpc.channel_ready_future(channel).result(timeout=START_TIMEOUT)
         yield provider_pb2_grpc.ResourceProviderStub(channel)
@@ -70,9 +74,10 @@ def foreign(control_plane: ControlPlane) -> Iterator[dict[str, str]]:
     control_plane.request("DELETE", "/api/v1/namespaces/kube-system/configmaps/aws-auth")
 
 
-def struct(props: dict[str, Any]) -> struct_pb2.Struct:
-    """Properties as the engine sends them: the kubeconfig wrapped as a secret."""
-    wire = {k: rpc.wrap_rpc_secret(v) if k == "kubeconfig" else v for k, v in props.items()}
+def struct(props: dict[str, Any], secret: tuple[str, ...] = ("kubeconfig",)) -> struct_pb2.Struct:
+    """Properties as the engine sends them: the kubeconfig (and ``secret``) wrapped as secrets, unknowns as the
+    engine's sentinel."""
+    wire = {k: rpc.wrap_rpc_secret(v) if k in secret else v for k, v in props.items()}
     found = struct_pb2.Struct()
     found.update(wire)
     return found
@@ -128,6 +133,30 @@ def test_check_names_the_bad_field_and_fills_the_default_groups(plugin: Any, con
     assert plain(checked.inputs)["groups"] == [] and "kubeconfig" in secret_keys(checked.inputs)
 
 
+def test_an_unknown_key_is_checked_once_known_and_secret_inputs_stay_secret(
+    plugin: Any, control_plane: ControlPlane, foreign: dict[str, str]
+) -> None:
+    """In a preview, a ``key`` not yet known passes Check (it is checked once known), and the planned state keeps
+    it unknown; an ARN given as a secret comes back secret from Check, a preview's Create and the real Create."""
+    unknown = struct({**entry(control_plane, "ci"), "key": rpc.UNKNOWN})
+    checked = plugin.Check(proto.CheckRequest(urn=urn("e"), news=unknown), timeout=60)
+    assert list(checked.failures) == [] and plain(checked.inputs)["key"] == rpc.UNKNOWN
+    planned = plugin.Create(proto.CreateRequest(urn=urn("e"), properties=unknown, preview=True), timeout=60)
+    assert plain(planned.properties)["key"] == rpc.UNKNOWN
+    assert control_plane.aws_auth_data() == foreign
+
+    hidden = entry(control_plane, "ci")
+    secret = ("kubeconfig", "arn")
+    checked = plugin.Check(proto.CheckRequest(urn=urn("e"), news=struct(hidden, secret)), timeout=60)
+    assert secret_keys(checked.inputs) == set(secret)
+    planned = plugin.Create(proto.CreateRequest(urn=urn("e"), properties=struct(hidden, secret), preview=True))
+    assert secret_keys(planned.properties) == set(secret)
+    made = plugin.Create(proto.CreateRequest(urn=urn("e"), properties=struct(hidden, secret)), timeout=60)
+    assert secret_keys(made.properties) == set(secret)
+    plugin.Delete(proto.DeleteRequest(urn=urn("e"), id=made.id, properties=made.properties), timeout=60)
+    assert control_plane.aws_auth_data() == foreign
+
+
 def test_the_lifecycle_touches_only_our_entry_and_nothing_in_a_preview(
     plugin: Any, control_plane: ControlPlane, foreign: dict[str, str]
 ) -> None:
@@ -159,7 +188,11 @@ def test_the_lifecycle_touches_only_our_entry_and_nothing_in_a_preview(
         ["username"],
         [],
     )
-    moved = diff(props, {**props, "cluster": "other"})
+    assert list(diff(props, {**props, "cluster": "renamed"}).replaces) == []  # the same API server: an update
+    elsewhere = yaml.safe_load(props["kubeconfig"])
+    for found in elsewhere["clusters"]:
+        found["cluster"]["server"] = "https://127.0.0.1:1"
+    moved = diff(props, {**props, "cluster": "other", "kubeconfig": yaml.safe_dump(elsewhere)})
     assert list(moved.replaces) == ["cluster"]
 
     mark = plane.audit.mark()
@@ -189,8 +222,8 @@ def test_five_entries_created_at_once_through_the_plugin_lose_nothing(
     plugin: Any, control_plane: ControlPlane, foreign: dict[str, str]
 ) -> None:
     """Five Create calls at once (the engine's parallel creates, one plugin process): all five entries land beside
-    the foreign ones, in at most one aws-auth write each (they coalesce); then five Deletes at once leave aws-auth
-    as it was. The write counts are printed."""
+    the foreign ones, in no more aws-auth writes than entries; then five Deletes at once leave aws-auth as it was.
+    The write counts are printed (the writes of one process coalesce)."""
     plane = control_plane
     names = [f"team-{i}-ci" for i in range(5)]
     mark = plane.audit.mark()

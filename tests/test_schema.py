@@ -22,9 +22,9 @@ from eks_cicd_access.aws_auth_entry import TYPE_TOKEN as ENTRY
 from eks_cicd_access.aws_auth_entry import AwsAuthEntryArgs
 from eks_cicd_access.component import TYPE_TOKEN as COMPONENT
 from eks_cicd_access.component import EksCicdAccess
-from eks_cicd_access.provider import InvalidInputs, _camel_keys, component_args
+from eks_cicd_access.provider import InvalidInputs, component_args
 from eks_cicd_access.schema import VERSION, description, fields, package_schema, shape, token
-from eks_cicd_access.stack_config import config_key
+from eks_cicd_access.stack_config import _camel_keys, config_key
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = package_schema()
@@ -92,17 +92,17 @@ def test_role_rules_are_a_preset_or_typed_rules():
 
 
 def test_the_outputs_are_the_components_and_the_secrets_are_marked():
-    """The component's properties are its annotated outputs (camelCased), the ones ``register_outputs`` lists;
+    """The component's properties are its annotated outputs (camelCased), the ones it registers (``outputs``);
     the keys and both resources' kubeconfig inputs are secret."""
     properties = resource(COMPONENT)["properties"]
     source = Path(typing.cast(Any, EksCicdAccess).__module__.replace(".", "/") + ".py")
     tree = ast.parse((ROOT / "components" / source).read_text())
     registered = next(
-        [str(k.value) for k in node.args[0].keys if isinstance(k, ast.Constant)]
+        [str(k.value) for k in node.value.keys if isinstance(k, ast.Constant)]
         for node in ast.walk(tree)
-        if isinstance(node, ast.Call)
-        and getattr(node.func, "attr", "") == "register_outputs"
-        and isinstance(node.args[0], ast.Dict)
+        if isinstance(node, ast.Assign)
+        and [getattr(t, "id", "") for t in node.targets] == ["outputs"]
+        and isinstance(node.value, ast.Dict)
     )
     assert list(properties) == [config_key(name) for name in registered]
     assert {name for name, spec in properties.items() if spec.get("secret")} == {"secretAccessKey", "accessKeys"}
@@ -200,6 +200,10 @@ def test_an_input_equal_to_its_default_counts_as_not_given():
     dropped (the component would refuse them there), while a non-default value stays."""
     sent = {"clusterName": "c", "attachPolicy": True, "createAccessKey": True, "identity": "iam-user"}
     assert component_args({**sent, "maxSessionDuration": 7200}) == {"cluster_name": "c", "max_session_duration": 7200}
+    assert component_args({"maxSessionDuration": 3600.0, "createNamespace": 1}) == {
+        "max_session_duration": 3600.0,
+        "create_namespace": 1,
+    }  # fmt: skip  (another type: validation judges it)
 
 
 def test_access_keys_go_out_as_the_access_key_type():
@@ -210,7 +214,7 @@ def test_access_keys_go_out_as_the_access_key_type():
     assert _camel_keys(None) is None
 
 
-def test_bad_construct_input_is_named_as_the_schema_spells_it(monkeypatch: pytest.MonkeyPatch):
+def test_bad_construct_input_is_named_as_the_schema_spells_it():
     """A validation error from Construct names the field in camelCase, and so does its message."""
     from eks_cicd_access import provider
 
