@@ -126,9 +126,18 @@ def _described(where: str, spec: dict[str, Any]) -> list[str]:
     return [f"{where}.{name}" for name, prop in spec.items() if not prop.get("description", "").strip()]
 
 
+def _all_properties() -> list[dict[str, Any]]:
+    found = []
+    for spec in SCHEMA["resources"].values():
+        found += [*spec["inputProperties"].values(), *spec["properties"].values()]
+    for spec in SCHEMA["types"].values():
+        found += list(spec.get("properties", {}).values())
+    return found
+
+
 def test_every_property_has_a_description_without_python_markup():
     """Every input, output and type property is described, in Markdown (no RST double backticks, no
-    ``snake_case`` argument names)."""
+    ``snake_case`` argument names, no Python ``True``/``False``/``None``)."""
     missing = []
     for name, spec in SCHEMA["resources"].items():
         missing += _described(name, spec["inputProperties"]) + _described(name, spec["properties"])
@@ -137,6 +146,9 @@ def test_every_property_has_a_description_without_python_markup():
     assert missing == []
     text = json.dumps(SCHEMA)
     assert "``" not in text
+    everything = [*_all_properties(), *SCHEMA["resources"].values(), *SCHEMA["types"].values()]
+    described = json.dumps([spec.get("description", "") for spec in everything])
+    assert not re.findall(r"\b(?:True|False|None)\b", described), "Python constants in a description"
     assert not [a for a in EksCicdAccessArgs.__annotations__ if "_" in a and f"`{a}`" in text]
 
 
@@ -178,6 +190,9 @@ def test_descriptions_are_markdown_in_the_schemas_spelling():
     """RST roles and double backticks become Markdown code; argument names their camelCase."""
     assert description(":class:`~eks_cicd_access.EksCicdAccess` with ``role_binding_name``") == (
         "`EksCicdAccess` with `roleBindingName`"
+    )
+    assert description("Default ``True``; ``None`` without it; ``attach_policy=False``") == (
+        "Default `true`; `null` without it; `attachPolicy=false`"
     )
 
 

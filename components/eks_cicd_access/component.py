@@ -34,7 +34,7 @@ class EksCicdAccess(pulumi.ComponentResource):
 
     - ``-policy`` (``aws.iam.Policy``): allows only ``eks:DescribeCluster``, on
       this cluster's ARN by default, so CI can build its kubeconfig.
-    - The identity (``identity.py``), by ``identity``:
+    - The identity, by ``identity``:
       ``"iam-user"``: ``-user`` (``aws.iam.User``), ``-policy-attachment``
       (``aws.iam.UserPolicyAttachment``, not the exclusive
       ``aws.iam.PolicyAttachment``) and one ``-access-key-<label>``
@@ -51,8 +51,8 @@ class EksCicdAccess(pulumi.ComponentResource):
     - ``-role`` / ``-role-binding`` (``kubernetes.rbac.v1``): what the mapped
       Kubernetes user may do, in that namespace only.
     - The identity mapping, by ``identity_mapping``:
-      ``"aws-auth"``: ``-aws-auth-entry`` (``AwsAuthEntry``, a dynamic
-      resource) writes our one entry into ``kube-system/aws-auth``
+      ``"aws-auth"``: ``-aws-auth-entry`` (``AwsAuthEntry``: a dynamic
+      resource in a Python program, the plugin's own otherwise) writes our one entry into ``kube-system/aws-auth``
       (``mapUsers`` for a user, ``mapRoles`` for a role, path stripped) with
       compare-and-swap, and removes only that entry on delete.
       ``"access-entry"``: ``-access-entry`` (``aws.eks.AccessEntry``),

@@ -14,7 +14,7 @@ from .suggest import did_you_mean
 
 
 class RoleRule(TypedDict):
-    """One RBAC rule, in the SDK's snake_case spelling."""
+    """One RBAC rule of the Role (in Python, its keys are snake_case: ``api_groups``)."""
 
     api_groups: list[str]
     """API groups, e.g. ``["apps"]``; ``""`` is the core group."""

@@ -23,6 +23,7 @@ descriptions.
 from __future__ import annotations
 
 import ast
+import functools
 import inspect
 import json
 import re
@@ -71,6 +72,7 @@ class Field:
     doc: str
 
 
+@functools.cache
 def fields(cls: type) -> list[Field]:
     """The annotated fields of ``cls`` in source order, each with the docstring under it (required)."""
     tree = ast.parse(inspect.getsource(cls).strip())
@@ -85,9 +87,16 @@ def fields(cls: type) -> list[Field]:
     return found
 
 
+#: Python's constants, as every other language (and JSON) spells them.
+_CONSTANTS = {"True": "true", "False": "false", "None": "null"}
+
+
 def description(doc: str) -> str:
-    """A docstring as a schema description: Markdown code spans, and argument names as the schema spells them."""
+    """A docstring as a schema description: Markdown code spans, argument names as the schema spells them, and
+    ``True``/``False``/``None`` as ``true``/``false``/``null``."""
     text = re.sub(r":(?:class|func|meth|attr):`~?(?:[\w.]+\.)?(\w+)`", r"`\1`", doc)
+    text = re.sub(r"``(True|False|None)``", lambda m: f"`{_CONSTANTS[m.group(1)]}`", text)
+    text = re.sub(r"=(True|False)\b", lambda m: f"={_CONSTANTS[m.group(1)]}", text)
     text = text.replace("``", "`")
     return config_spelling(text)
 
