@@ -226,3 +226,14 @@ def test_bad_input_from_yaml_fails_the_preview_naming_the_field_as_spelt(languag
     assert "namespace: 'kube-system' is a system namespace" in output, output
     assert "allowSystemNamespace" in output and "allow_system_namespace" not in output, output
     assert "Traceback" not in output, output
+
+
+def test_yaml_package_add_generates_then_stops_at_link(languages: Engine, tmp_path: Path) -> None:
+    """``pulumi package add`` from YAML: the YAML host served here (v1.25.0) generates, then has no ``Link``, which
+    is why the YAML example names the plugin under ``packages:`` itself (README). A host that links makes this
+    fail, and the README's note with it."""
+    program = {"name": "yaml-add", "runtime": "yaml", "resources": {}}
+    project = Project.make(languages, tmp_path, "yaml-add", {"Pulumi.yaml": yaml.safe_dump(program)})
+    added = project("package", "add", str(REPO / "provider"), ok=False)
+    assert "Successfully generated an SDK for the eks-cicd-access package" in added.stdout, added.stdout
+    assert "linking package: method Link not implemented" in added.stderr, added.stderr
