@@ -419,3 +419,20 @@ def readme_language_commands(example: str) -> list[str]:
         found.append(command.strip())
     assert found[0] == "cd examples/typescript", found[0]
     return found[1:]
+
+
+def pulumi_cli(root: Path, *args: str, tools: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+    """``pulumi ARGS`` in ``root`` (its home too), with no stack: the engine tier's CLI, our Python host first on
+    ``PATH``, then the code generator it calls and ``tools`` (language hosts, by ``scripts/tools`` name)."""
+    found = {**Engine.find_tools(), **find_tools(("eks-cicd-langhost", *tools))}
+    dirs = [HOST, *dict.fromkeys(found[t].parent for t in ("pulumi", "eks-cicd-langhost", *tools))]
+    env = {
+        "PATH": os.pathsep.join([*map(str, dirs), str(Path(sys.executable).parent), "/usr/bin", "/bin"]),
+        "HOME": str(root),
+        "PULUMI_HOME": str(root / "pulumi-home"),
+        "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
+        "PULUMI_SKIP_UPDATE_CHECK": "true",
+        "EKS_CICD_PYTHON": sys.executable,
+    }
+    command = [str(found["pulumi"]), *args]
+    return subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=300, check=False)

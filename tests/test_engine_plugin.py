@@ -17,8 +17,7 @@ from pathlib import Path
 import pytest
 
 from eks_cicd_access.schema import package_schema
-from tests.controlplane.fixture import find_tools
-from tests.engine_stack import HOST, PASSPHRASE, REPO, Engine
+from tests.engine_stack import REPO, pulumi_cli
 
 pytestmark = pytest.mark.engine
 
@@ -35,35 +34,10 @@ provider.main()
 """
 
 
-def pulumi(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """``pulumi ARGS`` with the engine tier's CLI, our Python host first on ``PATH`` (and the code generator it
-    calls), and a home of its own."""
-    tools = {**Engine.find_tools(), **find_tools(("eks-cicd-langhost",))}
-    env = {
-        "PATH": os.pathsep.join(
-            [
-                str(HOST),
-                *(str(tools[t].parent) for t in ("pulumi", "eks-cicd-langhost")),
-                str(Path(sys.executable).parent),
-                "/usr/bin",
-                "/bin",
-            ]
-        ),
-        "HOME": str(tmp_path),
-        "PULUMI_HOME": str(tmp_path / "pulumi-home"),
-        "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
-        "PULUMI_SKIP_UPDATE_CHECK": "true",
-        "EKS_CICD_PYTHON": sys.executable,
-    }
-    return subprocess.run(
-        [str(tools["pulumi"]), *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False
-    )
-
-
 def test_the_cli_loads_and_binds_the_plugins_schema(tmp_path: Path) -> None:
     """``pulumi package get-schema ./provider`` starts the plugin as the engine does and prints our schema, which
     its loader validated and bound (it adds only the empty ``config``)."""
-    done = pulumi(tmp_path, "package", "get-schema", str(PLUGIN))
+    done = pulumi_cli(tmp_path, "package", "get-schema", str(PLUGIN))
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {**package_schema(), "config": {}}
 
@@ -74,7 +48,7 @@ def test_a_schema_the_loader_refuses_fails_the_command(tmp_path: Path) -> None:
     broken = tmp_path / "broken-provider"
     shutil.copytree(PLUGIN, broken)
     (broken / "__main__.py").write_text(BROKEN_MAIN)
-    done = pulumi(tmp_path, "package", "get-schema", str(broken))
+    done = pulumi_cli(tmp_path, "package", "get-schema", str(broken))
     assert done.returncode != 0
     assert "failed to bind schema" in done.stderr
     assert "AwsAuthEntry/inputProperties/key/type" in done.stderr
@@ -83,7 +57,7 @@ def test_a_schema_the_loader_refuses_fails_the_command(tmp_path: Path) -> None:
 def test_gen_sdk_python_makes_an_installable_sdk(tmp_path: Path) -> None:
     """``pulumi package gen-sdk ./provider --language python`` writes ``pulumi_eks_cicd_access``, which installs
     with pip and exposes both resources and the enums."""
-    done = pulumi(tmp_path, "package", "gen-sdk", str(PLUGIN), "--language", "python", "--out", "sdk")
+    done = pulumi_cli(tmp_path, "package", "gen-sdk", str(PLUGIN), "--language", "python", "--out", "sdk")
     assert done.returncode == 0, done.stderr
     target = tmp_path / "site"
     pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target), "sdk/python"]
