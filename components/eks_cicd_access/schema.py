@@ -158,7 +158,9 @@ def _union(node: ast.expr, into: list[ast.expr]) -> None:
 
 def _property(field: Field, found: Shape, *, secret: bool, default: Any = None) -> dict[str, Any]:
     spec = {**found.spec, "description": description(field.doc)}
-    if default is not None:
+    # A default only where the schema types it: not on a oneOf (roleRules: its description says it), which the
+    # Java generator cannot type either.
+    if default is not None and "oneOf" not in spec:
         spec["default"] = default
     if secret:
         spec["secret"] = True
