@@ -72,7 +72,10 @@ def test_ci_builds_its_own_virtualenv_and_leaves_venv_alone(tmp_path):
     assert lines.index("python -m pytest -m cluster") > lines.index(
         "tools kube-apiserver kube-controller-manager kube-scheduler etcd kwok"
     )
-    assert lines.index("python -m pytest -m engine") > lines.index("tools pulumi pulumi-resource-kubernetes")
+    later = next(line for line in lines if line.startswith("tools pulumi pulumi-resource-kubernetes "))
+    assert lines.index("python -m pytest -m engine") > lines.index(later)
+    assert lines.index("python -m pytest -m languages") > lines.index("python -m pytest -m engine")
+    assert {"pulumi-language-yaml", "pulumi-language-nodejs", "pulumi-language-go"} <= set(later.split())
     assert "npm ci --prefix tests/iam_simulate --no-audit --no-fund --silent" in lines
 
 
