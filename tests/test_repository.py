@@ -8,6 +8,7 @@ import re
 import shutil
 import stat
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -118,3 +119,14 @@ def test_the_examples_use_the_pinned_pulumi_sdks():
         assert manifest["dependencies"]["@pulumi/pulumi"] == pinned[1], example
     gomod = (ROOT / "examples" / "go" / "go.mod").read_text()
     assert f"github.com/pulumi/pulumi/sdk/v3 v{pinned[1]}" in gomod
+
+
+def test_the_plugins_requirements_install_this_checkout():
+    """provider/requirements.txt, installed from provider/ as the Python host's ``toolchain: pip`` does, is this
+    package at pyproject.toml's version (checked with pip's resolver, nothing installed)."""
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--dry-run", "--no-deps", "-r",
+         "requirements.txt"], cwd=ROOT / "provider", capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert f"Would install eks-cicd-access-{version}" in done.stdout, done.stdout + done.stderr
