@@ -492,6 +492,44 @@ def test_two_stacks_writing_at_the_same_moment_keep_every_entry(
 
 #: Version 0.1: the last commit with the whole-field ``ConfigMapPatch`` (the parent of 7c3a832, which replaced it).
 VERSION_0_1 = "c3b7903"
+#: Version 0.2.0: the last commit before the plugin (issue 16).
+VERSION_0_2 = "865af23"
+
+
+def checkout(commit: str, where: Path) -> Path:
+    """The program and the package of ``commit``, extracted into ``where``."""
+    where.mkdir()
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", commit, "__main__.py", "Pulumi.yaml", "Pulumi.dev.yaml", "components"],
+        capture_output=True,
+        check=True,
+    )
+    subprocess.run(["tar", "-x", "-C", str(where)], input=archive.stdout, check=True)
+    return where
+
+
+def test_a_stack_made_by_version_0_2_has_nothing_to_change(
+    engine: Engine, foreign: dict[str, str], tmp_path: Path
+) -> None:
+    """The plugin changed nothing for Python programs: a dev stack made by 0.2.0's program and package, previewed
+    with today's, has no change at all (the same dynamic ``AwsAuthEntry``, inputs and outputs)."""
+    old = checkout(VERSION_0_2, tmp_path / "v0.2")
+    project = Project.copy(engine, tmp_path)
+    for file in ("__main__.py", "Pulumi.yaml", "Pulumi.dev.yaml"):
+        shutil.copy(old / file, project.directory / file)
+    project.env["PYTHONPATH"] = str(old / "components")  # 0.2's package, before the installed one
+    try:
+        project.create_dev_stack(engine.plane.admin_kubeconfig)
+        project("up", "--yes")
+        for file in ("__main__.py", "Pulumi.yaml"):
+            shutil.copy(REPO / file, project.directory / file)
+        del project.env["PYTHONPATH"]
+        mark = engine.plane.audit.mark()
+        project("preview", "--expect-no-changes")
+        assert aws_auth_writes(engine.plane, mark) == []
+    finally:
+        project.env.pop("PYTHONPATH", None)
+        finish(engine, (project, NAMESPACE))
 
 
 def test_a_stack_made_by_version_0_1_upgrades_with_one_up(
@@ -499,14 +537,7 @@ def test_a_stack_made_by_version_0_1_upgrades_with_one_up(
 ) -> None:
     """A dev stack made by 0.1's program and package moves to today's code with one ``pulumi up``: no IAM resource
     is replaced, the key is the same, our aws-auth entry is in place and the foreign ones are intact."""
-    old = tmp_path / "v0.1"
-    old.mkdir()
-    archive = subprocess.run(
-        ["git", "-C", str(REPO), "archive", VERSION_0_1, "__main__.py", "Pulumi.yaml", "Pulumi.dev.yaml", "components"],
-        capture_output=True,
-        check=True,
-    )
-    subprocess.run(["tar", "-x", "-C", str(old)], input=archive.stdout, check=True)
+    old = checkout(VERSION_0_1, tmp_path / "v0.1")
     project = Project.copy(engine, tmp_path)
     for file in ("__main__.py", "Pulumi.yaml", "Pulumi.dev.yaml"):
         shutil.copy(old / file, project.directory / file)
