@@ -47,7 +47,7 @@ from .aws_auth_entry import AwsAuthEntryProvider, use_plugin_resource
 from .claims import serving
 from .component import TYPE_TOKEN as COMPONENT_TYPE
 from .component import EksCicdAccess
-from .schema import VERSION, fields, schema_json
+from .schema import VERSION, fields, inputs, schema_json
 from .stack_config import ARGUMENTS, RULE_KEYS, config_spelling, schema_names
 
 
@@ -58,11 +58,8 @@ def component_args(inputs: Mapping[str, Any]) -> dict[str, Any]:
     An input equal to its schema default counts as not given: the generated SDKs send the defaults themselves
     (a TypeScript program's ``attachPolicy: true`` without ``identity: existing``), and several arguments are
     refused where they do not apply."""
-    args = {
-        ARGUMENTS.get(key, key): value
-        for key, value in inputs.items()
-        if value is not None and not _is_default(ARGUMENTS.get(key), value)
-    }
+    args = {ARGUMENTS.get(key, key): _integer(key, value) for key, value in inputs.items() if value is not None}
+    args = {key: value for key, value in args.items() if not _is_default(key, value)}
     rules = args.get("role_rules")
     if isinstance(rules, list):
         args["role_rules"] = [
@@ -71,9 +68,19 @@ def component_args(inputs: Mapping[str, Any]) -> dict[str, Any]:
     return args
 
 
-def _is_default(argument: str | None, value: Any) -> bool:
+#: The schema's integer inputs: numbers come over the wire as floats (``7200.0``), so a whole one becomes an int.
+INTEGER_INPUTS = frozenset(name for name, spec in inputs(EksCicdAccessArgs)[0].items() if spec.get("type") == "integer")
+
+
+def _integer(key: str, value: Any) -> Any:
+    if key in INTEGER_INPUTS and isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _is_default(argument: str, value: Any) -> bool:
     """``value`` is ``argument``'s schema default, of the same type (``1`` is not ``True``)."""
-    default = DEFAULTS.get(argument or "")
+    default = DEFAULTS.get(argument)
     return default is not None and type(value) is type(default) and value == default
 
 
