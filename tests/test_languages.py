@@ -138,7 +138,13 @@ def up_then_destroy(project: Project, example: str, engine: Engine, foreign: dic
     must leave aws-auth exactly as it was found."""
     up = run_readme(project, example, engine.plane, until="pulumi preview")["pulumi up"]
     print(f"\n{example} up:", up[up.rindex("Resources:") :].strip())
-    found = {"entries": ours(engine), "outputs": project.outputs(), "up": up}
+    roles = engine.moto.client("iam").list_roles()["Roles"]
+    found = {
+        "entries": ours(engine),
+        "outputs": project.outputs(),
+        "up": up,
+        "roles": {r["RoleName"]: r for r in roles},
+    }
     down = run_readme(project, example, engine.plane, until="pulumi up")["pulumi destroy"]
     print(f"{example} destroy:", down[down.rindex("Resources:") :].split("\n\n")[0].strip())
     assert engine.plane.aws_auth_data() == foreign
@@ -147,8 +153,8 @@ def up_then_destroy(project: Project, example: str, engine: Engine, foreign: dic
 
 def test_typescript_two_teams(languages: Engine, run_example: Any, foreign: dict[str, str]) -> None:
     """From TypeScript: ``package add`` generates and links the SDK (compiled by tsc), the program type-checks
-    against it; ``up`` maps team A's user and team B's role beside the foreign entries; ``destroy`` removes
-    exactly them."""
+    against it; ``up`` maps team A's user and team B's role (its ``maxSessionDuration`` arriving as the number
+    given) beside the foreign entries; ``destroy`` removes exactly them."""
     project = run_example("typescript", ["team-a", "team-b"])
     sdk = project.directory / "sdks" / "eks-cicd-access"
     assert (sdk / "bin" / "index.d.ts").exists(), "the SDK's postinstall did not compile it"
@@ -162,6 +168,7 @@ def test_typescript_two_teams(languages: Engine, run_example: Any, foreign: dict
     assert [r["username"] for r in found["entries"]["mapRoles"]] == ["team-b"]
     assert found["outputs"]["teamAUser"] == "team-a" and found["outputs"]["teamBRoleArn"].endswith(":role/team-b")
     assert found["outputs"]["teamASecretAccessKey"] == "[secret]", "the key must be a secret output"
+    assert found["roles"]["team-b"]["MaxSessionDuration"] == 7200, "a number from TypeScript is the integer it was"
 
 
 def test_typescript_standalone_entry(languages: Engine, run_example: Any, foreign: dict[str, str]) -> None:

@@ -20,6 +20,7 @@ const teamB = new access.EksCicdAccess("team-b", {
     identity: access.Identity.GithubActions,
     oidcSubjects: ["repo:acme/team-b:environment:production"],
     createOidcProvider: true,
+    maxSessionDuration: 7200, // two hours for a long rollout
     kubeconfig,
 }, { providers: [cluster] });
 
