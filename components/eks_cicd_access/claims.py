@@ -55,10 +55,13 @@ class Claim:
     scope: object
 
 
-def per_deployment(use: str) -> dict[Any, Any]:
-    """The running program's dict for ``use`` (e.g. ``"claims"``), empty at its start."""
+def per_deployment(use: str, *, across_constructs: bool = True) -> dict[Any, Any]:
+    """The running program's dict for ``use`` (e.g. ``"claims"``), empty at its start. Served by the plugin, it is
+    the deployment's, unless ``across_constructs`` is false: then each Construct call has its own (what holds
+    Outputs, which belong to the call that made them: the SDK keeps one call's pending work, and the engine may
+    run several calls at once)."""
     served = _SERVED.get()
-    if served is not None:
+    if served is not None and across_constructs:
         return _SERVED_DEPLOYMENTS.setdefault(served, {}).setdefault(use, {})
     monitor, run = settings.get_monitor() or _NO_MONITOR, _run()
     held = _DEPLOYMENTS.get(monitor)

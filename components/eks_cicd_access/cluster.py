@@ -14,12 +14,14 @@ def lookup_cluster(
     component: pulumi.Resource, cluster_name: pulumi.Input[str]
 ) -> pulumi.Output[aws.eks.GetClusterResult]:
     """``aws.eks.get_cluster_output`` for ``component``: one ``DescribeCluster`` per cluster and AWS provider per
-    program, shared by every instance that reads it (50 instances on one cluster make one call, not 50). A name
-    that is an Output is looked up on its own."""
+    program, shared by every instance that reads it (50 instances on one cluster make one call, not 50); served by
+    the plugin, one per instance. A name that is an Output is looked up on its own."""
     provider = component.get_provider("aws:eks/getCluster:getCluster")
     if not isinstance(cluster_name, str):
         return aws.eks.get_cluster_output(name=cluster_name, opts=pulumi.InvokeOutputOptions(parent=component))
-    held: dict[tuple[object, str], pulumi.Output[aws.eks.GetClusterResult]] = per_deployment("clusters")
+    held: dict[tuple[object, str], pulumi.Output[aws.eks.GetClusterResult]] = per_deployment(
+        "clusters", across_constructs=False
+    )
     key = (provider, cluster_name)
     if key not in held:
         # Its provider, not a parent: the lookup must not tie one instance to another.
