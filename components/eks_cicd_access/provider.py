@@ -166,8 +166,8 @@ class Servicer(ProviderServicer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        #: One provider object per reference and deployment: instances given the same provider share its claims
-        #: and its cluster lookup, as in a Python program.
+        #: One provider object per reference and deployment: instances given the same provider share their claims,
+        #: as in a Python program.
         self._providers: dict[tuple[str, str], pulumi.ProviderResource] = {}
 
     async def Construct(self, request: proto.ConstructRequest, context: Any) -> proto.ConstructResponse:
