@@ -496,16 +496,29 @@ VERSION_0_1 = "c3b7903"
 VERSION_0_2 = "865af23"
 
 
-def checkout(commit: str, where: Path) -> Path:
-    """The program and the package of ``commit``, extracted into ``where``."""
-    where.mkdir()
+def project_of(engine: Engine, root: Path, commit: str) -> Project:
+    """A project of ``commit``'s program, run with ``commit``'s package (on ``PYTHONPATH``, before the installed
+    one)."""
+    old = root / f"at-{commit}"
+    old.mkdir()
     archive = subprocess.run(
         ["git", "-C", str(REPO), "archive", commit, "__main__.py", "Pulumi.yaml", "Pulumi.dev.yaml", "components"],
         capture_output=True,
         check=True,
     )
-    subprocess.run(["tar", "-x", "-C", str(where)], input=archive.stdout, check=True)
-    return where
+    subprocess.run(["tar", "-x", "-C", str(old)], input=archive.stdout, check=True)
+    project = Project.copy(engine, root)
+    for file in ("__main__.py", "Pulumi.yaml", "Pulumi.dev.yaml"):
+        shutil.copy(old / file, project.directory / file)
+    project.env["PYTHONPATH"] = str(old / "components")
+    return project
+
+
+def to_todays_code(project: Project) -> None:
+    """The project moved to this checkout's program and installed package, its stack config kept."""
+    for file in ("__main__.py", "Pulumi.yaml"):
+        shutil.copy(REPO / file, project.directory / file)
+    project.env.pop("PYTHONPATH", None)
 
 
 def test_a_stack_made_by_version_0_2_has_nothing_to_change(
@@ -513,17 +526,11 @@ def test_a_stack_made_by_version_0_2_has_nothing_to_change(
 ) -> None:
     """The plugin changed nothing for Python programs: a dev stack made by 0.2.0's program and package, previewed
     with today's, has no change at all (the same dynamic ``AwsAuthEntry``, inputs and outputs)."""
-    old = checkout(VERSION_0_2, tmp_path / "v0.2")
-    project = Project.copy(engine, tmp_path)
-    for file in ("__main__.py", "Pulumi.yaml", "Pulumi.dev.yaml"):
-        shutil.copy(old / file, project.directory / file)
-    project.env["PYTHONPATH"] = str(old / "components")  # 0.2's package, before the installed one
+    project = project_of(engine, tmp_path, VERSION_0_2)
     try:
         project.create_dev_stack(engine.plane.admin_kubeconfig)
         project("up", "--yes")
-        for file in ("__main__.py", "Pulumi.yaml"):
-            shutil.copy(REPO / file, project.directory / file)
-        del project.env["PYTHONPATH"]
+        to_todays_code(project)
         mark = engine.plane.audit.mark()
         project("preview", "--expect-no-changes")
         assert aws_auth_writes(engine.plane, mark) == []
@@ -537,11 +544,7 @@ def test_a_stack_made_by_version_0_1_upgrades_with_one_up(
 ) -> None:
     """A dev stack made by 0.1's program and package moves to today's code with one ``pulumi up``: no IAM resource
     is replaced, the key is the same, our aws-auth entry is in place and the foreign ones are intact."""
-    old = checkout(VERSION_0_1, tmp_path / "v0.1")
-    project = Project.copy(engine, tmp_path)
-    for file in ("__main__.py", "Pulumi.yaml", "Pulumi.dev.yaml"):
-        shutil.copy(old / file, project.directory / file)
-    project.env["PYTHONPATH"] = str(old / "components")  # 0.1's package, before the installed one
+    project = project_of(engine, tmp_path, VERSION_0_1)
     try:
         project.create_dev_stack(engine.plane.admin_kubeconfig)
         made = project("up", "--yes")
@@ -549,9 +552,7 @@ def test_a_stack_made_by_version_0_1_upgrades_with_one_up(
         before = project.outputs(secrets=True)
         assert map_users(engine.plane) == [TEAM_B, OUR_ENTRY]
         iam_before = sorted((r["type"], r["id"]) for r in project.resources() if r["type"].startswith("aws:"))
-        for file in ("__main__.py", "Pulumi.yaml"):
-            shutil.copy(REPO / file, project.directory / file)
-        del project.env["PYTHONPATH"]
+        to_todays_code(project)
         mark = engine.plane.audit.mark()
         upgraded = project("up", "--yes")
         assert "replaced" not in upgraded.stdout and "replace" not in upgraded.stdout, upgraded.stdout

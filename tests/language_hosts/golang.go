@@ -123,15 +123,7 @@ func (h *goHost) GetProgramDependencies(
 }
 
 func (h *goHost) About(ctx context.Context, _ *pulumirpc.AboutRequest) (*pulumirpc.AboutResponse, error) {
-	gobin, err := exec.LookPath("go")
-	if err != nil {
-		return nil, err
-	}
-	out, err := exec.CommandContext(ctx, gobin, "version").Output()
-	if err != nil {
-		return nil, err
-	}
-	return &pulumirpc.AboutResponse{Executable: gobin, Version: strings.TrimSpace(string(out))}, nil
+	return about(ctx, "go", "version")
 }
 
 // Link makes the program's go.mod use the generated SDKs: `require M v0.0.0` (vN.0.0 for a /vN

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/blang/semver"
@@ -206,4 +207,17 @@ func runResponse(err error) *pulumirpc.RunResponse {
 	default:
 		return &pulumirpc.RunResponse{Error: fmt.Sprintf("Problem executing program: %v", err)}
 	}
+}
+
+// about is the runtime's executable on PATH and what it says of its version.
+func about(ctx context.Context, tool, versionArg string) (*pulumirpc.AboutResponse, error) {
+	path, err := exec.LookPath(tool)
+	if err != nil {
+		return nil, err
+	}
+	out, err := exec.CommandContext(ctx, path, versionArg).Output()
+	if err != nil {
+		return nil, err
+	}
+	return &pulumirpc.AboutResponse{Executable: path, Version: strings.TrimSpace(string(out))}, nil
 }

@@ -51,8 +51,14 @@ func option[T any](m map[string]any, key string, dst *T) error {
 	return nil
 }
 
-func (opts nodeOptions) packageManager(dir string) (npm.PackageManager, error) {
-	return npm.ResolvePackageManager(npm.PackageManagerType(opts.packagemanager), dir)
+// packageManager is the program's options and the package manager they name for its directory.
+func packageManager(info *pulumirpc.ProgramInfo) (nodeOptions, npm.PackageManager, error) {
+	opts, err := parseNodeOptions(info)
+	if err != nil {
+		return opts, nil, err
+	}
+	pm, err := npm.ResolvePackageManager(npm.PackageManagerType(opts.packagemanager), info.GetProgramDirectory())
+	return opts, pm, err
 }
 
 func (h *nodeHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.RunResponse, error) {
@@ -140,11 +146,7 @@ func (h *nodeHost) InstallDependencies(
 		fmt.Fprintln(stdout, "No package.json, nothing to install.")
 		return closer.Close()
 	}
-	opts, err := parseNodeOptions(req.Info)
-	if err != nil {
-		return err
-	}
-	pm, err := opts.packageManager(dir)
+	_, pm, err := packageManager(req.Info)
 	if err != nil {
 		return err
 	}
@@ -159,11 +161,7 @@ func (h *nodeHost) InstallDependencies(
 func (h *nodeHost) GetProgramDependencies(
 	ctx context.Context, req *pulumirpc.GetProgramDependenciesRequest,
 ) (*pulumirpc.GetProgramDependenciesResponse, error) {
-	opts, err := parseNodeOptions(req.Info)
-	if err != nil {
-		return nil, err
-	}
-	pm, err := opts.packageManager(req.Info.ProgramDirectory)
+	_, pm, err := packageManager(req.Info)
 	if err != nil {
 		return nil, err
 	}
@@ -179,25 +177,13 @@ func (h *nodeHost) GetProgramDependencies(
 }
 
 func (h *nodeHost) About(ctx context.Context, _ *pulumirpc.AboutRequest) (*pulumirpc.AboutResponse, error) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		return nil, err
-	}
-	out, err := exec.CommandContext(ctx, node, "--version").Output()
-	if err != nil {
-		return nil, err
-	}
-	return &pulumirpc.AboutResponse{Executable: node, Version: strings.TrimSpace(string(out))}, nil
+	return about(ctx, "node", "--version")
 }
 
 // Link adds the generated SDKs to package.json as file: dependencies; the engine then calls
 // InstallDependencies, whose npm install runs the local SDKs' postinstall (tsc) script.
 func (h *nodeHost) Link(ctx context.Context, req *pulumirpc.LinkRequest) (*pulumirpc.LinkResponse, error) {
-	opts, err := parseNodeOptions(req.Info)
-	if err != nil {
-		return nil, err
-	}
-	pm, err := opts.packageManager(req.Info.ProgramDirectory)
+	opts, pm, err := packageManager(req.Info)
 	if err != nil {
 		return nil, err
 	}
