@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ensurepip
 import json
 import os
 import re
@@ -121,12 +122,17 @@ def test_the_examples_use_the_pinned_pulumi_sdks():
     assert f"github.com/pulumi/pulumi/sdk/v3 v{pinned[1]}" in gomod
 
 
-def test_the_plugins_requirements_install_this_checkout():
-    """provider/requirements.txt, installed from provider/ as the Python host's ``toolchain: pip`` does, is this
-    package at pyproject.toml's version (checked with pip's resolver, nothing installed)."""
+def test_the_plugins_requirements_install_this_checkout_with_the_pip_a_virtualenv_ships(tmp_path):
+    """provider/requirements.txt, installed from provider/ as the Python host's ``toolchain: pip`` does, by the pip
+    a new virtualenv ships (ensurepip's, no upgrade: 23.2.1 on Python 3.11.7), is this package at pyproject.toml's
+    version (checked with pip's resolver, nothing installed)."""
     version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    subprocess.run([sys.executable, "-m", "venv", str(tmp_path / "venv")], check=True, timeout=120)
+    pip = [str(tmp_path / "venv" / "bin" / "python"), "-m", "pip"]
+    shipped = subprocess.run([*pip, "--version"], capture_output=True, text=True, timeout=60, check=True).stdout
+    assert shipped.split()[1] == ensurepip.version(), shipped
     done = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--dry-run", "--no-deps", "-r",
-         "requirements.txt"], cwd=ROOT / "provider", capture_output=True, text=True, timeout=300, check=False,
+        [*pip, "install", "--dry-run", "--no-deps", "-r", "requirements.txt"],
+        cwd=ROOT / "provider", capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert f"Would install eks-cicd-access-{version}" in done.stdout, done.stdout + done.stderr
