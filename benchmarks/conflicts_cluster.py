@@ -44,7 +44,7 @@ def main() -> None:
     options = parser.parse_args()
     with (
         tempfile.TemporaryDirectory(prefix="conflicts-cluster-") as workdir,
-        ControlPlane(find_tools(), Path(workdir), cluster_name=CLUSTER_NAME) as plane,
+        ControlPlane(find_tools("cluster"), Path(workdir), cluster_name=CLUSTER_NAME) as plane,
     ):
         print(f"kube-apiserver {plane.version()} at {plane.url}", file=sys.stderr)
         print(

@@ -436,9 +436,10 @@ def engine(control_plane: Any) -> Iterator[Any]:
     """The engine tier's world (``tests/engine_stack.py``): the CLI and the Kubernetes provider built by
     ``scripts/tools``, moto in server mode with the cluster seeded, and the session's control plane, whose token
     webhook reads moto's keys for the module."""
+    from tests.controlplane.fixture import find_tools
     from tests.engine_stack import CLUSTER_NAME, Engine, Moto
 
-    tools = Engine.find_tools()
+    tools = find_tools("engine")
     with Moto() as moto:
         moto.seed_cluster(CLUSTER_NAME)
         before = control_plane.webhook.principals

@@ -29,7 +29,7 @@ import yaml
 
 from tests.controlplane.commands import IMAGE, manifest
 from tests.controlplane.fixture import ControlPlane, find_tools
-from tests.engine_stack import Engine, Project, engine_on_loopback
+from tests.engine_stack import Project, engine_on_loopback
 
 NAMESPACE = "my-test-ns"
 OTHERS = {
@@ -90,9 +90,8 @@ def kubectl(plane: ControlPlane, outputs: dict[str, Any], *args: str) -> tuple[i
 
 def demo(work: Path) -> None:
     started = step(1, "build or reuse the tools (scripts/tools; a cold build takes tens of minutes)")
-    tools = find_tools()
-    engine_tools = Engine.find_tools()
-    done(started, ", ".join(f"{name} {path.parent.parent.name}" for name, path in {**tools, **engine_tools}.items()))
+    tools = find_tools("demo", progress=True)
+    done(started, ", ".join(f"{name} {path.parent.parent.name}" for name, path in tools.items()))
 
     started = step(2, "start the control plane and moto (127.0.0.1 only)")
     with engine_on_loopback(work, tools) as engine:

@@ -45,7 +45,7 @@ from moto.server import ThreadedMotoServer
 
 from tests.apiserver.authenticator import Principal
 from tests.aws_standin.provider import CLUSTERS, MOTO_URL
-from tests.controlplane.fixture import ControlPlane, find_tools, one_per_request
+from tests.controlplane.fixture import ControlPlane, find_tools, one_per_request, tool_bin
 from tests.controlplane.processes import free_port
 
 REPO = Path(__file__).resolve().parents[1]
@@ -60,7 +60,6 @@ REGION = "us-east-1"
 CLUSTER_NAME = "my-cluster-1"
 #: ``pulumi`` commands may take this long on the busy 2-core box (an ``up`` of 50 instances takes minutes).
 TIMEOUT = float(os.environ.get("EKS_CICD_ENGINE_TIMEOUT", "600"))
-ENGINE_TOOLS = ("pulumi", "pulumi-resource-kubernetes")
 AWS_AUTH = "/api/v1/namespaces/kube-system/configmaps/aws-auth"
 #: What aws-auth holds before we come (the ``foreign`` fixture): the node role and another team's CI user.
 NODE_ROLE = {
@@ -173,19 +172,12 @@ class Engine:
     plane: ControlPlane
     authentication_mode: str = "API_AND_CONFIG_MAP"
 
-    @classmethod
-    def find_tools(cls) -> dict[str, Path]:
-        """The CLI, its language-host script and dynamic-provider shim, and the Kubernetes provider, built by
-        ``scripts/tools``."""
-        return find_tools(ENGINE_TOOLS)
-
     def env(self, root: Path) -> dict[str, str]:
         """The environment ``pulumi`` runs with: ``HOME`` (where ``pulumi login --local`` keeps the state) and
         ``PULUMI_HOME`` under ``root``, offline."""
-        # Every tool's directory: the Kubernetes provider, the CLI (and the SDK's shims beside it), and the language
-        # hosts of the languages tier.
-        tool_dirs = dict.fromkeys(tool.parent for tool in self.tools.values())
-        path = [HOST, AWS_STANDIN, *tool_dirs, Path(sys.executable).parent]
+        # The tools of this tier's set (scripts/tool-sets) and no other: the CLI, the SDK's shims, the Kubernetes
+        # provider, and the language hosts of the languages tier.
+        path = [HOST, AWS_STANDIN, tool_bin(self.tools, root / "tools"), Path(sys.executable).parent]
         seed = {
             CLUSTER_NAME: {
                 "endpoint": self.plane.url,
@@ -215,11 +207,12 @@ class Engine:
 def engine_on_loopback(work: Path, tools: Mapping[str, Path] | None = None) -> Iterator[Engine]:
     """A control plane and moto of their own, started in ``work`` and always stopped: for scripts (the demo, the
     benchmark), where the tests use the session's control plane."""
-    plane = ControlPlane(tools or find_tools(), work / "control-plane", cluster_name=CLUSTER_NAME)
+    tools = tools or find_tools("engine")
+    plane = ControlPlane(tools, work / "control-plane", cluster_name=CLUSTER_NAME)
     with plane, Moto() as moto:
         moto.seed_cluster(CLUSTER_NAME)
         plane.webhook.principals = moto.sts_keys
-        yield Engine(Engine.find_tools(), moto, plane)
+        yield Engine(dict(tools), moto, plane)
 
 
 def seed_foreign(plane: ControlPlane) -> dict[str, str]:
@@ -421,11 +414,11 @@ def readme_language_commands(example: str) -> list[str]:
     return found[1:]
 
 
-def pulumi_cli(root: Path, *args: str, tools: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
-    """``pulumi ARGS`` in ``root`` (its home too), with no stack: the engine tier's CLI, our Python host first on
-    ``PATH``, then the code generator it calls and ``tools`` (language hosts, by ``scripts/tools`` name)."""
-    found = {**Engine.find_tools(), **find_tools(("eks-cicd-langhost", *tools))}
-    dirs = [HOST, *dict.fromkeys(found[t].parent for t in ("pulumi", "eks-cicd-langhost", *tools))]
+def pulumi_cli(root: Path, *args: str, tier: str = "engine") -> subprocess.CompletedProcess[str]:
+    """``pulumi ARGS`` in ``root`` (its home too), with no stack: the CLI, our Python host first on ``PATH``, then
+    the tools of the tier's set (scripts/tool-sets) and no other."""
+    found = find_tools(tier)
+    dirs = [HOST, tool_bin(found, root / "tools")]
     env = {
         "PATH": os.pathsep.join([*map(str, dirs), str(Path(sys.executable).parent), "/usr/bin", "/bin"]),
         "HOME": str(root),

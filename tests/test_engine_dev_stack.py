@@ -1,6 +1,6 @@
 """The dev stack under the real Pulumi engine (``pytest -m engine``), against the real control plane.
 
-The real CLI (``scripts/tools pulumi``) runs this repository's program from a copy of its files, as the README's
+The real CLI (``scripts/tools @engine``) runs this repository's program from a copy of its files, as the README's
 deploy section does, command for command. The AWS side is the stand-in plugin in front of moto in server mode
 (``tests/aws_standin``: not pulumi-aws, and moto is not AWS); the Kubernetes side is the real
 ``pulumi-resource-kubernetes`` and our dynamic ``aws-auth`` writer against the real kube-apiserver, whose token

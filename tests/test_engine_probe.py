@@ -1,4 +1,4 @@
-"""The real Pulumi CLI (v3.276.0, built by ``scripts/tools pulumi``) runs a ``runtime: python`` project here.
+"""The real Pulumi CLI (v3.276.0, built by ``scripts/tools @engine``) runs a ``runtime: python`` project here.
 
 The first piece of the engine tier (``pytest -m engine``): ``pulumi up``, ``refresh`` and ``destroy`` of a small
 probe project on a local file backend, through our stand-in language host (``tests/engine_host``, since the
@@ -87,7 +87,7 @@ class Cli:
 @pytest.fixture
 def cli(tmp_path: Path) -> Iterator[Cli]:
     """The probe project, a fresh file backend and PULUMI_HOME, and a stack ``dev`` with its config set."""
-    pulumi = find_tools(("pulumi",))["pulumi"]
+    pulumi = find_tools("engine")["pulumi"]
     project = tmp_path / "probe"
     project.mkdir()
     (project / "Pulumi.yaml").write_text("name: probe\nruntime: python\n")

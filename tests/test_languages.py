@@ -37,7 +37,6 @@ from tests.engine_stack import (
 
 pytestmark = pytest.mark.languages
 
-LANGUAGE_TOOLS = ("pulumi-language-yaml", "pulumi-language-nodejs", "pulumi-language-go", "eks-cicd-langhost")
 #: Java's host is only for its SDK (``test_the_java_sdk_...``), not on the examples' ``PATH``.
 ACCOUNT = "123456789012"
 EXAMPLE_ROLE = f"arn:aws:iam::{ACCOUNT}:role/deployer"
@@ -47,7 +46,7 @@ RELEASE_BOT = {"rolearn": f"arn:aws:iam::{ACCOUNT}:role/release-bot", "username"
 @pytest.fixture(scope="module")
 def languages(engine: Engine) -> Engine:
     """The engine tier's world, with the language hosts of this tier on ``PATH`` too."""
-    return Engine({**engine.tools, **find_tools(LANGUAGE_TOOLS)}, engine.moto, engine.plane)
+    return Engine(find_tools("languages"), engine.moto, engine.plane)
 
 
 def consumer_env(engine: Engine, root: Path) -> dict[str, str]:
@@ -286,7 +285,7 @@ def test_the_java_sdk_generates_and_compiles_but_for_one_generator_defect(tmp_pa
     generator emits ``ComponentResourceOptions.additionalSecretOutputs``, which the Java SDK does not have. An
     upstream defect, pinned here: a generator without it makes this fail, and the README's note with it."""
     done = pulumi_cli(tmp_path, "package", "gen-sdk", str(REPO / "provider"), "--language", "java", "--out", "sdk",
-                      tools=("pulumi-language-java",))  # fmt: skip
+                      tier="languages")  # fmt: skip
     assert done.returncode == 0, done.stderr
     sdk = tmp_path / "sdk" / "java"
     assert (sdk / "src/main/java/com/pulumi/ekscicdaccess/AwsAuthEntry.java").exists()

@@ -24,7 +24,7 @@ def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlP
     Its work directory (certificates, ``logs/*.log``, ``audit.log``) stays in
     pytest's temporary directory (the last three runs are kept).
     """
-    tools = find_tools()
+    tools = find_tools("cluster")
     with ControlPlane(tools, tmp_path_factory.mktemp("control-plane"), cluster_name=CLUSTER_NAME) as plane:
         steps = ", ".join(f"{step} {seconds:.1f} s" for step, seconds in plane.timings.items())
         print(f"\ncontrol plane at {plane.url} ({plane.workdir}): {steps}", file=sys.stderr)

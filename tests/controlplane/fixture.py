@@ -65,7 +65,7 @@ from tests.controlplane.webhook import Review, TokenWebhook, read_aws_auth
 
 REPO = Path(__file__).resolve().parents[2]
 TOOLS_SCRIPT = REPO / "scripts" / "tools"
-TOOLS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
+TOOL_SETS = REPO / "scripts" / "tool-sets"
 #: Seconds each startup step may take (the machine may be busy); EKS_CICD_CONTROL_PLANE_TIMEOUT overrides.
 STARTUP_TIMEOUT = float(os.environ.get("EKS_CICD_CONTROL_PLANE_TIMEOUT", "120"))
 #: Seconds ``scripts/tools`` may take: it builds what is missing (minutes), else answers at once.
@@ -124,20 +124,53 @@ class ToolsMissing(RuntimeError):
     """The control plane's binaries are not built."""
 
 
-def find_tools(names: Sequence[str] = TOOLS) -> dict[str, Path]:
-    """Each tool's binary, from ``scripts/tools`` (which builds what is missing)."""
-    command = [str(TOOLS_SCRIPT), *names]
-    hint = f"the control plane needs {', '.join(names)}: build them with `{' '.join(command)}`"
+def tool_set(name: str) -> tuple[str, ...]:
+    """The tools of a set of ``scripts/tool-sets`` (``cluster``, ``engine``, ``languages``, ``demo``), its
+    ``@`` sets expanded: what that tier or script runs, and all it may run."""
+    sets = {}
+    for line in TOOL_SETS.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            key, _, items = line.partition(":")
+            sets[key.strip()] = items.split()
+    if name not in sets:
+        raise KeyError(f"no tool set {name!r} in {TOOL_SETS} (sets: {', '.join(sets)})")
+    found: list[str] = []
+    for item in sets[name]:
+        found.extend(tool_set(item[1:]) if item.startswith("@") else (item,))
+    return tuple(dict.fromkeys(found))
+
+
+def find_tools(set_name: str, *, progress: bool = False) -> dict[str, Path]:
+    """Each tool of the set ``set_name``, from ``scripts/tools @SET`` (which builds what is missing). With
+    ``progress``, its progress lines (a line per tool built, and every 30 s) go to this process's stderr."""
+    names = tool_set(set_name)
+    command = [str(TOOLS_SCRIPT), f"@{set_name}"]
+    hint = f"the {set_name} tools ({', '.join(names)}) are missing: build them with `{' '.join(command)}`"
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=TOOLS_TIMEOUT, check=False)
+        done = subprocess.run(
+            command, stdout=subprocess.PIPE, stderr=None if progress else subprocess.PIPE, text=True,
+            timeout=TOOLS_TIMEOUT, check=False,
+        )  # fmt: skip
     except (OSError, subprocess.TimeoutExpired) as error:
         raise ToolsMissing(f"{hint} ({error})") from None
     found = dict(line.split(" ", 1) for line in done.stdout.splitlines() if " " in line)
     missing = [n for n in names if n not in found or not os.access(found[n], os.X_OK)]
     if done.returncode or missing:
-        tail = "\n".join(done.stderr.splitlines()[-15:])
+        tail = "\n".join((done.stderr or "").splitlines()[-15:])
         raise ToolsMissing(f"{hint}; missing: {', '.join(missing) or '?'} (exit {done.returncode})\n{tail}")
     return {name: Path(found[name]) for name in names}
+
+
+def tool_bin(tools: Mapping[str, Path], directory: Path) -> Path:
+    """``directory``, holding a link to each of ``tools`` and nothing else: the one tools directory a tier puts on
+    ``PATH``, so that a tool it did not ask for is not found (the tools of one build share a directory)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, path in tools.items():
+        link = directory / name
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        link.symlink_to(path)
+    return directory
 
 
 def _kubeconfig(server: str, ca_pem: bytes, cert_pem: bytes, key_pem: bytes, user: str = "admin") -> str:
