@@ -60,7 +60,7 @@ def test_presets_are_not_shared_mutable_state():
         ([{"resources": ["pods"], "verbs": ["get"]}], r"role_rules\[0\]\.api_groups"),
         (
             [{"api_groups": [""], "resources": ["pods"], "verbs": ["lsit"]}],
-            r"role_rules\[0\]\.verbs: unknown verbs \['lsit'\]",
+            r"role_rules\[0\]\.verbs: unknown verb 'lsit'; did you mean 'list'\?",
         ),
         (
             [{"api_groups": [""], "resources": [""], "verbs": ["get"]}],

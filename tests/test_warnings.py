@@ -5,7 +5,7 @@ from typing import Any
 import pulumi
 import pytest
 
-from eks_cicd_access.rbac import DEPLOY_ROLLBACK, RECIPE, broad_rules
+from eks_cicd_access.rbac import PRESETS, broad_rules, unserved_resources
 from eks_cicd_access.trust import GITHUB, GITLAB, broad_subjects
 from tests.conftest import ACCOUNT
 from tests.test_component import deploy
@@ -73,7 +73,27 @@ def test_the_defaults_warn_of_nothing(stack, warned_on):
     """The presets and the recipe's stack give no warning."""
     deploy(stack)
     assert warned_on == []
-    assert broad_rules(DEPLOY_ROLLBACK) == broad_rules(RECIPE) == []
+    for preset in PRESETS.values():
+        assert broad_rules(preset) == unserved_resources(preset) == []
+
+
+def test_a_resource_no_built_in_group_serves_is_warned_about_with_the_one_meant(stack, warned_on):
+    """'deployment' in apps (the API server serves 'deployments') gets a warning naming the rule, the group, and the
+    resource meant; subresources pass, and rules naming a group that is not built in (a custom resource's, or
+    extensions, gone since 1.16) are not judged."""
+    rules: Any = [
+        {"api_groups": ["apps"], "resources": ["deployment", "deployments/scale"], "verbs": ["get"]},
+        {"api_groups": ["example.com"], "resources": ["widget"], "verbs": ["get"]},
+        {"api_groups": ["extensions", "apps"], "resources": ["deployments"], "verbs": ["get"]},
+        {"api_groups": ["", "apps"], "resources": ["configmaps", "replicasets", "confgimaps"], "verbs": ["get"]},
+    ]
+    deploy(stack, role_rules=rules)
+    assert [message for message, _ in warned_on] == [
+        "role_rules[0].resources: 'deployment' is not served by API group 'apps' in Kubernetes v1.37.2, so CI would "
+        "get 403 Forbidden for it; did you mean 'deployments'?",
+        "role_rules[3].resources: 'confgimaps' is not served by API group '', 'apps' in Kubernetes v1.37.2, so CI "
+        "would get 403 Forbidden for it; did you mean 'configmaps'?",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -336,9 +336,11 @@ def check_object_name(field: str, value: str) -> str:
 
 
 def check_choice(field: str, value: str, choices: Sequence[str]) -> str:
-    """``value`` is one of ``choices``."""
+    """``value`` is one of ``choices``; else the closest one in the message."""
     if value not in choices:
-        raise ValueError(f"{field}: {value!r} is not one of {', '.join(repr(c) for c in choices)}")
+        raise ValueError(
+            f"{field}: {value!r} is not one of {', '.join(repr(c) for c in choices)}{did_you_mean(str(value), choices)}"
+        )
     return value
 
 

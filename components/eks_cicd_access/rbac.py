@@ -7,7 +7,10 @@ needed by some command.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Sequence
+from pathlib import Path
 from typing import NotRequired, TypedDict
 
 from .suggest import did_you_mean
@@ -89,6 +92,27 @@ KNOWN_VERBS = frozenset(
 
 _RULE_KEYS = tuple(RoleRule.__annotations__)
 
+#: What the real kube-apiserver serves, from its discovery (``tests/test_cluster_discovery.py`` regenerates and
+#: compares it): each built-in API group (``""`` the core group) with its resources and subresources.
+API_RESOURCES_FILE = Path(__file__).with_name("data") / "api-resources.json"
+_API_RESOURCES = json.loads(API_RESOURCES_FILE.read_text())
+KUBERNETES_VERSION: str = _API_RESOURCES["kubernetesVersion"]
+BUILT_IN_RESOURCES: dict[str, frozenset[str]] = {g: frozenset(r) for g, r in _API_RESOURCES["groups"].items()}
+#: An API version where a group belongs: ``v1``, ``v2beta1``...
+_VERSION = re.compile(r"v\d+(?:(?:alpha|beta)\d+)?")
+
+
+def _group_without_version(where: str, group: str) -> None:
+    """A Role names API groups alone: ``apps/v1`` or ``v1`` is refused, with the group meant."""
+    head, slash, tail = group.partition("/")
+    meant = head if slash and _VERSION.fullmatch(tail) else "" if _VERSION.fullmatch(group) else None
+    if meant is not None or slash:
+        suggestion = f"; did you mean {meant!r}?" if meant is not None else ""
+        raise ValueError(
+            f"{where}.api_groups: {group!r} is not an API group: a Role names the group without its version "
+            f"(the core group is ''){suggestion}"
+        )
+
 
 def resolve_role_rules(role_rules: str | Sequence[RoleRule]) -> list[RoleRule]:
     """Return the rules for a preset name or a list of rules, validated.
@@ -100,7 +124,8 @@ def resolve_role_rules(role_rules: str | Sequence[RoleRule]) -> list[RoleRule]:
     if isinstance(role_rules, str):
         if role_rules not in PRESETS:
             raise ValueError(
-                f"role_rules: unknown preset {role_rules!r}; expected one of {sorted(PRESETS)} or a list of rules"
+                f"role_rules: unknown preset {role_rules!r}{did_you_mean(role_rules, PRESETS)} (presets: "
+                f"{', '.join(sorted(PRESETS))}; or a list of rules)"
             )
         return [_copy_rule(rule) for rule in PRESETS[role_rules]]
     if not isinstance(role_rules, list | tuple):
@@ -128,9 +153,14 @@ def resolve_role_rules(role_rules: str | Sequence[RoleRule]) -> list[RoleRule]:
         for key, values in (("resources", rule["resources"]), ("verbs", rule["verbs"])):
             if any(not v for v in values):
                 raise ValueError(f"{where}.{key}: must not contain an empty string")
+        for group in rule["api_groups"]:
+            _group_without_version(where, group)
         bad_verbs = [v for v in rule["verbs"] if v not in KNOWN_VERBS]
         if bad_verbs:
-            raise ValueError(f"{where}.verbs: unknown verbs {bad_verbs}; known: {sorted(KNOWN_VERBS)}")
+            raise ValueError(
+                f"{where}.verbs: unknown verb {bad_verbs[0]!r}{did_you_mean(bad_verbs[0], KNOWN_VERBS - {'*'})} "
+                f"(known: {', '.join(sorted(KNOWN_VERBS))})"
+            )
         names = rule.get("resource_names")
         if names is not None and (not isinstance(names, list) or not all(isinstance(n, str) and n for n in names)):
             raise ValueError(f"{where}.resource_names: must be a list of non-empty strings")
@@ -146,6 +176,27 @@ def _copy_rule(rule: RoleRule) -> RoleRule:
     if "resource_names" in rule:
         copied["resource_names"] = list(rule["resource_names"])
     return copied
+
+
+def unserved_resources(rules: Sequence[RoleRule]) -> list[str]:
+    """A warning for each resource that no built-in API group of its rule serves (``deployment`` for
+    ``deployments``): valid RBAC, but CI would get 403 Forbidden. A rule naming a group that is not built in (a
+    custom resource's) or ``*`` is not judged."""
+    warnings = []
+    for index, rule in enumerate(rules):
+        groups = rule["api_groups"]
+        if not all(group in BUILT_IN_RESOURCES for group in groups):
+            continue
+        served = frozenset().union(*(BUILT_IN_RESOURCES[group] for group in groups))
+        for resource in rule["resources"]:
+            if resource in served or "*" in resource:
+                continue
+            named = ", ".join(repr(group) for group in groups)
+            warnings.append(
+                f"role_rules[{index}].resources: {resource!r} is not served by API group {named} in Kubernetes "
+                f"{KUBERNETES_VERSION}, so CI would get 403 Forbidden for it{did_you_mean(resource, served)}"
+            )
+    return warnings
 
 
 def broad_rules(rules: Sequence[RoleRule]) -> list[str]:
