@@ -12,7 +12,16 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from eks_cicd_access import EksCicdAccess, EksCicdAccessArgs, cluster_kubeconfig, context_kubeconfig, validate_args
-from eks_cicd_access.stack_config import ARGUMENTS, ConfigError, config_spelling, from_json, role_rules_from_config
+from eks_cicd_access.stack_config import (
+    ARGUMENTS,
+    ConfigError,
+    config_keys,
+    config_spelling,
+    from_json,
+    role_rules_from_config,
+    spelt_as_config,
+    unknown_config_keys,
+)
 
 NAME = "cicd-access"
 config = pulumi.Config()
@@ -79,6 +88,9 @@ def component_args() -> EksCicdAccessArgs:
     return cast(EksCicdAccessArgs, args)
 
 
+# A misspelt key would be ignored (Pulumi passes undeclared keys through): refused, before anything is registered.
+if unknown := unknown_config_keys(config_keys(), pulumi.get_project(), DECLARED):
+    raise pulumi.RunError("\n".join(unknown))
 try:
     arguments = component_args()
     validate_args(NAME, arguments)
@@ -89,11 +101,12 @@ except ValueError as error:
 
 kubeconfig = cluster_access()
 provider = k8s.Provider("cluster", kubeconfig=kubeconfig, enable_server_side_apply=True)
-access = EksCicdAccess(
-    NAME,
-    {**arguments, "kubeconfig": kubeconfig},
-    opts=pulumi.ResourceOptions(providers=[provider]),
-)
+with spelt_as_config():  # its warnings name the config's keys, as the errors above do
+    access = EksCicdAccess(
+        NAME,
+        {**arguments, "kubeconfig": kubeconfig},
+        opts=pulumi.ResourceOptions(providers=[provider]),
+    )
 
 pulumi.export("accessKeyId", access.access_key_id)
 pulumi.export("secretAccessKey", access.secret_access_key)

@@ -16,6 +16,7 @@ from eks_cicd_access.stack_config import (
     config_spelling,
     from_json,
     role_rules_from_config,
+    unknown_config_keys,
 )
 from tests.test_program import PROJECT, run_program, stack_config
 
@@ -44,6 +45,51 @@ def test_a_misspelt_rule_key_is_refused_and_nothing_is_registered(stack, monkeyp
 
 
 @pytest.mark.parametrize(
+    ("key", "meant"),
+    [("identiy", "identity"), ("rolerules", "roleRules"), ("identityMaping", "identityMapping"),
+     ("namspace", "namespace"), ("zzz", None)],
+)  # fmt: skip
+def test_an_undeclared_key_is_refused_with_the_key_meant_and_nothing_is_registered(stack, monkeypatch, key, meant):
+    """A key of the project that Pulumi.yaml does not declare would be ignored (``identiy: github-actions`` would
+    deploy an IAM user and a stored key): refused, naming the key as typed, the closest declared key and the
+    command that removes it, before anything is registered. Other namespaces' keys are not ours to judge."""
+    config = stack_config({f"eks-cicd-access:{key}": "github-actions", "aws:region": "us-east-1"})
+    with pytest.raises(pulumi.RunError) as raised:
+        run_program(stack, monkeypatch, config)
+    if meant:
+        assert str(raised.value) == (
+            f"{key}: not a config key of eks-cicd-access, so it would be ignored; did you mean {meant!r}? Remove it "
+            f"with `pulumi config rm {key}`, then `pulumi config set {meant} ...`."
+        )
+    else:
+        assert str(raised.value) == (
+            f"{key}: not a config key of eks-cicd-access, so it would be ignored. Remove it with "
+            f"`pulumi config rm {key}`."
+        )
+    assert stack.resources == []
+
+
+def test_every_undeclared_key_is_named_at_once():
+    """Two typos, two lines, in key order; declared keys and other namespaces pass."""
+    keys = {"p:identiy", "p:identity", "p:namspace", "aws:region", "kubernetes:context"}
+    assert [line.split(":")[0] for line in unknown_config_keys(keys, "p", ["identity", "namespace"])] == [
+        "identiy",
+        "namspace",
+    ]
+
+
+def test_warnings_from_config_name_the_configs_keys(stack, monkeypatch):
+    """A warning about stack config speaks the config's spelling (roleRules[0], not role_rules[0]), as its errors
+    do; the same component used from Python speaks Python's (tests/test_warnings.py)."""
+    said: list[str] = []
+    monkeypatch.setattr(pulumi.log, "warn", lambda message, resource=None, **_: said.append(message))
+    rules = json.dumps([{"apiGroups": ["apps"], "resources": ["deployment"], "verbs": ["*"]}])
+    run_program(stack, monkeypatch, stack_config({"eks-cicd-access:roleRules": rules}))
+    assert [message.split(" ")[0] for message in said] == ["roleRules[0].resources:", "roleRules[0]:"]
+    assert all("role_rules" not in message and "True" not in message for message in said), said
+
+
+@pytest.mark.parametrize(
     ("value", "message"),
     [
         (
@@ -62,8 +108,7 @@ def test_a_misspelt_rule_key_is_refused_and_nothing_is_registered(stack, monkeyp
         ("[]", "roleRules: the list is empty; the Role would grant nothing"),
         (
             "admin",
-            "roleRules: unknown preset 'admin'; expected one of ['app', 'deploy-rollback', 'recipe'] "
-            "or a list of rules",
+            "roleRules: unknown preset 'admin' (presets: app, deploy-rollback, recipe; or a list of rules)",
         ),
     ],
 )
@@ -155,10 +200,14 @@ def test_every_config_key_is_an_argument_in_camel_case():
 
 
 def test_the_config_spelling_of_component_messages():
-    """Argument and rule names in a message become the config's; other words, values and single words stay."""
+    """Argument and rule names in a message become the config's, and Python's constants the config's; other words,
+    values and single words stay."""
     assert config_key("iam_user_name") == "iamUserName" and config_key("namespace") == "namespace"
     assert config_spelling("role_rules[0].api_groups: x; set allow_system_namespace=True") == (
-        "roleRules[0].apiGroups: x; set allowSystemNamespace=True"
+        "roleRules[0].apiGroups: x; set allowSystemNamespace=true"
+    )
+    assert config_spelling("attach_policy=False creates no policy; None, 'True'") == (
+        "attachPolicy=false creates no policy; null, 'True'"
     )
     assert config_spelling("namespace: 'my_ns' is bad; not_an_argument") == "namespace: 'my_ns' is bad; not_an_argument"
 

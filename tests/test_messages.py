@@ -73,7 +73,37 @@ MESSAGES: list[tuple[dict[str, Any], str]] = [
     ({"tags": {"k": "v" * 257}}, "tags['k']: the value is 257 characters; a tag value has at most 256"),
     (
         {"role_rules": "admin"},
-        "role_rules: unknown preset 'admin'; expected one of ['app', 'deploy-rollback', 'recipe'] or a list of rules",
+        "role_rules: unknown preset 'admin' (presets: app, deploy-rollback, recipe; or a list of rules)",
+    ),
+    (
+        {"role_rules": "ap"},
+        "role_rules: unknown preset 'ap'; did you mean 'app'? (presets: app, deploy-rollback, recipe; or a list of "
+        "rules)",
+    ),
+    (
+        {"identity": "github-action"},
+        "identity: 'github-action' is not one of 'iam-user', 'github-actions', 'gitlab-ci', 'existing'; did you mean "
+        "'github-actions'?",
+    ),
+    (
+        {"identity_mapping": "access-entries"},
+        "identity_mapping: 'access-entries' is not one of 'aws-auth', 'access-entry', 'none'; did you mean "
+        "'access-entry'?",
+    ),
+    (
+        {"role_rules": [{"api_groups": ["apps/v1"], "resources": ["deployments"], "verbs": ["get"]}]},
+        "role_rules[0].api_groups: 'apps/v1' is not an API group: a Role names the group without its version (the "
+        "core group is ''); did you mean 'apps'?",
+    ),
+    (
+        {"role_rules": [{"api_groups": ["v1"], "resources": ["pods"], "verbs": ["get"]}]},
+        "role_rules[0].api_groups: 'v1' is not an API group: a Role names the group without its version (the core "
+        "group is ''); did you mean ''?",
+    ),
+    (
+        {"role_rules": [{"api_groups": ["example.com/x"], "resources": ["widgets"], "verbs": ["get"]}]},
+        "role_rules[0].api_groups: 'example.com/x' is not an API group: a Role names the group without its version "
+        "(the core group is '')",
     ),
     ({"role_rules": []}, "role_rules: the list is empty; the Role would grant nothing"),
     (
@@ -99,8 +129,13 @@ MESSAGES: list[tuple[dict[str, Any], str]] = [
     ),
     (
         {"role_rules": [{"api_groups": ["apps"], "resources": ["d"], "verbs": ["fly"]}]},
-        "role_rules[0].verbs: unknown verbs ['fly']; known: ['*', 'approve', 'bind', 'create', 'delete', "
-        "'deletecollection', 'escalate', 'get', 'impersonate', 'list', 'patch', 'sign', 'update', 'use', 'watch']",
+        "role_rules[0].verbs: unknown verb 'fly' (known: *, approve, bind, create, delete, deletecollection, "
+        "escalate, get, impersonate, list, patch, sign, update, use, watch)",
+    ),
+    (
+        {"role_rules": [{"api_groups": ["apps"], "resources": ["d"], "verbs": ["get", "lsit"]}]},
+        "role_rules[0].verbs: unknown verb 'lsit'; did you mean 'list'? (known: *, approve, bind, create, delete, "
+        "deletecollection, escalate, get, impersonate, list, patch, sign, update, use, watch)",
     ),
     (
         {"role_rules": [{"api_groups": ["apps"], "resources": ["d"], "verbs": ["get"], "resource_names": [""]}]},
@@ -433,6 +468,28 @@ def test_config_messages():
     assert str(raised.value) == (
         "tags: is not valid JSON (Expecting property name enclosed in double quotes at line 1 column 2): '{team: web}'"
     )
+
+
+def test_undeclared_config_key_messages():
+    """A key Pulumi.yaml does not declare: the key as typed, the closest declared one, and the command to remove it."""
+    from eks_cicd_access.stack_config import unknown_config_keys
+
+    assert unknown_config_keys({"eks-cicd-access:identiy", "eks-cicd-access:zzz"}, "eks-cicd-access", ["identity"]) == [
+        "identiy: not a config key of eks-cicd-access, so it would be ignored; did you mean 'identity'? Remove it "
+        "with `pulumi config rm identiy`, then `pulumi config set identity ...`.",
+        "zzz: not a config key of eks-cicd-access, so it would be ignored. Remove it with `pulumi config rm zzz`.",
+    ]
+
+
+def test_warning_messages():
+    """Valid but doubtful rules: a resource that no built-in group of its rule serves, with the one meant."""
+    from eks_cicd_access.rbac import unserved_resources
+
+    rules: Any = [{"api_groups": ["apps"], "resources": ["deployment"], "verbs": ["get"]}]
+    assert unserved_resources(rules) == [
+        "role_rules[0].resources: 'deployment' is not served by API group 'apps' in Kubernetes v1.37.2, so CI would "
+        "get 403 Forbidden for it; did you mean 'deployments'?"
+    ]
 
 
 def test_duplicate_message(stack):

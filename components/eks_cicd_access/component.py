@@ -14,8 +14,8 @@ from .identity import AccessKey, existing_principal, iam_user, oidc_role
 from .k8s_objects import namespace, role_and_binding
 from .mapping import access_entry, aws_auth_entry
 from .policy import describe_cluster_policy
-from .rbac import broad_rules
-from .stack_config import schema_names
+from .rbac import broad_rules, unserved_resources
+from .stack_config import schema_names, spelt
 from .trust import broad_subjects
 
 TYPE_TOKEN = "eks-cicd-access:index:EksCicdAccess"
@@ -93,7 +93,7 @@ class EksCicdAccess(pulumi.ComponentResource):
         super().__init__(TYPE_TOKEN, name, None, opts)
         claim_all(name, self, config)
         for warning in warnings(config):
-            pulumi.log.warn(warning, resource=self)
+            pulumi.log.warn(spelt(warning), resource=self)
 
         cluster = lookup_cluster(self, config.cluster_name)
         cluster_name = pulumi.Output.from_input(config.cluster_name)
@@ -201,8 +201,9 @@ class EksCicdAccess(pulumi.ComponentResource):
 
 
 def warnings(config: ResolvedArgs) -> list[str]:
-    """Valid but broad grants, said out loud: wildcard Role rules, subjects that admit any branch."""
-    found = broad_rules(config.role_rules)
+    """Valid but doubtful grants, said out loud: resources no built-in group serves, wildcard Role rules, subjects
+    that admit any branch."""
+    found = unserved_resources(config.role_rules) + broad_rules(config.role_rules)
     if config.role:
         found += broad_subjects(config.role.platform, config.role.subjects)
     return found

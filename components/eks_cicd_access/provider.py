@@ -48,7 +48,7 @@ from .claims import serving
 from .component import TYPE_TOKEN as COMPONENT_TYPE
 from .component import EksCicdAccess
 from .schema import VERSION, fields, inputs, schema_json
-from .stack_config import ARGUMENTS, RULE_KEYS, config_spelling, schema_names
+from .stack_config import ARGUMENTS, RULE_KEYS, config_spelling, schema_names, spelt_as_config
 
 
 def component_args(inputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -173,7 +173,7 @@ class Servicer(ProviderServicer):
     async def Construct(self, request: proto.ConstructRequest, context: Any) -> proto.ConstructResponse:
         deployment = f"{request.monitorEndpoint}/{request.project}/{request.stack}"
         try:
-            with serving(deployment):
+            with serving(deployment), spelt_as_config():
                 return await super().Construct(request, context)
         except pulumi.RunError as error:
             # Bad input, now or once an Output is known: the engine shows an INVALID_ARGUMENT's details alone,

@@ -11,11 +11,16 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
+
+import pulumi
 
 from .args import EksCicdAccessArgs
 from .rbac import RoleRule
-from .suggest import did_you_mean
+from .suggest import closest, did_you_mean
 
 
 class ConfigError(ValueError):
@@ -33,11 +38,60 @@ ARGUMENTS = {config_key(name): name for name in EksCicdAccessArgs.__annotations_
 RULE_KEYS = {config_key(name): name for name in RoleRule.__annotations__}
 _SPELLINGS = {name: key for key, name in (ARGUMENTS | RULE_KEYS).items() if key != name}
 _SNAKE = re.compile(r"\b[a-z]+(?:_[a-z]+)+\b")
+_CONSTANT = re.compile(r"(?<![\w'])(True|False|None)\b")
+_CONSTANTS = {"True": "true", "False": "false", "None": "null"}
 
 
 def config_spelling(message: str) -> str:
-    """A component message with every argument and rule key in the config's spelling."""
-    return _SNAKE.sub(lambda m: _SPELLINGS.get(m.group(), m.group()), message)
+    """A component message as stack config and the schema spell it: every argument and rule key in camelCase, and
+    Python's ``True``/``False``/``None`` as ``true``/``false``/``null``."""
+    message = _SNAKE.sub(lambda m: _SPELLINGS.get(m.group(), m.group()), message)
+    return _CONSTANT.sub(lambda m: _CONSTANTS[m.group()], message)
+
+
+#: How the component's warnings are spelt where they are shown: as raised (Python's), unless a caller says otherwise.
+_SPELLING: ContextVar[Callable[[str], str]] = ContextVar("eks_cicd_access_spelling", default=str)
+
+
+@contextmanager
+def spelt_as_config() -> Iterator[None]:
+    """Within this block, the component's warnings are in the config's and schema's spelling
+    (:func:`config_spelling`): for stack config (the program) and other languages (the plugin)."""
+    token = _SPELLING.set(config_spelling)
+    try:
+        yield
+    finally:
+        _SPELLING.reset(token)
+
+
+def spelt(message: str) -> str:
+    """``message`` in the spelling of the surface it is shown on (see :func:`spelt_as_config`)."""
+    return _SPELLING.get()(message)
+
+
+def unknown_config_keys(keys: Iterable[str], project: str, declared: Iterable[str]) -> list[str]:
+    """An error for each key of ``project``'s namespace (``project:key``) that ``declared`` (Pulumi.yaml's
+    ``config``) lacks: Pulumi passes undeclared keys through, so ``identiy`` would silently leave ``identity`` at its
+    default. Keys of other namespaces (``aws:region``) are theirs to judge."""
+    declared = list(declared)
+    errors = []
+    for key in sorted(keys):
+        namespace, _, name = key.partition(":")
+        if namespace == project and name not in declared:
+            meant = closest(name, declared)
+            errors.append(
+                f"{name}: not a config key of {project}, so it would be ignored"
+                + (f"; did you mean {meant!r}?" if meant else ".")
+                + f" Remove it with `pulumi config rm {name}`"
+                + (f", then `pulumi config set {meant} ...`." if meant else ".")
+            )
+    return errors
+
+
+def config_keys() -> set[str]:
+    """Every config key the program was given (``project:key``): from the engine (``PULUMI_CONFIG``) and from
+    ``pulumi.runtime.set_all_config`` (tests, automation)."""
+    return set(pulumi.runtime.get_config_env()) | set(pulumi.runtime.config.CONFIG.get())
 
 
 def schema_names(outputs: dict[str, Any]) -> dict[str, Any]:
