@@ -38,7 +38,7 @@ from pulumi.provider.experimental.provider import (
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2_grpc
 
-from tests.aws_standin.kinds import KINDS, StandinError, ses_smtp_password_v4
+from tests.aws_standin.kinds import KINDS, StandinError, optional_computed, ses_smtp_password_v4
 from tests.aws_standin.provider import CLUSTERS, MOTO_URL, UNKNOWN, AwsStandin, plain, plain_map, wire
 from tests.conftest import ACCOUNT, REGION, Stack
 from tests.test_component import deploy
@@ -362,6 +362,27 @@ def test_a_role_its_attachment_and_an_oidc_provider(standin: Standin) -> None:
     assert standin.iam.list_open_id_connect_providers()["OpenIDConnectProviderList"] == []
     with pytest.raises(StandinError, match=r"no provider matches https://token\.actions\.githubusercontent\.com"):
         standin.invoke("aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider", {"url": url})
+
+
+def test_an_optional_computed_input_left_out_is_no_change(standin: Standin) -> None:
+    """An OIDC provider made without thumbprintLists reads back with the list moto holds ([]); the same inputs again
+    are no change, as in pulumi-aws, where the input is optional and computed (seen failing before: every preview
+    planned ~ oidc-provider). A thumbprint given is still a change."""
+    inputs = {"url": "https://token.actions.githubusercontent.com", "clientIdLists": ["sts.amazonaws.com"]}
+    _, props = standin.create("aws:iam/openIdConnectProvider:OpenIdConnectProvider", inputs)
+    state = plain_map(props)
+    assert state["thumbprintLists"] == []
+    assert standin.diff("aws:iam/openIdConnectProvider:OpenIdConnectProvider", state, inputs) == (False, [])
+    changed = {**inputs, "thumbprintLists": ["9e99a48a9960b14926bb7f3b02e22da2b0ab7280"]}
+    assert standin.diff("aws:iam/openIdConnectProvider:OpenIdConnectProvider", state, changed)[0]
+
+
+def test_the_optional_computed_inputs_are_pulumi_aws_own():
+    """Which inputs are optional and computed comes from the installed pulumi-aws SDK's classes, not a list of ours:
+    thumbprintLists of the OIDC provider, the autonamed names, and none of an attachment's."""
+    assert optional_computed("aws:iam/openIdConnectProvider:OpenIdConnectProvider") == {"thumbprintLists"}
+    assert optional_computed("aws:iam/user:User") == {"name"}
+    assert optional_computed("aws:iam/rolePolicyAttachment:RolePolicyAttachment") == set()
 
 
 def test_a_preview_touches_nothing(standin: Standin) -> None:

@@ -12,11 +12,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import inspect
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import pulumi_aws
 from botocore.exceptions import ClientError
 
 #: The engine's plain-value spelling of a resource's state or inputs.
@@ -54,6 +56,23 @@ class Kind:
     secret_outputs: frozenset[str] = frozenset()
     #: Autonamed when absent, as pulumi-aws does: ``<logical name>-<7 hex digits>``.
     autoname: str | None = None
+
+
+def optional_computed(token: str) -> frozenset[str]:
+    """The inputs of ``token`` that pulumi-aws takes as optional and computes when absent (``thumbprintLists``: the
+    provider fills it in), read from the installed SDK's own metadata: an optional argument of its ``...Args``
+    class whose output property is not ``Optional``. Such an input, left out, is no change from what was read."""
+    module, name = token.split(":")[1].split("/")[0], token.split(":")[2]
+    sdk = getattr(pulumi_aws, module)
+    parameters = inspect.signature(getattr(sdk, f"{name}Args").__init__).parameters
+    found = set()
+    for parameter in parameters.values():
+        output = getattr(getattr(sdk, name), parameter.name, None)
+        returns = str(output.fget.__annotations__.get("return", "")) if isinstance(output, property) else ""
+        if parameter.default is not inspect.Parameter.empty and returns and "Optional" not in returns:
+            head, *rest = parameter.name.split("_")
+            found.add(head + "".join(word.capitalize() for word in rest))
+    return frozenset(found)
 
 
 def _tags(tags: Mapping[str, str] | None) -> list[dict[str, str]]:

@@ -41,7 +41,7 @@ from pulumi.provider.experimental.provider import (
 )
 from pulumi.runtime import rpc
 
-from tests.aws_standin.kinds import KINDS, Aws, Kind, StandinError, State
+from tests.aws_standin.kinds import KINDS, Aws, Kind, StandinError, State, optional_computed
 
 #: The pulumi-aws release whose schema the stand-in follows: the Python SDK the tests install (its property names
 #: are checked against it by tests/test_aws_standin.py), so the engine asks for this plugin version.
@@ -116,8 +116,14 @@ def _same(old: Any, new: Any) -> bool:
 
 
 def changed_keys(kind: Kind, olds: State, news: State) -> list[str]:
-    """The inputs of ``kind`` whose new value differs from the old state's."""
-    return sorted(k for k in kind.inputs if k in olds or k in news if not _same(olds.get(k), news.get(k)))
+    """The inputs of ``kind`` whose new value differs from the old state's; an optional-computed input that is not
+    given keeps what the provider computed, as in pulumi-aws (``optional_computed``)."""
+    keep = optional_computed(kind.token)
+    return sorted(
+        k
+        for k in kind.inputs
+        if (k in olds or k in news) and not (k in keep and news.get(k) is None) and not _same(olds.get(k), news.get(k))
+    )
 
 
 def named_by_user(kind: Kind, name: str, inputs: State) -> bool:
