@@ -52,15 +52,22 @@ IAM_USER_OUTPUTS = EXPORTS - {"iamRoleArn", "encryptedSecretAccessKey"}
 
 
 def finish(engine: Engine, *stacks: tuple[Project, str]) -> None:
-    """Destroy each stack (it must succeed), delete the namespace it kept, and check nothing of them is left in
-    moto: what every test leaves behind is nothing."""
+    """Every scenario ends here. A stack that still holds resources must have nothing to change (``preview
+    --expect-no-changes``: a no-change ``up`` is a no-op); then each stack is destroyed (it must succeed), the
+    namespace it kept deleted, and nothing of them may be left in moto."""
+    changes = []
     try:
         for project, _ in stacks:
             if json.loads(project("stack", "ls", "--json").stdout):  # not after `stack rm`
+                if project.resources():
+                    check = project("preview", "--expect-no-changes", "--diff", ok=None)
+                    if check.returncode:
+                        changes.append(f"{project.directory.name}: {check.stdout}{check.stderr}")
                 project("destroy", "--yes", "--skip-preview")
     finally:
         for _, namespace in stacks:
             delete_namespace(engine.plane, namespace)
+    assert changes == [], "the scenario ended with changes to make:\n" + "\n".join(changes)
     leftovers = [u["UserName"] for u in engine.moto.client("iam").list_users()["Users"]]
     assert leftovers == [], f"IAM users left in moto after destroy: {leftovers}"
 
@@ -343,6 +350,57 @@ def test_access_entry_mapping_on_a_config_map_cluster_is_refused_before_anything
     assert_nothing_made(engine, project, foreign)
 
 
+def test_a_stand_in_that_cannot_run_the_program_fails_the_preview_at_once(engine: Engine, tmp_path: Path) -> None:
+    """The engine tier's tools without pulumi-language-python-exec (a set that forgot it, as the demo's once did):
+    ``pulumi preview`` exits non-zero with the host's message, naming the tool and the set that builds it, well
+    within a bound that an idle hang (the old SystemExit in a gRPC handler) would reach."""
+    tools = {name: path for name, path in engine.tools.items() if name != "pulumi-language-python-exec"}
+    lacking = Project.copy(Engine(tools, engine.moto, engine.plane), tmp_path)
+    lacking.create_dev_stack(engine.plane.admin_kubeconfig)
+    failed = lacking("preview", ok=False, timeout=120)
+    said = failed.stdout + failed.stderr
+    assert "pulumi-language-python-exec is not on PATH: `scripts/tools @engine` builds it" in said, said
+    assert lacking.resources() == []
+
+
+def test_a_misspelt_config_key_fails_the_preview_and_creates_nothing(
+    engine: Engine, project: Project, foreign: dict[str, str]
+) -> None:
+    """``pulumi config set identiy github-actions`` (Pulumi takes any key), then ``pulumi preview`` and ``up`` fail
+    with the key as typed, the key meant and the command that removes it, and nothing is made; that command then
+    clears the way."""
+    project("config", "set", "identiy", "github-actions")
+    fails_alone_with(
+        project,
+        "error: identiy: not a config key of eks-cicd-access, so it would be ignored; did you mean 'identity'? "
+        "Remove it with `pulumi config rm identiy`, then `pulumi config set identity ...`.",
+    )
+    assert_nothing_made(engine, project, foreign)
+    project("config", "rm", "identiy")
+    project("preview")
+
+
+def test_array_config_is_set_per_element_with_path(engine: Engine, project: Project) -> None:
+    """The README's array form: one ``config set --path`` per element works; the plain ``config set KEY '[...]'``
+    stores a string, which the CLI refuses at preview because Pulumi.yaml declares an array."""
+    project("config", "rm", "iamUserName")
+    project("config", "set", "identity", "github-actions")
+    project("config", "set", "createOidcProvider", "true")
+    project("config", "set", "oidcSubjects", '["repo:acme/web:environment:production"]')
+    refused = project("preview", ok=False)
+    assert "oidcSubjects" in refused.stdout + refused.stderr and "array" in refused.stdout + refused.stderr, refused
+    project("config", "rm", "oidcSubjects")
+    project("config", "set", "--path", "oidcSubjects[0]", "repo:acme/web:environment:production")
+    project("config", "set", "--path", "oidcSubjects[1]", "repo:acme/web:ref:refs/heads/main")
+    project("up", "--yes")
+    role = engine.moto.client("iam").get_role(RoleName="eks-cicd-access-dev")["Role"]
+    subjects = role["AssumeRolePolicyDocument"]["Statement"][0]["Condition"]["StringLike"]
+    assert sorted(subjects["token.actions.githubusercontent.com:sub"]) == [
+        "repo:acme/web:environment:production",
+        "repo:acme/web:ref:refs/heads/main",
+    ]
+
+
 def test_destroy_leaves_only_foreign_entries_and_keeps_the_namespace(
     engine: Engine, project: Project, foreign: dict[str, str]
 ) -> None:
@@ -428,6 +486,57 @@ def test_switching_to_github_actions_moves_the_entry_in_one_write(
     assert iam.list_users()["Users"] == []
     assert iam.get_role(RoleName="eks-cicd-access-dev")["Role"]["Arn"] == outputs["iamRoleArn"]
     assert "accessKeyId" not in outputs and "iamUserArn" not in outputs
+
+
+#: Stack config of each identity, beside Pulumi.dev.yaml's (an IAM user); ``oidc-provider`` and ``role`` are made
+#: in moto first, as another stack or a platform team would have.
+IDENTITIES: dict[str, dict[str, str]] = {
+    "iam-user": {},
+    "github-actions, its OIDC provider created": {
+        "identity": "github-actions",
+        "oidcSubjects[0]": "repo:acme/web:environment:production",
+        "createOidcProvider": "true",
+    },
+    "github-actions, its OIDC provider looked up": {
+        "identity": "github-actions",
+        "oidcSubjects[0]": "repo:acme/web:environment:production",
+    },
+    "gitlab-ci, its OIDC provider created": {
+        "identity": "gitlab-ci",
+        "oidcSubjects[0]": "project_path:acme/web:ref_type:branch:ref:main",
+        "createOidcProvider": "true",
+    },
+    "existing": {"identity": "existing", "principalArn": "arn:aws:iam::123456789012:role/ci/deployer"},
+}
+
+
+@pytest.mark.parametrize("identity", IDENTITIES)
+def test_every_identity_has_nothing_to_change_after_up(engine: Engine, project: Project, identity: str) -> None:
+    """After ``up``, ``preview --expect-no-changes`` passes for each identity: no input the provider computes (an
+    OIDC provider's thumbprintLists) is planned as a change. Seen failing with the stand-in before it mirrored
+    pulumi-aws's optional-computed inputs: ``~ oidc-provider``, ``~ iam-role``, ``~ aws-auth-entry``."""
+    iam = engine.moto.client("iam")
+    made: list[Any] = []
+    if identity.endswith("looked up"):
+        url = "https://token.actions.githubusercontent.com"
+        arn = iam.create_open_id_connect_provider(Url=url, ClientIDList=["sts.amazonaws.com"])
+        made.append(
+            lambda: iam.delete_open_id_connect_provider(OpenIDConnectProviderArn=arn["OpenIDConnectProviderArn"])
+        )
+    if identity == "existing":
+        iam.create_role(RoleName="deployer", Path="/ci/", AssumeRolePolicyDocument="{}")
+        made.append(lambda: iam.delete_role(RoleName="deployer"))
+    try:
+        if IDENTITIES[identity]:
+            project("config", "rm", "iamUserName")
+        for key, value in IDENTITIES[identity].items():
+            project("config", "set", "--path", key, value)
+        project("up", "--yes")
+        project("preview", "--expect-no-changes", "--diff")
+        project("destroy", "--yes", "--skip-preview")
+    finally:
+        for undo in made:
+            undo()
 
 
 HOOKS = REPO / "tests" / "engine_hooks"
