@@ -19,19 +19,24 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from tests.controlplane.commands import IMAGE, manifest
-from tests.controlplane.fixture import ControlPlane, find_tools
+from tests.controlplane.fixture import TOOLS_SCRIPT, ControlPlane, find_tools
 from tests.engine_stack import Project, engine_on_loopback
 
 NAMESPACE = "my-test-ns"
+#: A cold build of the demo's tools on the 2-core machine, from docs' measurements (README, "Performance").
+COLD_TIME = "20-30 minutes"
+COLD_DISK = "3 GB of Go module cache and 5 GB of Go build cache"
 OTHERS = {
     "mapRoles": yaml.safe_dump(
         [
@@ -88,8 +93,39 @@ def kubectl(plane: ControlPlane, outputs: dict[str, Any], *args: str) -> tuple[i
     return run.returncode, run.stdout + run.stderr
 
 
+def prerequisites() -> str:
+    """What the first step needs, said before it starts: which tools are missing, and what building them takes."""
+    missing = subprocess.run(
+        [str(TOOLS_SCRIPT), "--missing", "@demo"], capture_output=True, text=True, check=True, timeout=60
+    ).stdout.split()
+    if not missing:
+        return "every tool is built already (scripts/tools @demo): seconds"
+    go = shutil.which("go")
+    version = subprocess.run([go, "version"], capture_output=True, text=True, check=False).stdout.strip() if go else ""
+    return (
+        f"to build from source through the Go module proxy: {', '.join(missing)}.\n"
+        f"    Needs Go ({version or 'not found: install Go first'}), network access to the Go module proxy, about "
+        f"{COLD_DISK}, and {COLD_TIME} on 2 cores (docs: cold-path figures); once built, the demo takes under a "
+        "minute. Progress follows, a line per tool and every 30 s."
+    )
+
+
+def resource_counts(project: Project) -> str:
+    """What the engine's count is made of: the component's children by type, then the rest of the stack's state."""
+    resources = project.state()["deployment"]["resources"]
+    component = next(r["urn"] for r in resources if r["type"] == "eks-cicd-access:index:EksCicdAccess")
+    children = Counter(r["type"] for r in resources if r.get("parent") == component)
+    others = [r["type"] for r in resources if r.get("parent") != component]
+    lines = [f"      {n} x {kind}" for kind, n in sorted(children.items())]
+    return (
+        f"    {sum(children.values())} children of the component:\n" + "\n".join(lines) + f"\n    and {len(others)} "
+        f"more: {', '.join(others)} (the stack itself, the program's Kubernetes provider, the component)"
+    )
+
+
 def demo(work: Path) -> None:
-    started = step(1, "build or reuse the tools (scripts/tools; a cold build takes tens of minutes)")
+    started = step(1, "build or reuse the tools (scripts/tools @demo, the set named in scripts/tool-sets)")
+    print(f"    {prerequisites()}", flush=True)
     tools = find_tools("demo", progress=True)
     done(started, ", ".join(f"{name} {path.parent.parent.name}" for name, path in tools.items()))
 
@@ -105,12 +141,15 @@ def demo(work: Path) -> None:
 
         started = step(3, "pulumi up the dev stack (Pulumi.dev.yaml: the recipe's names)")
         project = Project.copy(engine, work)
+        project.echo = True
+        print("    (the README's deploy steps; the kubeconfig set is the control plane's admin one)", flush=True)
         project.create_dev_stack(plane.admin_kubeconfig)
         up = project("up", "--yes")
         outputs = project.outputs(secrets=True)
         users = yaml.safe_load((plane.aws_auth_data() or {}).get("mapUsers") or "[]")
         check(any(u.get("userarn") == outputs["iamUserArn"] for u in users), "our aws-auth entry is missing", users)
-        done(started, f"{summary(up.stdout)}; CI's key {outputs['accessKeyId']}, user {outputs['kubernetesUsername']}")
+        print(f"    {summary(up.stdout)}, of which:\n{resource_counts(project)}", flush=True)
+        done(started, f"CI's key {outputs['accessKeyId']}, user {outputs['kubernetesUsername']}")
 
         started = step(4, f"deploy an image and roll it back as CI, with the exported key ({NAMESPACE})")
         plane.api("POST", f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments", manifest(1, NAMESPACE))

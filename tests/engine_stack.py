@@ -263,6 +263,8 @@ class Project:
     #: project's ``HOME`` as ``~``.
     backend: str
     log: list[tuple[list[str], float, int]] = field(default_factory=list)
+    #: Print each command before running it (``$ pulumi ...``), as ``scripts/demo`` does.
+    echo: bool = False
 
     @classmethod
     def copy(cls, engine: Engine, root: Path, name: str = "project") -> Project:
@@ -289,6 +291,8 @@ class Project:
         (``ok=None``)."""
         started = time.monotonic()
         command = [self.env["PULUMI"], *args, "--non-interactive"]
+        if self.echo:
+            print(f"    $ pulumi {shlex.join(args)}{' < (stdin)' if stdin is not None else ''}", flush=True)
         # Its own process group: on a timeout the language host, the program and the plugins go with it.
         with subprocess.Popen(
             command,
