@@ -207,14 +207,14 @@ def test_yaml_two_teams_and_an_entry(languages: Engine, run_example: Any, foreig
     assert found["outputs"]["teamAUser"] == "team-a" and found["outputs"]["teamBRoleArn"].endswith(":role/team-b")
 
 
-def failed_yaml_preview(engine: Engine, root: Path, resources: dict[str, Any]) -> str:
-    """A YAML program of ``resources`` with the plugin: its ``pulumi preview`` must fail; what it printed."""
+def failed_yaml_preview(engine: Engine, root: Path, resources: dict[str, Any], *, ok: bool | None = False) -> str:
+    """A YAML program of ``resources`` with the plugin: its ``pulumi preview`` must fail (``ok``); what it printed."""
     program = {"name": "bad-input", "runtime": "yaml", "resources": resources,
                "packages": {"eks-cicd-access": str(REPO / "provider")}}  # fmt: skip
     project = Project.make(engine, root, "bad-input", {"Pulumi.yaml": yaml.safe_dump(program)})
     project("login", project.backend)
     project("stack", "init", "dev")
-    failed = project("preview", ok=False)
+    failed = project("preview", ok=ok)
     return failed.stdout + failed.stderr
 
 
@@ -241,7 +241,20 @@ def test_bad_input_from_yaml_fails_the_preview_naming_the_field_as_spelt(languag
     }})  # fmt: skip
     assert "namespace: 'kube-system' is a system namespace" in output, output
     assert "allowSystemNamespace" in output and "allow_system_namespace" not in output, output
+    assert "allowSystemNamespace=true" in output and "True" not in output, output
     assert "Traceback" not in output, output
+
+
+def test_a_warning_from_yaml_is_in_the_schemas_spelling(languages: Engine, tmp_path: Path) -> None:
+    """A rule naming ``deployment`` from YAML: the component's warning names ``roleRules[0].resources``, the
+    schema's spelling, never Python's ``role_rules``."""
+    rules = [{"apiGroups": ["apps"], "resources": ["deployment"], "verbs": ["get"]}]
+    output = failed_yaml_preview(languages, tmp_path, {"ci": {
+        "type": "eks-cicd-access:EksCicdAccess",
+        "properties": {"clusterName": "my-cluster-1", "namespace": "web", "kubeconfig": "x", "roleRules": rules},
+    }}, ok=None)  # fmt: skip
+    assert "roleRules[0].resources: 'deployment' is not served by API group 'apps'" in output, output
+    assert "role_rules" not in output, output
 
 
 def test_yaml_package_add_generates_then_stops_at_link(languages: Engine, tmp_path: Path) -> None:
