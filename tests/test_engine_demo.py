@@ -25,7 +25,8 @@ STEPS = [
 
 
 def test_the_demo_runs_every_step_in_order_and_cleans_up(tmp_path: Path) -> None:
-    """The demo prints its seven steps in order, each ``ok``, exits 0, and leaves no work directory behind."""
+    """The demo prints its seven steps in order, each ``ok`` and each command it runs, explains its resource count,
+    exits 0, and leaves no work directory behind."""
     env = {**os.environ, "PYTHON": sys.executable, "TMPDIR": str(tmp_path)}
     done = subprocess.run([str(DEMO)], env=env, capture_output=True, text=True, timeout=900, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -34,6 +35,14 @@ def test_the_demo_runs_every_step_in_order_and_cleans_up(tmp_path: Path) -> None
     assert all(text.startswith(want) for (_, text), want in zip(headers, STEPS, strict=True)), headers
     assert done.stdout.count("\n    ok (") == 7
     assert "+ 11 created" in done.stdout and "- 11 deleted" in done.stdout
+    # It teaches: what step 1 needs, each command it runs, and what the count is made of.
+    assert "every tool is built already (scripts/tools @demo)" in done.stdout, done.stdout
+    assert "\n    $ pulumi up --yes\n" in done.stdout and "\n    $ pulumi destroy --yes\n" in done.stdout
+    assert "    8 children of the component:\n" in done.stdout, done.stdout
+    assert "and 3 more: pulumi:pulumi:Stack, pulumi:providers:kubernetes, eks-cicd-access:index:EksCicdAccess" in (
+        done.stdout
+    )
+    assert "$ kubectl -n my-test-ns rollout undo deployment/web" in done.stdout
     assert 'deployment "web" successfully rolled out' in done.stdout
     assert 'Error from server (Forbidden): deployments.apps is forbidden: User "my-test-user"' in done.stdout
     assert done.stdout.rstrip().endswith("demo: the whole flow ran")

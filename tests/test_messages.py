@@ -12,7 +12,14 @@ from kubernetes.client.exceptions import ApiException
 
 from eks_cicd_access.args import validate_args
 from eks_cicd_access.authconfigmap import _status_reason, _unavailable, _unreachable
-from eks_cicd_access.aws_auth import MAP_ROLES, MAP_USERS, check_authentication_mode, entries_for, parse_entries
+from eks_cicd_access.aws_auth import (
+    MAP_ROLES,
+    MAP_USERS,
+    check_authentication_mode,
+    entries_for,
+    map_key,
+    parse_entries,
+)
 from eks_cicd_access.mapping import checked_access_entry_cluster, checked_cluster_name
 
 BASE: dict[str, Any] = {"cluster_name": "my-cluster-1", "namespace": "web"}
@@ -364,6 +371,9 @@ def test_aws_auth_messages():
         entries_for(MAP_USERS, "[", "arn:aws:iam::1:user/a")
     assert str(raised.value).startswith("kube-system/aws-auth data.mapUsers is not valid YAML (")
     assert str(raised.value).endswith(f"). {FIX}")
+    with pytest.raises(ValueError) as raised:
+        map_key("mapUser")
+    assert str(raised.value) == "key: 'mapUser' is not one of ['mapRoles', 'mapUsers']; did you mean 'mapUsers'?"
     with pytest.raises(ValueError) as raised:
         check_authentication_mode("prod", "API")
     assert str(raised.value) == (

@@ -21,6 +21,8 @@ from typing import Any
 
 import yaml
 
+from .suggest import did_you_mean
+
 #: Where the mapping lives; EKS reads no other name.
 AWS_AUTH_NAMESPACE = "kube-system"
 AWS_AUTH_NAME = "aws-auth"
@@ -92,7 +94,7 @@ MAP_KEYS: dict[str, MapKey] = {key.name: key for key in (MAP_USERS, MAP_ROLES)}
 def map_key(name: str) -> MapKey:
     """The ``MapKey`` called ``name``; ``ValueError`` for any other key."""
     if name not in MAP_KEYS:
-        raise ValueError(f"key: {name!r} is not one of {sorted(MAP_KEYS)}")
+        raise ValueError(f"key: {name!r} is not one of {sorted(MAP_KEYS)}{did_you_mean(str(name), MAP_KEYS)}")
     return MAP_KEYS[name]
 
 
