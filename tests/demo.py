@@ -34,9 +34,9 @@ from tests.controlplane.fixture import TOOLS_SCRIPT, ControlPlane, find_tools
 from tests.engine_stack import Project, engine_on_loopback
 
 NAMESPACE = "my-test-ns"
-#: A cold build of the demo's tools on the 2-core machine, from docs' measurements (README, "Performance").
-COLD_TIME = "20-30 minutes"
-COLD_DISK = "3 GB of Go module cache and 5 GB of Go build cache"
+#: A cold build of the demo's tools on the 2-core machine (docs/performance.md).
+COLD_TIME = "20-35 minutes"
+COLD_DISK = "4 GB of Go module cache and 10 GB of Go build cache"
 OTHERS = {
     "mapRoles": yaml.safe_dump(
         [
