@@ -115,7 +115,13 @@ def resource_counts(project: Project) -> str:
     resources = project.state()["deployment"]["resources"]
     component = next(r["urn"] for r in resources if r["type"] == "eks-cicd-access:index:EksCicdAccess")
     children = Counter(r["type"] for r in resources if r.get("parent") == component)
-    others = [r["type"] for r in resources if r.get("parent") != component]
+    # Default providers (the engine's own, named default*) are not in the engine's count.
+    others = [
+        r["type"]
+        for r in resources
+        if r.get("parent") != component
+        and not (r["type"].startswith("pulumi:providers:") and r["urn"].rsplit("::", 1)[-1].startswith("default"))
+    ]
     lines = [f"      {n} x {kind}" for kind, n in sorted(children.items())]
     return (
         f"    {sum(children.values())} children of the component:\n" + "\n".join(lines) + f"\n    and {len(others)} "
