@@ -280,3 +280,27 @@ def test_the_readme_table_names_the_schemas_resources_and_entry_inputs():
     assert set(rows) == set(SCHEMA["resources"])
     named = re.findall(r"`(\w+)`", rows[ENTRY].split("|")[3])
     assert [n for n in named if n in resource(ENTRY)["inputProperties"]] == list(resource(ENTRY)["inputProperties"])
+
+
+def test_an_entry_call_runs_while_every_thread_of_the_sdk_waits_on_the_engine() -> None:
+    """The plugin's AwsAuthEntry calls never queue behind the SDK's blocking RPCs: with the event loop's default
+    executor (where a Construct's RegisterResource waits for the engine, which waits for our Check) held by a
+    blocked thread, a Check still completes (on a shared pool it would wait for ever: the YAML preview's hang)."""
+    import asyncio
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from eks_cicd_access.provider import _call
+
+    async def with_the_default_executor_blocked() -> str:
+        loop = asyncio.get_running_loop()
+        loop.set_default_executor(ThreadPoolExecutor(max_workers=1))
+        engine_answers = threading.Event()
+        register_resource = loop.run_in_executor(None, engine_answers.wait)  # the SDK's RPC, holding the only thread
+        try:
+            return str(await asyncio.wait_for(_call(None, lambda: "checked"), timeout=30))
+        finally:
+            engine_answers.set()
+            await register_resource
+
+    assert asyncio.run(with_the_default_executor_blocked()) == "checked"

@@ -25,8 +25,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
+import functools
 import sys
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import grpc
@@ -144,11 +147,19 @@ async def _struct(props: Mapping[str, Any], secret: set[str]) -> struct_pb2.Stru
     return await rpc.serialize_properties(_wire(marked), {})
 
 
+#: The threads of the ``AwsAuthEntry`` calls, apart from the event loop's default executor. That one runs the SDK's
+#: blocking RPCs of each Construct, and a RegisterResource of a component's own ``AwsAuthEntry`` child holds its
+#: thread until the engine has had our Check, Diff and Create for it: on a shared pool, those could wait behind it
+#: for a free thread for ever (with 6 threads on 2 cores, a rare hang of a YAML preview; with 1, every time).
+_ENTRY_CALLS = ThreadPoolExecutor(max_workers=16, thread_name_prefix="aws-auth-entry")
+
+
 async def _call(context: Any, fn: Callable[..., Any], *args: Any) -> Any:
-    """A blocking provider call in a thread (the engine runs independent operations in parallel); the writer's
-    own errors go to the engine as their message alone."""
+    """A blocking provider call in a thread of its own pool (the engine runs independent operations in parallel);
+    the writer's own errors go to the engine as their message alone."""
+    call = functools.partial(contextvars.copy_context().run, fn, *args)
     try:
-        return await asyncio.to_thread(fn, *args)
+        return await asyncio.get_running_loop().run_in_executor(_ENTRY_CALLS, call)
     except AwsAuthError as error:
         await context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(error))
 
