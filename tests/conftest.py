@@ -442,12 +442,12 @@ def engine(control_plane: Any) -> Iterator[Any]:
     tools = find_tools("engine")
     with Moto() as moto:
         moto.seed_cluster(CLUSTER_NAME)
-        before = control_plane.webhook.principals
-        control_plane.webhook.principals = moto.sts_keys
+        before = control_plane.principals
+        control_plane.principals = moto.sts_keys
         try:
             yield Engine(tools, moto, control_plane)
         finally:
-            control_plane.webhook.principals = before
+            control_plane.principals = before
 
 
 @pytest.fixture

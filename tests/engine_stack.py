@@ -87,7 +87,7 @@ class StsKeys(MutableMapping[str, Principal]):
     def _moto(self) -> dict[str, Principal]:
         backend = iam_backends[ACCOUNT]["global"]
         return {
-            key.access_key_id: Principal(key.secret_access_key, user.arn)
+            key.access_key_id: Principal(key.secret_access_key, user.arn, user_id=user.id)
             for user in list(backend.users.values())
             for key in list(user.access_keys)
             if key.status == "Active"
@@ -211,7 +211,7 @@ def engine_on_loopback(work: Path, tools: Mapping[str, Path] | None = None) -> I
     plane = ControlPlane(tools, work / "control-plane", cluster_name=CLUSTER_NAME)
     with plane, Moto() as moto:
         moto.seed_cluster(CLUSTER_NAME)
-        plane.webhook.principals = moto.sts_keys
+        plane.principals = moto.sts_keys
         yield Engine(dict(tools), moto, plane)
 
 

@@ -1,6 +1,7 @@
 """Who a request is, as EKS decides it: a static token, or an STS-signed token mapped through ``aws-auth``.
 
-This is the test server's own reading of aws-iam-authenticator, written from
+Only the fast tier's stand-in API server (``tests/apiserver/server.py``) uses this: the real control plane runs
+the real aws-iam-authenticator (``tests/controlplane``). This is the test server's own reading of it, written from
 its source (``pkg/arn``, ``pkg/config``, ``pkg/mapper/configmap``), not from
 this project's code: the caller ARN that STS would return is canonicalized
 (``assumed-role/NAME/SESSION`` becomes ``role/NAME``, no path), then matched
@@ -34,6 +35,8 @@ class Principal:
     arn: str
     #: Temporary credentials (``ASIA...`` keys from ``AssumeRole*``) carry a session token.
     session_token: str | None = None
+    #: The principal's unique id (a user's ``AIDA...``, a role's ``AROA...``), if known: what STS's ``UserId`` gives.
+    user_id: str | None = None
 
 
 class Unmapped(Exception):

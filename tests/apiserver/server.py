@@ -18,8 +18,9 @@ puts the same requests to both and compares the answers.
 Every request is authenticated (a static token, or the ``k8s-aws-v1.`` token
 ``aws eks get-token`` makes, checked by its STS signature
 (``tests.apiserver.token``) and mapped through the stored ``aws-auth``
-(``tests.apiserver.authenticator``), the same code the real control plane's
-token webhook runs) and recorded. There is no RBAC here: the ``system:masters``
+(``tests.apiserver.authenticator``, our reading of aws-iam-authenticator for
+the fast tier; the cluster, engine and languages tiers run the real one) and
+recorded. There is no RBAC here: the ``system:masters``
 group may do anything, as in Kubernetes, and every other user is refused with
 the real server's 403.
 """

@@ -6,13 +6,22 @@ builds from source (Kubernetes v1.37.2, etcd v3.6.16, kwok v0.8.0):
 - etcd with a fresh data dir on random 127.0.0.1 ports;
 - kube-apiserver started as controller-runtime's envtest starts it (own CA,
   serving certificate, ``--client-ca-file``, service-account keys,
-  ``--authorization-mode=Node,RBAC``), plus what EKS adds: our STS token
-  authenticator as a TokenReview webhook (``webhook.py``), which maps callers
-  through the ``aws-auth`` ConfigMap it reads from this API server. The webhook
-  cache TTL is 0, so an ``aws-auth`` change applies to the next *new* token at
-  once; but kube-apiserver also caches every successful token authentication
-  for 10 s (``TokenSuccessCacheTTL``, no flag), so a token already accepted
-  stays accepted up to 10 s after its mapping goes (as on EKS). ``aws eks
+  ``--authorization-mode=Node,RBAC``), plus what EKS adds: EKS's own
+  authenticator, aws-iam-authenticator (``scripts/tools`` builds v0.7.8), as
+  its TokenReview webhook, configured as EKS runs it: the backends of the
+  cluster's authentication mode (``BACKEND_MODES``: ``EKSConfigMap`` reads
+  ``kube-system/aws-auth`` through a watch; ``DynamicFile`` reads access
+  entries, user-id strict, with reserved username prefixes), switched through
+  ``dynamicBackendModePath``. It asks STS who signed a token; STS is our
+  stand-in on loopback (``sts.py``, reached through ``HTTPS_PROXY``), which
+  checks the signature with the keys it knows. No packet leaves loopback (no
+  EC2 metadata). An ``aws-auth`` change applies once the authenticator's watch
+  has it (well under a second here), to the next *new* token (the webhook
+  cache TTL is 0); but kube-apiserver also caches every successful token
+  authentication for 10 s (``TokenSuccessCacheTTL``, no flag), so a token
+  already accepted stays accepted up to 10 s after its mapping goes (as on
+  EKS). aws-iam-authenticator also serves a fixed health port, 21363, on every
+  interface (no flag), so two control planes at once share it. ``aws eks
   get-token`` signs with a one-second timestamp: two tokens made in the same
   second with the same key are the same token. Every request is audited at
   level Metadata (``audit``: the events since a mark);
@@ -34,7 +43,8 @@ matches also works, leaving the pod unscheduled.)
 
 The admin client certificate (``CN=admin, O=system:masters``) is the test's
 own identity, and also the controllers', the scheduler's, kwok's and the
-webhook's ``aws-auth`` reader's. Everything binds to 127.0.0.1 only.
+authenticator's (for its ``aws-auth`` watch). Every process binds to 127.0.0.1
+only, but for the authenticator's health port.
 """
 
 from __future__ import annotations
@@ -61,7 +71,7 @@ from tests.apiserver.authenticator import Principal
 from tests.clients import BIN, KUBECTL, point_at
 from tests.controlplane.pki import CertificateAuthority, service_account_keys
 from tests.controlplane.processes import Process, environment, free_port, wait_until
-from tests.controlplane.webhook import Review, TokenWebhook, read_aws_auth
+from tests.controlplane.sts import StsStandIn
 
 REPO = Path(__file__).resolve().parents[2]
 TOOLS_SCRIPT = REPO / "scripts" / "tools"
@@ -79,6 +89,39 @@ NEVER_READY_IMAGE = "registry.example.com/web:never-ready"
 SERVICE_CIDR = "10.96.0.0/24"
 SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local"
 STAGES = Path(__file__).with_name("kwok-stages.yaml")
+#: aws-iam-authenticator's backends for each EKS authentication mode: access entries (``DynamicFile``, which EKS
+#: writes from its access-entry API) take precedence over ``aws-auth`` (``EKSConfigMap``), as AWS documents.
+BACKEND_MODES = {
+    "CONFIG_MAP": ["EKSConfigMap"],
+    "API_AND_CONFIG_MAP": ["DynamicFile", "EKSConfigMap"],
+    "API": ["DynamicFile"],
+}
+#: Username prefixes an access entry may not use (the DynamicFile backend refuses them).
+RESERVED_PREFIXES = ("system:", "eks:", "aws:", "amazon:", "iam:")
+ACCESS_ENTRIES_EMPTY = {"LastUpdatedDateTime": "0", "Version": "1", "mapRoles": [], "mapUsers": [], "mapAccounts": []}
+
+
+def _backend_mode_file(mode: str) -> str:
+    """``dynamicBackendModePath``'s contents for an authentication mode (the modes space-separated)."""
+    return json.dumps(
+        {"backendMode": " ".join(BACKEND_MODES[mode]), "Version": "1", "LastUpdatedDateTime": str(int(time.time()))}
+    )
+
+
+def _webhook_kubeconfig(url: str, ca_data: str) -> dict[str, Any]:
+    """kube-apiserver's ``--authentication-token-webhook-config-file``, as aws-iam-authenticator writes it."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [
+            {"name": "aws-iam-authenticator", "cluster": {"server": url, "certificate-authority-data": ca_data}}
+        ],
+        "users": [{"name": "apiserver", "user": {}}],
+        "contexts": [{"name": "webhook", "context": {"cluster": "aws-iam-authenticator", "user": "apiserver"}}],
+        "current-context": "webhook",
+    }
+
+
 AUDIT_POLICY = {
     "apiVersion": "audit.k8s.io/v1",
     "kind": "Policy",
@@ -295,7 +338,14 @@ def _client_env(home: Path, credentials: Mapping[str, str]) -> dict[str, str]:
 class ControlPlane:
     """The control plane; a context manager that starts it and always stops it."""
 
-    def __init__(self, tools: Mapping[str, Path], workdir: Path, *, cluster_name: str) -> None:
+    def __init__(
+        self,
+        tools: Mapping[str, Path],
+        workdir: Path,
+        *,
+        cluster_name: str,
+        authentication_mode: str = "API_AND_CONFIG_MAP",
+    ) -> None:
         self.tools = dict(tools)
         self.workdir = workdir
         self.cluster_name = cluster_name
@@ -304,13 +354,13 @@ class ControlPlane:
         self.ports: dict[str, int] = {}
         #: Seconds each startup step took, and in total.
         self.timings: dict[str, float] = {}
-        self.webhook = TokenWebhook(cluster_name=cluster_name, aws_auth=self._aws_auth)
+        self.sts = StsStandIn(workdir / "sts")
+        self.authentication_mode = authentication_mode
         self.audit = AuditLog(workdir / "audit.log")
         self._ca = CertificateAuthority("control-plane-ca")
         self._admin = self._ca.issue("admin", organizations=["system:masters"], client=True)
         self._files: dict[str, Path] = {}
         self._clients: list[ApiClient] = []
-        self._webhook_client: ApiClient | None = None
 
     # -- what tests use ------------------------------------------------------------------
 
@@ -329,13 +379,13 @@ class ControlPlane:
 
     @property
     def principals(self) -> MutableMapping[str, Principal]:
-        """What STS knows: access key id -> ``Principal(secret, caller ARN, session token)``. Tests add to it."""
-        return self.webhook.principals
+        """What STS knows: access key id -> ``Principal(secret, caller ARN, session token)``. Tests add to it, or
+        set it (the engine tier: moto's IAM keys, read live)."""
+        return self.sts.principals
 
-    @property
-    def reviews(self) -> list[Review]:
-        """Every TokenReview the webhook answered, in order."""
-        return self.webhook.reviews
+    @principals.setter
+    def principals(self, known: MutableMapping[str, Principal]) -> None:
+        self.sts.principals = known
 
     @property
     def admin_kubeconfig(self) -> str:
@@ -456,23 +506,24 @@ class ControlPlane:
         started = time.monotonic()
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self._write_files()
-        self.webhook.__enter__()
-        self._write_yaml("webhook.yaml", self.webhook.kubeconfig())
+        self.sts.__enter__()
         self._start_etcd()
         self._start_apiserver()
+        self._start_authenticator()
         self._start_controllers()
         self._start_kwok()
         self._create_node()
         self.timings["total"] = time.monotonic() - started
 
     def stop(self) -> None:
-        """Stop every process (SIGTERM, then SIGKILL), newest first, and the webhook."""
+        """Stop every process (SIGTERM, then SIGKILL), newest first, and the STS stand-in."""
         for process in reversed(self.processes):
-            process.stop()
+            # aws-iam-authenticator keeps serving after its first SIGTERM (it only cancels a context).
+            process.stop(grace=1.0 if process.name == "aws-iam-authenticator" else 10.0)
         for client in self._clients:
             client.close()  # type: ignore[no-untyped-call,unused-ignore]
         self._clients.clear()
-        self.webhook.__exit__()
+        self.sts.__exit__()
 
     # -- steps ---------------------------------------------------------------------------
 
@@ -487,7 +538,7 @@ class ControlPlane:
         return self._write(name, yaml.safe_dump(obj, sort_keys=False))
 
     def _write_files(self) -> None:
-        for name in ("etcd-client", "etcd-peer", "apiserver", "controller-manager", "scheduler"):
+        for name in ("etcd-client", "etcd-peer", "apiserver", "controller-manager", "scheduler", "authenticator"):
             self.ports[name] = free_port()
         serving = self._ca.issue(
             "kube-apiserver",
@@ -508,6 +559,7 @@ class ControlPlane:
         self._write_yaml("audit-policy.yaml", AUDIT_POLICY)
         for name in ("etcd", "apiserver-certs", "controller-manager-certs", "scheduler-certs", "kwok-home"):
             (self.workdir / name).mkdir(mode=0o700)
+        self._write_authenticator_files()
 
     def _spawn(self, name: str, args: Sequence[str], **env: str) -> Process:
         process = Process(name, [str(self.tools[name]), *args], self.log_dir, env=environment(**env))
@@ -560,7 +612,7 @@ class ControlPlane:
                 f"--client-ca-file={f['ca.crt']}",
                 "--authorization-mode=Node,RBAC",
                 f"--authentication-token-webhook-config-file={f['webhook.yaml']}",
-                "--authentication-token-webhook-version=v1",
+                "--authentication-token-webhook-version=v1beta1",
                 "--authentication-token-webhook-cache-ttl=0s",
                 f"--audit-policy-file={f['audit-policy.yaml']}",
                 f"--audit-log-path={self.audit.path}",
@@ -578,6 +630,73 @@ class ControlPlane:
                 return bool(answer.status == 200)
 
         self._timed("kube-apiserver /readyz", ready, watch=[apiserver, self.processes[0]])
+
+    def _write_authenticator_files(self) -> None:
+        """aws-iam-authenticator's configuration, as EKS runs it: its serving certificate (from our CA, so that the
+        API server's webhook kubeconfig can be written before it starts), the backend modes of the cluster's
+        authentication mode (``backend-mode.json``, read live), an empty access-entry file (``DynamicFile``)."""
+        state = self.workdir / "authenticator"
+        state.mkdir(mode=0o700)
+        serving = self._ca.issue("aws-iam-authenticator", ips=["127.0.0.1"], server=True)
+        self._write("authenticator/cert.pem", serving.cert_pem)
+        self._write("authenticator/key.pem", serving.key_pem)
+        url = f"https://127.0.0.1:{self.ports['authenticator']}/authenticate"
+        self._write_yaml("webhook.yaml", _webhook_kubeconfig(url, self.ca_data))
+        self._write("authenticator/access-entries.json", json.dumps(ACCESS_ENTRIES_EMPTY))
+        self._write("authenticator/backend-mode.json", _backend_mode_file(self.authentication_mode))
+        config = {
+            "clusterID": self.cluster_name,
+            "server": {
+                "address": "127.0.0.1",
+                "hostname": "127.0.0.1",
+                "port": self.ports["authenticator"],
+                "partition": "aws",
+                "stateDir": str(state),
+                "generateKubeconfig": str(self._files["webhook.yaml"]),
+                "kubeconfigPregenerated": True,
+                "kubeconfig": str(self._files["admin.kubeconfig"]),
+                "backendMode": BACKEND_MODES[self.authentication_mode],
+                "dynamicfilepath": str(self._files["authenticator/access-entries.json"]),
+                "dynamicfileUserIDStrict": True,
+                "dynamicBackendModePath": str(self._files["authenticator/backend-mode.json"]),
+                "reservedPrefixConfig": [
+                    {"backendMode": "DynamicFile", "usernamePrefixReserveList": list(RESERVED_PREFIXES)}
+                ],
+            },
+        }
+        self._write_yaml("authenticator/config.yaml", config)
+
+    def _start_authenticator(self) -> None:
+        """aws-iam-authenticator's ``server``: STS through our stand-in (``sts.py``), no EC2 metadata, no AWS
+        configuration; ready once it serves and watches ``kube-system/aws-auth`` (its watch is in the audit log)."""
+        home = self.workdir / "authenticator"
+        mark = self.audit.mark()
+        authenticator = self._spawn(
+            "aws-iam-authenticator",
+            ["server", f"--config={self._files['authenticator/config.yaml']}"],
+            HOME=str(home),
+            HTTPS_PROXY=self.sts.proxy_url,
+            SSL_CERT_FILE=str(self.sts.ca_file),
+            AWS_EC2_METADATA_DISABLED="true",
+            AWS_REGION="us-east-1",
+            AWS_CONFIG_FILE=str(home / "no-aws-config"),
+            AWS_SHARED_CREDENTIALS_FILE=str(home / "no-aws-credentials"),
+        )
+        context = ssl.create_default_context(cafile=str(self._files["ca.crt"]))
+
+        def serving() -> bool:
+            url = f"https://127.0.0.1:{self.ports['authenticator']}/healthz"
+            with urllib.request.urlopen(url, timeout=5, context=context) as answer:
+                return bool(answer.status == 200)
+
+        def watching_aws_auth() -> bool:
+            return any(
+                e.get("verb") == "watch" and (e.get("objectRef") or {}).get("resource") == "configmaps"
+                for e in self.audit.events(mark, settle=0.05)
+            )
+
+        self._timed("aws-iam-authenticator serving", serving, watch=[authenticator])
+        self._timed("aws-iam-authenticator watching aws-auth", watching_aws_auth, watch=[authenticator])
 
     def _start_controllers(self) -> None:
         f = self._files
@@ -667,11 +786,6 @@ class ControlPlane:
         context = ssl.create_default_context(cafile=str(self._files["ca.crt"]))
         context.load_cert_chain(self._files["admin.crt"], self._files["admin.key"])
         return context
-
-    def _aws_auth(self) -> Mapping[str, str] | None:
-        if self._webhook_client is None:
-            self._webhook_client = self.api_client()
-        return read_aws_auth(self._webhook_client)
 
     def version(self) -> str:
         """The API server's ``gitVersion``, e.g. ``v1.37.2``."""
