@@ -447,6 +447,31 @@ class ControlPlane:
         token: str = json.loads(done.stdout)["status"]["token"]
         return token
 
+    def sign_token(self, key_id: str, secret: str, session_token: str | None = None) -> str:
+        """A token as ``aws eks get-token`` makes it (its own code, awscli's ``TokenGenerator``, in this process:
+        no AWS CLI start per token), for this cluster, signed with the given credentials."""
+        import botocore.session
+        from awscli.customizations.eks.get_token import STSClientFactory, TokenGenerator
+
+        session = botocore.session.Session()
+        session.set_credentials(key_id, secret, session_token)
+        sts = STSClientFactory(session).get_sts_client(region_name="us-east-1")
+        token: str = TokenGenerator(sts).get_token(self.cluster_name)
+        return token
+
+    def authenticate(self, token: str) -> tuple[str, tuple[str, ...]] | None:
+        """What aws-iam-authenticator answers for ``token``, asked directly (no API server, so no cache): the
+        username and groups it maps the caller to, or ``None`` if it refuses."""
+        url = f"https://127.0.0.1:{self.ports['authenticator']}/authenticate"
+        review = {"apiVersion": "authentication.k8s.io/v1beta1", "kind": "TokenReview", "spec": {"token": token}}
+        context = ssl.create_default_context(cafile=str(self._files["ca.crt"]))
+        code, answer = send_json(context, url, "POST", review)
+        status = answer.get("status") or {}
+        if code != 200 or not status.get("authenticated"):
+            return None
+        user = status.get("user") or {}
+        return str(user.get("username")), tuple(user.get("groups") or ())
+
     def ci_kubeconfig(self, kubeconfig: str) -> str:
         """The component's exec (``aws eks get-token``) kubeconfig, with only ``server`` and
         ``certificate-authority-data`` pointed at this control plane."""
