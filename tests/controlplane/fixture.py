@@ -447,6 +447,22 @@ class ControlPlane:
         token: str = json.loads(done.stdout)["status"]["token"]
         return token
 
+    def set_authentication_mode(self, mode: str) -> None:
+        """Switch the authenticator's backends to those of EKS authentication mode ``mode`` (``BACKEND_MODES``), as
+        EKS does through ``dynamicBackendModePath``. It rebuilds its mapper chain when it sees the file change (a
+        second or so); poll ``authenticate`` for the effect."""
+        self.authentication_mode = mode
+        self._write("authenticator/backend-mode.json", _backend_mode_file(mode))
+
+    def write_access_entries(self, users: Sequence[Mapping[str, Any]], roles: Sequence[Mapping[str, Any]] = ()) -> None:
+        """Replace the access entries the authenticator's ``DynamicFile`` backend reads: ``mapUsers`` / ``mapRoles``
+        items with ``userarn`` / ``rolearn``, ``userid`` (the principal's unique id: the lookup key, user-id
+        strict), ``username`` and ``groups``. This is the file EKS writes from its access-entry API."""
+        content = {**ACCESS_ENTRIES_EMPTY, "mapUsers": list(users), "mapRoles": list(roles)}
+        self._write(
+            "authenticator/access-entries.json", json.dumps({**content, "LastUpdatedDateTime": str(int(time.time()))})
+        )
+
     def sign_token(self, key_id: str, secret: str, session_token: str | None = None) -> str:
         """A token as ``aws eks get-token`` makes it (its own code, awscli's ``TokenGenerator``, in this process:
         no AWS CLI start per token), for this cluster, signed with the given credentials."""
