@@ -38,22 +38,45 @@ from urllib.parse import parse_qs, unquote, urlsplit
 MODES = ("CONFIG_MAP", "API_AND_CONFIG_MAP", "API")
 TYPES = ("STANDARD", "FARGATE_LINUX", "EC2_LINUX", "EC2_WINDOWS", "EC2", "HYBRID_LINUX", "HYPERPOD_LINUX")
 RESERVED_PREFIXES = ("system:", "eks:", "aws:", "amazon:", "iam:")
-#: ``ListAccessPolicies``: EKS's managed access policies.
+#: ``ListAccessPolicies``: EKS's managed access policies (the AWS CLI's example answer, 2026).
 POLICIES = tuple(
     f"arn:aws:eks::aws:cluster-access-policy/{name}"
     for name in (
-        "AmazonEKSAdminPolicy",
-        "AmazonEKSClusterAdminPolicy",
-        "AmazonEKSEditPolicy",
-        "AmazonEKSViewPolicy",
-        "AmazonEKSAdminViewPolicy",
+        "AmazonEKSAdminPolicy", "AmazonEKSAdminViewPolicy", "AmazonEKSAutoNodePolicy",
+        "AmazonEKSBlockStorageClusterPolicy", "AmazonEKSBlockStoragePolicy", "AmazonEKSClusterAdminPolicy",
+        "AmazonEKSComputeClusterPolicy", "AmazonEKSComputePolicy", "AmazonEKSEditPolicy", "AmazonEKSHybridPolicy",
+        "AmazonEKSLoadBalancingClusterPolicy", "AmazonEKSLoadBalancingPolicy", "AmazonEKSNetworkingClusterPolicy",
+        "AmazonEKSNetworkingPolicy", "AmazonEKSViewPolicy", "AmazonEMRJobPolicy",
+        "AmazonSagemakerHyperpodClusterPolicy", "AmazonSagemakerHyperpodControllerPolicy",
+        "AmazonSagemakerHyperpodSystemNamespacePolicy",
     )
+)  # fmt: skip
+
+
+# EKS's messages, as users pasted them (sources in docs/eks-access-emulation.md).
+ENTRY_NOT_FOUND = (
+    "The specified principalArn could not be found. You can view your available access entries with "
+    "'list-access-entries'."
 )
-
-
-ENTRY_NOT_FOUND = "The specified access entry resource does not exist on this cluster."
 ENTRY_IN_USE = "The specified access entry resource is already in use on this cluster."
-NOT_STANDARD = "Username and kubernetesGroups are not allowed for access entries of type {type}."
+INVALID_PRINCIPAL = "The specified principalArn is invalid: invalid principal."
+BAD_ARN = "The principalArn parameter format is not valid"
+GROUPS_NOT_ALLOWED = (
+    'The specified kubernetesGroups is invalid: setting kubernetesGroups is not allowed when the type is "{type}"'
+)
+RESERVED_GROUP = "The kubernetes group name {group} is invalid, it cannot start with {prefix}"
+RESERVED_USERNAME = "The username must not begin with {prefix}"
+NEEDS_API_MODE = (
+    "The cluster's authentication mode must be set to one of [API, API_AND_CONFIG_MAP] to perform this operation."
+)
+MODE_UPDATE = "Unsupported authentication mode update from {old} to {new}"
+POLICY_NOT_FOUND = "The specified policyArn could not be found."
+ONLY_STANDARD = 'This operation can only be performed on Access Entries with a type of "STANDARD".'
+NO_NAMESPACES = "At least 1 namespace must be provided if the type is set as namespace"
+CLUSTER_WITH_NAMESPACES = "accessScope should not include namespaces if the type is not set as namespace"
+BOOTSTRAP_CONFIG_MAP = (
+    "bootstrapClusterCreatorAdminPermissions must be true if cluster authentication mode is set to CONFIG_MAP"
+)
 
 
 class EksError(Exception):
@@ -150,10 +173,7 @@ class AccessApi:
 
     def _api_mode(self, cluster: str) -> None:
         if self.cluster(cluster).mode == "CONFIG_MAP":
-            raise _invalid(
-                "The cluster's authentication mode must be set to one of [API, API_AND_CONFIG_MAP] to perform this "
-                "operation."
-            )
+            raise EksError(400, "InvalidRequestException", NEEDS_API_MODE)
 
     # -- access entries ------------------------------------------------------------------------
 
@@ -164,9 +184,11 @@ class AccessApi:
             kind = str(body.get("type") or "STANDARD")
             if kind not in TYPES:
                 raise _invalid(f"The type {kind} is not supported. Supported types are {', '.join(TYPES)}.")
+            if not re.fullmatch(r"arn:aws[a-z-]*:iam::\d{12}:(user|role)/.+", principal_arn):
+                raise _invalid(BAD_ARN)
             principal_id = self.principals(principal_arn)
             if principal_id is None:
-                raise _invalid("The specified principalArn is invalid: invalid principal.")
+                raise _invalid(INVALID_PRINCIPAL)
             if principal_arn in self.cluster(cluster).entries:
                 raise EksError(
                     409,
@@ -175,14 +197,14 @@ class AccessApi:
                 )
             groups = list(body.get("kubernetesGroups") or [])
             username = body.get("username")
-            if kind != "STANDARD" and (groups or username):
-                raise _invalid(NOT_STANDARD.format(type=kind))
+            if kind != "STANDARD" and groups:
+                raise _invalid(GROUPS_NOT_ALLOWED.format(type=kind))
             _check_names(username, groups)
             name = str(username) if username else _default_username(principal_arn, kind)
             entry = Entry(
                 cluster, principal_arn, kind, name, groups, principal_id,
                 arn=f"arn:aws:eks:{self.region}:{self.account}:access-entry/{cluster}/{_kind_path(principal_arn)}/"
-                f"{self.account}/{principal_id}/{uuid.uuid4()}",
+                f"{principal_arn.split(':')[4]}/{principal_arn.rsplit('/', 1)[1]}/{uuid.uuid4()}",
                 tags=dict(body.get("tags") or {}),
             )  # fmt: skip
             self.cluster(cluster).entries[principal_arn] = entry
@@ -231,17 +253,15 @@ class AccessApi:
             entry = self._entry(cluster, principal_arn)
             policy = str(body.get("policyArn") or "")
             if policy not in POLICIES:
-                raise EksError(404, "ResourceNotFoundException", f"The specified policyArn {policy} does not exist.")
+                raise EksError(404, "ResourceNotFoundException", POLICY_NOT_FOUND)
             if entry.type != "STANDARD":
-                raise _invalid("Access policies can only be associated with access entries of type STANDARD.")
+                raise _invalid(ONLY_STANDARD)
             scope = dict(body.get("accessScope") or {})
-            if scope.get("type") not in ("cluster", "namespace"):
-                raise _invalid("The accessScope type must be one of [cluster, namespace].")
             namespaces = list(scope.get("namespaces") or [])
-            if scope["type"] == "namespace" and not namespaces:
-                raise _invalid("namespaces must be specified when accessScope type is namespace.")
-            if scope["type"] == "cluster" and namespaces:
-                raise _invalid("namespaces can not be specified when accessScope type is cluster.")
+            if scope.get("type") == "namespace" and not namespaces:
+                raise _invalid(NO_NAMESPACES)
+            if scope.get("type") != "namespace" and namespaces:
+                raise _invalid(CLUSTER_WITH_NAMESPACES)
             now = _now()
             held = entry.policies.get(policy, {"associatedAt": now})
             entry.policies[policy] = {**held, "accessScope": {"type": scope["type"], "namespaces": namespaces},
@@ -256,12 +276,14 @@ class AccessApi:
         with self._lock:
             entry = self._entry(cluster, principal_arn)
             if entry.policies.pop(policy, None) is None:
-                raise EksError(404, "ResourceNotFoundException", f"The specified policyArn {policy} is not associated.")
+                raise EksError(404, "ResourceNotFoundException", POLICY_NOT_FOUND)
             return {}
 
     def list_associated(self, cluster: str, principal_arn: str) -> dict[str, Any]:
         with self._lock:
             entry = self._entry(cluster, principal_arn)
+            if entry.type != "STANDARD":
+                raise _invalid(ONLY_STANDARD)
             return {
                 "clusterName": cluster,
                 "principalArn": principal_arn,
@@ -275,18 +297,12 @@ class AccessApi:
         return {"authenticationMode": held.mode, "bootstrapClusterCreatorAdminPermissions": held.bootstrap_admin}
 
     def update_config(self, cluster: str, access_config: Mapping[str, Any]) -> dict[str, Any]:
-        """``UpdateClusterConfig`` with ``accessConfig``: the mode moves one way only, one step or more."""
+        """``UpdateClusterConfig`` with ``accessConfig``: the mode moves one way, one step at a time."""
         with self._lock:
             held = self.cluster(cluster)
-            if "bootstrapClusterCreatorAdminPermissions" in access_config:
-                raise _invalid("bootstrapClusterCreatorAdminPermissions can only be set when creating the cluster.")
             wanted = str(access_config.get("authenticationMode") or "")
-            if wanted not in MODES:
-                raise _invalid(f"Unsupported authentication mode {wanted}.")
-            if wanted == held.mode:
-                raise _invalid(f"Unsupported authentication mode update from {held.mode} to {wanted}")
-            if MODES.index(wanted) < MODES.index(held.mode):
-                raise _invalid(f"Unsupported authentication mode update from {held.mode} to {wanted}")
+            if wanted not in MODES or MODES.index(wanted) != MODES.index(held.mode) + 1:
+                raise _invalid(MODE_UPDATE.format(old=held.mode, new=wanted))
             held.mode = wanted
             self._changed(cluster)
             return {
@@ -303,11 +319,12 @@ class AccessApi:
 
 def _check_names(username: Any, groups: list[Any]) -> None:
     """EKS refuses a username or group with a reserved prefix."""
-    if username and str(username).startswith(RESERVED_PREFIXES):
-        raise _invalid(f"username prefix is reserved: {username}")
-    for group in groups:
-        if str(group).startswith(RESERVED_PREFIXES):
-            raise _invalid(f"kubernetesGroup prefix is reserved: {group}")
+    for prefix in RESERVED_PREFIXES:
+        if username and str(username).startswith(prefix):
+            raise _invalid(RESERVED_USERNAME.format(prefix=prefix))
+        for group in groups:
+            if str(group).startswith(prefix):
+                raise _invalid(RESERVED_GROUP.format(group=group, prefix=prefix))
 
 
 def _kind_path(principal_arn: str) -> str:
@@ -316,8 +333,10 @@ def _kind_path(principal_arn: str) -> str:
 
 def _default_username(principal_arn: str, kind: str) -> str:
     """The username EKS gives an entry created without one."""
-    if kind != "STANDARD":
+    if kind in ("EC2_LINUX", "EC2_WINDOWS"):
         return "system:node:{{EC2PrivateDNSName}}"
+    if kind != "STANDARD":
+        return "system:node:{{SessionName}}"
     match = re.fullmatch(r"arn:([^:]+):iam::(\d+):role/(?:.*/)?([^/]+)", principal_arn)
     if match:
         partition, account, name = match.groups()
@@ -339,8 +358,12 @@ def _answer(call: Callable[[], Mapping[str, Any]]) -> tuple[int, dict[str, str],
     try:
         return 200, {"Content-Type": "application/json"}, json.dumps(call())
     except EksError as error:
-        headers = {"Content-Type": "application/json", "x-amzn-errortype": error.code}
-        return error.status, headers, json.dumps({"message": error.message})
+        return _refused(error)
+
+
+def _refused(error: EksError) -> tuple[int, dict[str, str], str]:
+    headers = {"Content-Type": "application/json", "x-amzn-errortype": error.code}
+    return error.status, headers, json.dumps({"message": error.message})
 
 
 #: The emulation moto's server answers with: like moto's own backends, one per process.
@@ -391,13 +414,16 @@ def serve_on_moto(api: AccessApi) -> None:
         return _answer(lambda: {"accessPolicies": [{"name": p.rsplit("/", 1)[1], "arn": p} for p in POLICIES]})
 
     def create_cluster(request: Any, full_url: str, headers: Any) -> Any:
+        config = json.loads(request.data or b"{}").get("accessConfig") or {} if request.method == "POST" else {}
+        mode = str(config.get("authenticationMode") or "CONFIG_MAP")
+        if mode == "CONFIG_MAP" and config.get("bootstrapClusterCreatorAdminPermissions") is False:
+            return _refused(_invalid(BOOTSTRAP_CONFIG_MAP))
         status, out_headers, body = clusters_handler(request, full_url, headers)
         if request.method == "POST" and status == 200:
-            config = json.loads(request.data or b"{}").get("accessConfig") or {}
             found = json.loads(body)
             held = _SERVED[0].cluster(found["cluster"]["name"])
-            held.mode = str(config.get("authenticationMode") or held.mode)
-            held.bootstrap_admin = bool(config.get("bootstrapClusterCreatorAdminPermissions", held.bootstrap_admin))
+            held.mode = mode
+            held.bootstrap_admin = bool(config.get("bootstrapClusterCreatorAdminPermissions", True))
             found["cluster"]["accessConfig"] = _SERVED[0].access_config(found["cluster"]["name"])
             body = json.dumps(found)
         return status, out_headers, body

@@ -22,6 +22,7 @@ import boto3
 import grpc
 import pulumi_aws as aws
 import pytest
+from botocore.exceptions import ClientError
 from google.protobuf import empty_pb2
 from moto.server import ThreadedMotoServer
 from pulumi.provider.experimental.property_value import PropertyValue
@@ -41,6 +42,7 @@ from pulumi.runtime.proto import provider_pb2_grpc
 from tests.aws_standin.kinds import KINDS, StandinError, optional_computed, ses_smtp_password_v4
 from tests.aws_standin.provider import CLUSTERS, MOTO_URL, UNKNOWN, AwsStandin, plain, plain_map, wire
 from tests.conftest import ACCOUNT, REGION, Stack
+from tests.eks_access import AccessApi, moto_clusters, moto_principals, serve_on_moto
 from tests.test_component import deploy
 
 T = TypeVar("T")
@@ -88,10 +90,11 @@ def urn(token: str, name: str = "ci") -> str:
 
 @pytest.fixture(scope="module")
 def moto_url() -> Iterator[str]:
-    """moto in server mode on a free loopback port, for the module."""
+    """moto in server mode on a free loopback port, for the module, with EKS's access-entry API emulated on it."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
+    serve_on_moto(AccessApi(moto_principals(ACCOUNT), moto_clusters(ACCOUNT), account=ACCOUNT))
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     try:
@@ -417,12 +420,30 @@ def test_get_cluster_answers_moto_with_the_seeded_endpoint(standin: Standin, mon
     assert set(found) <= {name for name in vars(result) if not name.startswith("_")} | wire_names(result)
 
 
-def test_access_entries_are_refused_as_motos_gap(standin: Standin) -> None:
-    """moto has no EKS access entries: creating one is a loud error, not a pretend success."""
-    with pytest.raises(StandinError, match="moto has no EKS access entries"):
-        standin.create(
-            "aws:eks/accessEntry:AccessEntry", {"clusterName": "my-cluster-1", "principalArn": "arn:aws:iam::1:user/u"}
-        )
+def test_an_access_entry_is_created_read_updated_and_deleted_against_the_eks_emulation(standin: Standin) -> None:
+    """aws:eks/accessEntry:AccessEntry against EKS's access-entry API as tests/eks_access.py emulates it: pulumi-aws's
+    id (CLUSTER:PRINCIPAL) and property names, EKS's defaults read back (STANDARD, the user's ARN as username),
+    groups changed in place, and gone after delete; a second entry for the principal is EKS's refusal."""
+    token = "aws:eks/accessEntry:AccessEntry"
+    standin.iam.create_user(UserName="entry-ci")
+    principal = f"arn:aws:iam::{ACCOUNT}:user/entry-ci"
+    cluster = "entry-cluster"
+    role = standin.iam.create_role(RoleName="entry-cluster", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    standin.eks.create_cluster(name=cluster, roleArn=role, resourcesVpcConfig={"subnetIds": ["subnet-1"]},
+                               accessConfig={"authenticationMode": "API_AND_CONFIG_MAP"})  # fmt: skip
+    inputs = {"clusterName": cluster, "principalArn": principal, "kubernetesGroups": ["deployers"]}
+    ident, _ = standin.create(token, inputs)
+    assert ident == f"{cluster}:{principal}"
+    _, state = standin.read(token, ident, inputs)
+    assert (state["type"], state["userName"], state["kubernetesGroups"]) == ("STANDARD", principal, ["deployers"])
+    assert state["accessEntryArn"].startswith(f"arn:aws:eks:{REGION}:{ACCOUNT}:access-entry/{cluster}/user/")
+    assert standin.diff(token, state, {**state, "principalArn": principal + "-2"})[1] == ["principalArn"]
+    updated = standin.update(token, ident, state, {**inputs, "kubernetesGroups": ["ops"]})
+    assert updated["kubernetesGroups"] == ["ops"]
+    with pytest.raises(ClientError, match="ResourceInUseException"):
+        standin.create(token, inputs)
+    standin.delete(token, ident, updated)
+    assert standin.read(token, ident, updated)[0] in (None, "")
 
 
 def test_the_plugin_on_path_serves_as_pulumi_aws(moto_url: str) -> None:

@@ -17,7 +17,14 @@ from botocore.exceptions import ClientError
 from botocore.model import Shape
 
 from tests.clients import BIN
-from tests.eks_access import AccessApi, ClusterAccess, moto_clusters, moto_principals, serve_on_moto
+from tests.eks_access import (
+    ENTRY_IN_USE,
+    AccessApi,
+    ClusterAccess,
+    moto_clusters,
+    moto_principals,
+    serve_on_moto,
+)
 from tests.engine_stack import ACCOUNT, Moto
 
 CLUSTER = "access-cluster"
@@ -69,7 +76,7 @@ def emulated() -> Iterator[Emulated]:
     def changed(name: str, held: ClusterAccess) -> None:
         found.append((name, held.mode, len(held.entries)))
 
-    api = AccessApi(principals=moto_principals(ACCOUNT), cluster_exists=moto_clusters(ACCOUNT), on_change=changed)
+    api = AccessApi(moto_principals(ACCOUNT), moto_clusters(ACCOUNT), account=ACCOUNT, on_change=changed)
     serve_on_moto(api)
     with Moto() as moto:
         eks = moto.client("eks")
@@ -123,7 +130,9 @@ def test_an_entry_is_created_described_listed_updated_and_deleted(emulated: Emul
         ["deployers"],
         "STANDARD",
     )
-    assert entry["accessEntryArn"].startswith(f"arn:aws:eks:us-east-1:{ACCOUNT}:access-entry/{CLUSTER}/user/")
+    assert entry["accessEntryArn"].startswith(
+        f"arn:aws:eks:us-east-1:{ACCOUNT}:access-entry/{CLUSTER}/user/{ACCOUNT}/ci/"
+    )
     assert eks.list_access_entries(clusterName=CLUSTER)["accessEntries"] == [arn("user", "ci")]
     updated = eks.update_access_entry(clusterName=CLUSTER, principalArn=arn("user", "ci"), kubernetesGroups=["ops"])
     assert updated["accessEntry"]["kubernetesGroups"] == ["ops"]
@@ -159,7 +168,8 @@ def test_the_entry_binds_the_principals_unique_id(emulated: Emulated, eks: Any) 
         ({"principalArn": arn("role", "ci/deployer"), "type": "EC2_LINUX", "kubernetesGroups": ["ops"]},
          "InvalidParameterException"),
         ({"principalArn": arn("user", "ci"), "clusterName": "no-such-cluster"}, "ResourceNotFoundException"),
-        ({"principalArn": arn("user", "ci"), "clusterName": CONFIG_MAP_CLUSTER}, "InvalidParameterException"),
+        ({"principalArn": arn("user", "ci"), "clusterName": CONFIG_MAP_CLUSTER}, "InvalidRequestException"),
+        ({"principalArn": f"arn:aws:sts::{ACCOUNT}:assumed-role/deployer/s"}, "InvalidParameterException"),
     ],
 )  # fmt: skip
 def test_a_create_eks_refuses_is_refused_with_its_exception(eks: Any, call: dict[str, Any], expected: str) -> None:
@@ -177,6 +187,7 @@ def test_one_entry_per_principal(eks: Any) -> None:
     with pytest.raises(ClientError) as refused:
         eks.create_access_entry(clusterName=CLUSTER, principalArn=arn("user", "ci"), username="again")
     assert code(refused) == "ResourceInUseException"
+    assert refused.value.response["Error"]["Message"] == ENTRY_IN_USE
 
 
 def test_a_missing_entry_is_not_found(eks: Any) -> None:
@@ -214,8 +225,8 @@ def test_access_policies_are_associated_listed_and_disassociated(eks: Any) -> No
 
 
 def test_the_authentication_mode_moves_one_way(emulated: Emulated, eks: Any) -> None:
-    """DescribeCluster shows accessConfig; UpdateClusterConfig moves CONFIG_MAP to API_AND_CONFIG_MAP to API and
-    refuses any step back or in place."""
+    """DescribeCluster shows accessConfig; UpdateClusterConfig moves CONFIG_MAP to API_AND_CONFIG_MAP to API, one
+    step at a time, and refuses a skipped step, a step back and a step in place, with EKS's message."""
     name = "ladder"
     role = arn("role", "eks-cluster")
     eks.create_cluster(name=name, roleArn=role, resourcesVpcConfig={"subnetIds": ["subnet-0a1b2c3d"]})
@@ -225,6 +236,8 @@ def test_the_authentication_mode_moves_one_way(emulated: Emulated, eks: Any) -> 
 
     assert mode() == "CONFIG_MAP"
     for wanted, allowed in [
+        ("API", False),
+        ("CONFIG_MAP", False),
         ("API_AND_CONFIG_MAP", True),
         ("CONFIG_MAP", False),
         ("API_AND_CONFIG_MAP", False),
@@ -239,6 +252,10 @@ def test_the_authentication_mode_moves_one_way(emulated: Emulated, eks: Any) -> 
             with pytest.raises(ClientError) as refused:
                 eks.update_cluster_config(name=name, accessConfig={"authenticationMode": wanted})
             assert code(refused) == "InvalidParameterException"
+            assert (
+                refused.value.response["Error"]["Message"]
+                == f"Unsupported authentication mode update from {before} to {wanted}"
+            )
         assert mode() == (wanted if allowed else before)
     assert emulated.changes[-2:] == [(name, "API_AND_CONFIG_MAP", 0), (name, "API", 0)]
 
@@ -255,3 +272,14 @@ def test_the_aws_cli_reaches_it(emulated: Emulated, eks: Any) -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["accessEntries"] == [arn("user", "ci")]
+
+
+def test_a_config_map_cluster_keeps_its_creator_admin(emulated: Emulated, eks: Any) -> None:
+    """CreateCluster refuses CONFIG_MAP without the creator's admin permissions, as EKS does, and makes nothing."""
+    with pytest.raises(ClientError) as refused:
+        eks.create_cluster(name="no-admin", roleArn=arn("role", "eks-cluster"),
+                           resourcesVpcConfig={"subnetIds": ["subnet-0a1b2c3d"]},
+                           accessConfig={"authenticationMode": "CONFIG_MAP",
+                                         "bootstrapClusterCreatorAdminPermissions": False})  # fmt: skip
+    assert code(refused) == "InvalidParameterException"
+    assert "no-admin" not in eks.list_clusters()["clusters"]

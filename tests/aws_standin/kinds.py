@@ -412,10 +412,66 @@ def _oidc_delete(aws: Aws, ident: str, state: State) -> None:
 
 
 # -- aws:eks/accessEntry:AccessEntry -------------------------------------------------------------------
+# Served by EKS's access-entry API as tests/eks_access.py emulates it on moto's server (moto has none). The id is
+# pulumi-aws's: "CLUSTER:PRINCIPAL_ARN". No update path changes the principal or the type: those replace.
 
 
-def _no_access_entries(*_: Any) -> Any:
-    raise StandinError("aws:eks/accessEntry:AccessEntry: moto has no EKS access entries, so neither has the stand-in")
+def _entry_ident(ident: str) -> tuple[str, str]:
+    cluster, _, principal = ident.partition(":")
+    return cluster, principal
+
+
+def _entry_read(aws: Aws, ident: str, state: State) -> State | None:
+    cluster, principal = _entry_ident(ident)
+    try:
+        found = aws.eks.describe_access_entry(clusterName=cluster, principalArn=principal)["accessEntry"]
+    except ClientError as error:
+        if _missing(error):
+            return None
+        raise
+    return {
+        "clusterName": cluster,
+        "principalArn": principal,
+        "kubernetesGroups": sorted(found.get("kubernetesGroups") or []),
+        "type": found["type"],
+        "userName": found["username"],
+        "tags": state.get("tags"),
+        "tagsAll": dict(found.get("tags") or {}),
+        "accessEntryArn": found["accessEntryArn"],
+        "createdAt": found["createdAt"].isoformat(),
+        "modifiedAt": found["modifiedAt"].isoformat(),
+    }
+
+
+def _entry_create(aws: Aws, inputs: State) -> tuple[str, State]:
+    call: dict[str, Any] = {
+        "clusterName": inputs["clusterName"],
+        "principalArn": inputs["principalArn"],
+        "type": inputs.get("type") or "STANDARD",
+        "tags": inputs.get("tags") or {},
+    }
+    if inputs.get("kubernetesGroups"):
+        call["kubernetesGroups"] = list(inputs["kubernetesGroups"])
+    if inputs.get("userName"):
+        call["username"] = inputs["userName"]
+    aws.eks.create_access_entry(**call)
+    ident = f"{inputs['clusterName']}:{inputs['principalArn']}"
+    return ident, _read_back(_entry_read, aws, ident, inputs)
+
+
+def _entry_update(aws: Aws, ident: str, old: State, new: State) -> State:
+    cluster, principal = _entry_ident(ident)
+    call: dict[str, Any] = {"clusterName": cluster, "principalArn": principal}
+    call["kubernetesGroups"] = list(new.get("kubernetesGroups") or [])
+    if new.get("userName"):
+        call["username"] = new["userName"]
+    aws.eks.update_access_entry(**call)
+    return _read_back(_entry_read, aws, ident, new)
+
+
+def _entry_delete(aws: Aws, ident: str, state: State) -> None:
+    cluster, principal = _entry_ident(ident)
+    aws.eks.delete_access_entry(clusterName=cluster, principalArn=principal)
 
 
 def _read_back(read: Callable[[Aws, str, State], State | None], aws: Aws, ident: str, state: State) -> State:
@@ -537,10 +593,10 @@ KINDS: dict[str, Kind] = {
             supported=frozenset({"clusterName", "principalArn", "kubernetesGroups", "type", "userName"}) | _TAGS,
             replace_on=frozenset({"clusterName", "principalArn", "type"}),
             computed=frozenset({"accessEntryArn", "createdAt", "modifiedAt", "tagsAll"}),
-            create=_no_access_entries,
-            read=_no_access_entries,
-            delete=_no_access_entries,
-            update=_no_access_entries,
+            create=_entry_create,
+            read=_entry_read,
+            delete=_entry_delete,
+            update=_entry_update,
             defaults={"type": "STANDARD"},
         ),
     )
