@@ -437,17 +437,20 @@ def engine(control_plane: Any) -> Iterator[Any]:
     ``scripts/tools``, moto in server mode with the cluster seeded, and the session's control plane, whose token
     webhook reads moto's keys for the module."""
     from tests.controlplane.fixture import find_tools
-    from tests.engine_stack import CLUSTER_NAME, Engine, Moto
+    from tests.engine_stack import CLUSTER_NAME, Engine, Moto, sync_access_to
 
     tools = find_tools("engine")
     with Moto() as moto:
+        moto.access.on_change = sync_access_to(control_plane)
         moto.seed_cluster(CLUSTER_NAME)
-        before = control_plane.principals
+        before, mode = control_plane.principals, control_plane.authentication_mode
         control_plane.principals = moto.sts_keys
         try:
             yield Engine(tools, moto, control_plane)
         finally:
             control_plane.principals = before
+            control_plane.write_access_entries([])
+            control_plane.set_authentication_mode(mode)
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +47,7 @@ from tests.apiserver.authenticator import Principal
 from tests.aws_standin.provider import CLUSTERS, MOTO_URL
 from tests.controlplane.fixture import ControlPlane, find_tools, one_per_request, tool_bin
 from tests.controlplane.processes import free_port
+from tests.eks_access import AccessApi, ClusterAccess, moto_clusters, moto_principals, serve_on_moto
 
 REPO = Path(__file__).resolve().parents[1]
 #: The program files a user's checkout has: copied into each project directory.
@@ -120,6 +121,9 @@ class Moto:
         self.port = free_port()
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
         self.sts_keys = StsKeys()
+        #: EKS's access-entry API, emulated on this server (``tests/eks_access.py``); ``access.on_change`` hears of
+        #: each change (``sync_access_to`` hands them to the control plane's authenticator, as EKS does).
+        self.access = AccessApi(moto_principals(ACCOUNT), moto_clusters(ACCOUNT), account=ACCOUNT)
 
     @property
     def url(self) -> str:
@@ -127,6 +131,7 @@ class Moto:
 
     def __enter__(self) -> Moto:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not a line per request on stderr
+        serve_on_moto(self.access)
         self._server.start()
         self.reset()  # moto's backends are this process's: what an earlier module left is not ours
         return self
@@ -138,14 +143,15 @@ class Moto:
             self._server.stop()
 
     def reset(self) -> None:
-        """Empty every moto backend (moto's own ``/moto-api/reset``)."""
+        """Empty every moto backend (moto's own ``/moto-api/reset``), and the access entries."""
         urllib.request.urlopen(urllib.request.Request(f"{self.url}/moto-api/reset", method="POST"), timeout=30).close()
+        self.access.clusters.clear()
 
     def client(self, service: str) -> Any:
         return client(service, self.url)
 
-    def seed_cluster(self, name: str = CLUSTER_NAME) -> str:
-        """An ACTIVE EKS cluster ``name`` in moto (its role made first); its ARN."""
+    def seed_cluster(self, name: str = CLUSTER_NAME, mode: str = "API_AND_CONFIG_MAP") -> str:
+        """An ACTIVE EKS cluster ``name`` in moto (its role made first), in authentication mode ``mode``; its ARN."""
         iam = self.client("iam")
         try:
             role = iam.get_role(RoleName="eks-cluster")["Role"]["Arn"]
@@ -153,7 +159,12 @@ class Moto:
             role = iam.create_role(RoleName="eks-cluster", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
         eks = self.client("eks")
         if name not in eks.list_clusters()["clusters"]:
-            eks.create_cluster(name=name, roleArn=role, resourcesVpcConfig={"subnetIds": ["subnet-0a1b2c3d"]})
+            eks.create_cluster(
+                name=name,
+                roleArn=role,
+                resourcesVpcConfig={"subnetIds": ["subnet-0a1b2c3d"]},
+                accessConfig={"authenticationMode": mode},
+            )
         arn: str = eks.describe_cluster(name=name)["cluster"]["arn"]
         return arn
 
@@ -203,6 +214,27 @@ class Engine:
         }
 
 
+def sync_access_to(plane: ControlPlane) -> Callable[[str, ClusterAccess], None]:
+    """What EKS does inside: hand the access entries and the authentication mode of the control plane's cluster to
+    its aws-iam-authenticator (the ``DynamicFile`` backend's file, user-id strict; ``dynamicBackendModePath``)."""
+
+    def changed(name: str, held: ClusterAccess) -> None:
+        if name != plane.cluster_name:
+            return
+        users: list[dict[str, Any]] = []
+        roles: list[dict[str, Any]] = []
+        for entry in held.entries.values():
+            kind, field_ = ("role", "rolearn") if ":role/" in entry.principal_arn else ("user", "userarn")
+            mapping = {field_: entry.principal_arn, "userid": entry.principal_id, "username": entry.username,
+                       "groups": list(entry.groups)}  # fmt: skip
+            (roles if kind == "role" else users).append(mapping)
+        plane.write_access_entries(users, roles)
+        if plane.authentication_mode != held.mode:
+            plane.set_authentication_mode(held.mode)
+
+    return changed
+
+
 @contextmanager
 def engine_on_loopback(work: Path, tools: Mapping[str, Path] | None = None) -> Iterator[Engine]:
     """A control plane and moto of their own, started in ``work`` and always stopped: for scripts (the demo, the
@@ -210,6 +242,7 @@ def engine_on_loopback(work: Path, tools: Mapping[str, Path] | None = None) -> I
     tools = tools or find_tools("engine")
     plane = ControlPlane(tools, work / "control-plane", cluster_name=CLUSTER_NAME)
     with plane, Moto() as moto:
+        moto.access.on_change = sync_access_to(plane)
         moto.seed_cluster(CLUSTER_NAME)
         plane.principals = moto.sts_keys
         yield Engine(dict(tools), moto, plane)

@@ -17,14 +17,7 @@ from botocore.exceptions import ClientError
 from botocore.model import Shape
 
 from tests.clients import BIN
-from tests.eks_access import (
-    ENTRY_IN_USE,
-    AccessApi,
-    ClusterAccess,
-    moto_clusters,
-    moto_principals,
-    serve_on_moto,
-)
+from tests.eks_access import ENTRY_IN_USE, AccessApi, ClusterAccess
 from tests.engine_stack import ACCOUNT, Moto
 
 CLUSTER = "access-cluster"
@@ -69,18 +62,17 @@ class Emulated:
 
 @pytest.fixture(scope="module")
 def emulated() -> Iterator[Emulated]:
-    """moto's server with the emulation on it, two clusters (API_AND_CONFIG_MAP and CONFIG_MAP), a user and a role;
-    every raw EKS answer checked against botocore's model."""
+    """moto's server with the emulation on it (``Moto.access``), two clusters (API_AND_CONFIG_MAP and CONFIG_MAP), a
+    user and a role; every raw EKS answer checked against botocore's model."""
     found: list[tuple[str, str, int]] = []
 
     def changed(name: str, held: ClusterAccess) -> None:
         found.append((name, held.mode, len(held.entries)))
 
-    api = AccessApi(moto_principals(ACCOUNT), moto_clusters(ACCOUNT), account=ACCOUNT, on_change=changed)
-    serve_on_moto(api)
     with Moto() as moto:
+        moto.access.on_change = changed
         eks = moto.client("eks")
-        emulated = Emulated(api, moto, eks, found)
+        emulated = Emulated(moto.access, moto, eks, found)
 
         def check(http_response: Any, operation_model: Any, **_: Any) -> None:
             body = http_response.content

@@ -26,6 +26,7 @@ from tests.controlplane.commands import IMAGE, manifest
 from tests.controlplane.fixture import ControlPlane, KubectlRun, one_per_request
 from tests.engine_stack import (
     AWS_AUTH,
+    CLUSTER_NAME,
     NODE_ROLE,
     REPO,
     TEAM_B,
@@ -232,6 +233,40 @@ def test_ci_deploys_and_rolls_back_with_the_exported_key_and_nothing_else(engine
         )
     finally:
         engine.plane.api("DELETE", f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments/web")
+
+
+@pytest.mark.parametrize("mode", ["API_AND_CONFIG_MAP", "API"])
+def test_ci_deploys_through_an_access_entry_that_eks_own_authenticator_reads(
+    engine: Engine, project: Project, foreign: dict[str, str], mode: str
+) -> None:
+    """``identityMapping: access-entry`` on an API_AND_CONFIG_MAP and an API cluster: ``up`` makes one access entry
+    (EKS's API, emulated) and leaves aws-auth as it was; CI deploys and rolls back through the real
+    aws-iam-authenticator's DynamicFile backend and is refused elsewhere; ``destroy`` removes the entry."""
+    access = engine.moto.access.cluster(CLUSTER_NAME)
+    engine.authentication_mode = access.mode = mode  # as if the cluster were made so (the ladder is one-way)
+    engine.plane.set_authentication_mode(mode)
+    project.env.update(engine.env(project.directory.parent))
+    try:
+        project("config", "set", "identityMapping", "access-entry")
+        project("up", "--yes")
+        outputs = project.outputs(secrets=True)
+        (entry,) = access.entries.values()
+        assert (entry.principal_arn, entry.username) == (outputs["iamUserArn"], outputs["kubernetesUsername"])
+        assert engine.plane.aws_auth_data() == foreign, "the access-entry route wrote aws-auth"
+        engine.plane.api("POST", f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments", manifest(1, NAMESPACE))
+        run = ci_kubectl(engine, outputs, "-n", NAMESPACE, "set", "image", "deployment/web", f"app={IMAGE.format(2)}")
+        assert run.returncode == 0, run.stderr
+        assert ci_kubectl(engine, outputs, "-n", NAMESPACE, "rollout", "undo", "deployment/web").returncode == 0
+        assert image_of(engine.plane) == IMAGE.format(1)
+        elsewhere = ci_kubectl(engine, outputs, "-n", "default", "get", "deployments")
+        assert "forbidden" in elsewhere.stderr.lower(), elsewhere.stderr
+        project("destroy", "--yes")
+        assert access.entries == {}, "destroy left the access entry"
+    finally:
+        engine.plane.request("DELETE", f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments/web")
+        engine.authentication_mode = access.mode = "API_AND_CONFIG_MAP"
+        engine.plane.set_authentication_mode("API_AND_CONFIG_MAP")
+        project.env.update(engine.env(project.directory.parent))
 
 
 def test_a_hand_removed_entry_is_drift_that_up_restores(
