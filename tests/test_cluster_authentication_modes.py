@@ -9,7 +9,8 @@ EKS would (``ControlPlane.set_authentication_mode``, ``write_access_entries``) a
   ``API_AND_CONFIG_MAP`` both, an access entry winning over an ``aws-auth`` entry for the same principal;
 - an access entry is bound to the principal's unique id: the same ARN re-created (a new id) is refused;
 - an access entry's username with a reserved prefix (``system:``, ``eks:``, ``aws:``, ``amazon:``, ``iam:``)
-  is refused.
+  is refused;
+- a token signed with a wrong secret, or with a key STS no longer knows, is refused.
 
 ``pytest -m cluster tests/test_cluster_authentication_modes.py``.
 """
@@ -134,3 +135,15 @@ def test_an_access_entry_username_with_a_reserved_prefix_is_refused(plane: Contr
     plane.write_access_entries([entry("ae-only", "ae-only"), entry("both", f"{prefix}ci")])
     until("the entries loaded", lambda: answer(plane, "ae-only") is not None)
     assert answer(plane, "both") is None, f"an access entry's username {prefix}ci was admitted"
+
+
+def test_a_wrong_secret_and_a_deleted_key_are_refused(plane: ControlPlane) -> None:
+    """The real authenticator admits a mapped caller only with a token STS verifies: one signed with a wrong secret
+    is refused, and so is one signed with a key STS no longer knows (deleted), in every mode."""
+    key, secret, _, _ = CALLERS["cm-only"]
+    until("the mapped caller admitted", lambda: answer(plane, "cm-only") is not None)
+    assert plane.authenticate(plane.sign_token(key, secret + "-wrong")) is None, "a wrong secret was admitted"
+    assert "signature does not match" in plane.sts.calls[-1].error
+    del plane.principals[key]
+    assert plane.authenticate(plane.sign_token(key, secret)) is None, "a deleted key was admitted"
+    assert "unknown access key" in plane.sts.calls[-1].error
