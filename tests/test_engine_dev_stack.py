@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -267,6 +268,63 @@ def test_ci_deploys_through_an_access_entry_that_eks_own_authenticator_reads(
         engine.authentication_mode = access.mode = "API_AND_CONFIG_MAP"
         engine.plane.set_authentication_mode("API_AND_CONFIG_MAP")
         project.env.update(engine.env(project.directory.parent))
+
+
+class Refusals:
+    """A loop asking aws-iam-authenticator, straight (no API server cache), who CI's key is, every 0.2 s while it
+    runs: how many times it answered and how many of those were refusals (a CI request would get 401)."""
+
+    def __init__(self, plane: ControlPlane, key_id: str, secret: str) -> None:
+        self.plane, self.key_id, self.secret = plane, key_id, secret
+        self.asked = self.refused = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.2):
+            found = self.plane.authenticate(self.plane.sign_token(self.key_id, self.secret))
+            self.asked += 1
+            self.refused += found is None
+
+    def __enter__(self) -> Refusals:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+
+def test_moving_a_live_stack_to_access_entries_never_refuses_ci(
+    engine: Engine, project: Project, foreign: dict[str, str]
+) -> None:
+    """A live stack switched from aws-auth to an access entry, and back, on an API_AND_CONFIG_MAP cluster: each
+    ``up`` makes the new mapping before it removes the old one, so the real authenticator, asked every 0.2 s
+    throughout, never refuses CI (0 refusals); afterwards only the new mapping is left."""
+    access = engine.moto.access.cluster(CLUSTER_NAME)
+    project("up", "--yes")
+    outputs = project.outputs(secrets=True)
+    token = engine.plane.sign_token(outputs["accessKeyId"], outputs["secretAccessKey"])
+    deadline = time.monotonic() + 20
+    while engine.plane.authenticate(token) is None:  # the authenticator's watch has our aws-auth entry
+        assert time.monotonic() < deadline, "CI is not authenticated after the first up"
+        time.sleep(0.2)
+    counts = []
+    with Refusals(engine.plane, outputs["accessKeyId"], outputs["secretAccessKey"]) as to_entry:
+        project("config", "set", "identityMapping", "access-entry")
+        project("up", "--yes")
+    assert list(access.entries) == [outputs["iamUserArn"]]
+    assert engine.plane.aws_auth_data() == foreign, "the aws-auth entry is still there"
+    counts.append(("aws-auth -> access-entry", to_entry.asked, to_entry.refused))
+    with Refusals(engine.plane, outputs["accessKeyId"], outputs["secretAccessKey"]) as back:
+        project("config", "set", "identityMapping", "aws-auth")
+        project("up", "--yes")
+    assert access.entries == {}
+    assert [u["userarn"] for u in map_users(engine.plane)][-1] == outputs["iamUserArn"]
+    counts.append(("access-entry -> aws-auth", back.asked, back.refused))
+    print("\nmigration, CI refusals while up ran:", "; ".join(f"{w}: {r} of {a}" for w, a, r in counts))
+    assert all(a > 0 for _, a, _ in counts), counts
+    assert [r for _, _, r in counts] == [0, 0], counts
 
 
 def test_a_hand_removed_entry_is_drift_that_up_restores(
