@@ -37,6 +37,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 #: EKS's authentication modes, in the only order a cluster may move through them.
 MODES = ("CONFIG_MAP", "API_AND_CONFIG_MAP", "API")
 TYPES = ("STANDARD", "FARGATE_LINUX", "EC2_LINUX", "EC2_WINDOWS", "EC2", "HYBRID_LINUX", "HYPERPOD_LINUX")
+#: Username and group prefixes an access entry may not use: EKS's API refuses them, and so does the authenticator's
+#: DynamicFile backend as EKS configures it (``reservedPrefixConfig``).
 RESERVED_PREFIXES = ("system:", "eks:", "aws:", "amazon:", "iam:")
 #: ``ListAccessPolicies``: EKS's managed access policies (the AWS CLI's example answer, 2026).
 POLICIES = tuple(

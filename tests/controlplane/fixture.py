@@ -72,6 +72,7 @@ from tests.clients import BIN, KUBECTL, point_at
 from tests.controlplane.pki import CertificateAuthority, service_account_keys
 from tests.controlplane.processes import Process, environment, free_port, wait_until
 from tests.controlplane.sts import StsStandIn
+from tests.eks_access import RESERVED_PREFIXES
 
 REPO = Path(__file__).resolve().parents[2]
 TOOLS_SCRIPT = REPO / "scripts" / "tools"
@@ -96,8 +97,6 @@ BACKEND_MODES = {
     "API_AND_CONFIG_MAP": ["DynamicFile", "EKSConfigMap"],
     "API": ["DynamicFile"],
 }
-#: Username prefixes an access entry may not use (the DynamicFile backend refuses them).
-RESERVED_PREFIXES = ("system:", "eks:", "aws:", "amazon:", "iam:")
 ACCESS_ENTRIES_EMPTY = {"LastUpdatedDateTime": "0", "Version": "1", "mapRoles": [], "mapUsers": [], "mapAccounts": []}
 
 
