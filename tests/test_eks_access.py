@@ -92,6 +92,25 @@ def emulated() -> Iterator[Emulated]:
         yield emulated
 
 
+#: The real AWS CLI's environment: dummy keys, no configuration of the machine's.
+CLI_ENV = {
+    "AWS_ACCESS_KEY_ID": "AKIAEXAMPLE",
+    "AWS_SECRET_ACCESS_KEY": "x",
+    "AWS_CONFIG_FILE": "/dev/null",
+    "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "PATH": "/usr/bin:/bin",
+}
+
+
+def aws_cli(emulated: Emulated, *args: str) -> Any:
+    """``aws ARGS`` (the real AWS CLI) against moto's server with the emulation; its JSON answer."""
+    done = subprocess.run([str(BIN / "aws"), *args, "--endpoint-url", emulated.moto.url, "--output", "json"],
+                          capture_output=True, text=True, timeout=60, env=CLI_ENV, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
 def arn(kind: str, name: str) -> str:
     return f"arn:aws:iam::{ACCOUNT}:{kind}/{name}"
 
@@ -255,15 +274,8 @@ def test_the_authentication_mode_moves_one_way(emulated: Emulated, eks: Any) -> 
 def test_the_aws_cli_reaches_it(emulated: Emulated, eks: Any) -> None:
     """The real AWS CLI lists the access entries (``aws eks list-access-entries``)."""
     eks.create_access_entry(clusterName=CLUSTER, principalArn=arn("user", "ci"))
-    env = {"AWS_ACCESS_KEY_ID": "AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY": "x", "AWS_CONFIG_FILE": "/dev/null",
-           "AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "PATH": "/usr/bin:/bin"}  # fmt: skip
-    done = subprocess.run(
-        [str(BIN / "aws"), "eks", "list-access-entries", "--cluster-name", CLUSTER, "--region", "us-east-1",
-         "--endpoint-url", emulated.moto.url, "--output", "json"],
-        capture_output=True, text=True, timeout=60, env=env, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["accessEntries"] == [arn("user", "ci")]
+    listed = aws_cli(emulated, "eks", "list-access-entries", "--cluster-name", CLUSTER)
+    assert listed["accessEntries"] == [arn("user", "ci")]
 
 
 def test_a_config_map_cluster_keeps_its_creator_admin(emulated: Emulated, eks: Any) -> None:
@@ -275,3 +287,24 @@ def test_a_config_map_cluster_keeps_its_creator_admin(emulated: Emulated, eks: A
                                          "bootstrapClusterCreatorAdminPermissions": False})  # fmt: skip
     assert code(refused) == "InvalidParameterException"
     assert "no-admin" not in eks.list_clusters()["clusters"]
+
+
+def test_the_readmes_mode_commands_run_against_it(emulated: Emulated) -> None:
+    """The README's ``aws eks describe-cluster --query cluster.accessConfig`` and ``aws eks update-cluster-config
+    --access-config authenticationMode=API_AND_CONFIG_MAP``, with the real AWS CLI: the first shows CONFIG_MAP, the
+    second moves the cluster on, and the first then shows the new mode."""
+    name = "readme-cluster"
+    emulated.eks.create_cluster(name=name, roleArn=arn("role", "eks-cluster"),
+                                resourcesVpcConfig={"subnetIds": ["subnet-0a1b2c3d"]})  # fmt: skip
+
+    def aws(*args: str) -> Any:
+        return aws_cli(emulated, *args)
+
+    assert aws("eks", "describe-cluster", "--name", name, "--query", "cluster.accessConfig")["authenticationMode"] == (
+        "CONFIG_MAP"
+    )
+    update = aws("eks", "update-cluster-config", "--name", name, "--access-config",
+                 "authenticationMode=API_AND_CONFIG_MAP")["update"]  # fmt: skip
+    assert update["type"] == "AccessConfigUpdate"
+    shown = aws("eks", "describe-cluster", "--name", name, "--query", "cluster.accessConfig")
+    assert shown["authenticationMode"] == "API_AND_CONFIG_MAP"
