@@ -327,6 +327,37 @@ def test_moving_a_live_stack_to_access_entries_never_refuses_ci(
     assert [r for _, _, r in counts] == [0, 0], counts
 
 
+def test_a_user_made_again_gets_a_new_access_entry_ci_can_use(
+    engine: Engine, project: Project, foreign: dict[str, str]
+) -> None:
+    """The IAM user deleted and made again under the same ARN outside Pulumi (a new unique id, which EKS's entry no
+    longer matches): ``up --refresh`` replaces the access entry, deleting it first (EKS allows one per principal:
+    made first, it is ResourceInUseException), and CI's new key authenticates through the real authenticator."""
+    access = engine.moto.access.cluster(CLUSTER_NAME)
+    project("config", "set", "identityMapping", "access-entry")
+    project("up", "--yes")
+    outputs = project.outputs(secrets=True)
+    (before,) = access.entries.values()
+    iam = engine.moto.client("iam")
+    name = outputs["iamUserName"]
+    for key in iam.list_access_keys(UserName=name)["AccessKeyMetadata"]:
+        iam.delete_access_key(UserName=name, AccessKeyId=key["AccessKeyId"])
+    for attached in iam.list_attached_user_policies(UserName=name)["AttachedPolicies"]:
+        iam.detach_user_policy(UserName=name, PolicyArn=attached["PolicyArn"])
+    iam.delete_user(UserName=name)
+    iam.create_user(UserName=name)
+    project("up", "--yes", "--refresh")
+    (after,) = access.entries.values()
+    assert after.principal_arn == before.principal_arn and after.principal_id != before.principal_id
+    outputs = project.outputs(secrets=True)
+    token = engine.plane.sign_token(outputs["accessKeyId"], outputs["secretAccessKey"])
+    deadline = time.monotonic() + 20
+    while engine.plane.authenticate(token) is None:
+        assert time.monotonic() < deadline, "the re-made user's key is not admitted through its new access entry"
+        time.sleep(0.2)
+    assert engine.plane.aws_auth_data() == foreign
+
+
 def test_a_hand_removed_entry_is_drift_that_up_restores(
     engine: Engine, project: Project, foreign: dict[str, str]
 ) -> None:

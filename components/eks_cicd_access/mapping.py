@@ -89,8 +89,10 @@ def access_entry(
     An access entry is bound to the principal's unique id, not its ARN: a
     principal re-created under the same ARN needs a new entry, hence the
     replacement trigger (none for a principal made elsewhere, whose lifecycle
-    is not ours). Its cluster name waits for the authentication-mode check, so
-    a ``CONFIG_MAP`` cluster fails the preview with our message.
+    is not ours). EKS allows one entry per principal, so a replacement deletes
+    the old entry first (made first, the new one is ``ResourceInUseException``).
+    Its cluster name waits for the authentication-mode check, so a
+    ``CONFIG_MAP`` cluster fails the preview with our message.
     """
     return aws.eks.AccessEntry(
         f"{name}-access-entry",
@@ -102,5 +104,5 @@ def access_entry(
         kubernetes_groups=groups,
         type="STANDARD",
         tags=tags,
-        opts=pulumi.ResourceOptions(parent=parent, replacement_trigger=principal_id),
+        opts=pulumi.ResourceOptions(parent=parent, replacement_trigger=principal_id, delete_before_replace=True),
     )
