@@ -10,9 +10,13 @@
 6. ``pulumi destroy``, and show that only the other entries are left in ``aws-auth``;
 7. stop everything.
 
+``--identity-mapping`` (``aws-auth``, ``access-entry``) and ``--authentication-mode`` (``CONFIG_MAP``,
+``API_AND_CONFIG_MAP``, ``API``) choose the route and the cluster's mode; step 4 says which backend of
+aws-iam-authenticator admitted CI.
+
 Everything runs on 127.0.0.1, in a temporary directory that is removed at the end (``--keep`` keeps it). What is
-a stand-in: moto is not AWS, the AWS plugin is ours, not pulumi-aws, and the token webhook is ours, not
-aws-iam-authenticator (README, "The real engine").
+EKS's own code: aws-iam-authenticator, the token webhook. What is a stand-in: moto is not AWS, the AWS plugin is
+ours, not pulumi-aws, STS and EKS's access-entry API are ours (README, "The real engine").
 """
 
 from __future__ import annotations
@@ -31,9 +35,13 @@ import yaml
 
 from tests.controlplane.commands import IMAGE, manifest
 from tests.controlplane.fixture import TOOLS_SCRIPT, ControlPlane, find_tools
-from tests.engine_stack import Project, engine_on_loopback
+from tests.engine_stack import CLUSTER_NAME, Project, engine_on_loopback
 
 NAMESPACE = "my-test-ns"
+#: The authenticator's backend that reads each route's mapping.
+BACKENDS = {"aws-auth": "EKSConfigMap (aws-auth)", "access-entry": "DynamicFile (access entries)"}
+#: The routes each authentication mode lets CI through (the component refuses the others at preview).
+ROUTES = {"CONFIG_MAP": ("aws-auth",), "API_AND_CONFIG_MAP": ("aws-auth", "access-entry"), "API": ("access-entry",)}
 #: A cold build of the demo's tools on the 2-core machine (docs/performance.md).
 COLD_TIME = "20-35 minutes"
 COLD_DISK = "4 GB of Go module cache and 10 GB of Go build cache"
@@ -129,15 +137,18 @@ def resource_counts(project: Project) -> str:
     )
 
 
-def demo(work: Path) -> None:
+def demo(work: Path, mapping: str = "aws-auth", mode: str = "API_AND_CONFIG_MAP") -> None:
     started = step(1, "build or reuse the tools (scripts/tools @demo, the set named in scripts/tool-sets)")
     print(f"    {prerequisites()}", flush=True)
     tools = find_tools("demo", progress=True)
     done(started, ", ".join(f"{name} {path.parent.parent.name}" for name, path in tools.items()))
 
-    started = step(2, "start the control plane and moto (127.0.0.1 only)")
+    started = step(2, f"start the control plane and moto (127.0.0.1 only), the cluster in {mode} mode")
     with engine_on_loopback(work, tools) as engine:
         plane, moto = engine.plane, engine.moto
+        # As if the cluster had been made in that mode (EKS's modes only move forward).
+        engine.authentication_mode = moto.access.cluster(CLUSTER_NAME).mode = mode
+        plane.set_authentication_mode(mode)
         plane.api(
             "POST",
             "/api/v1/namespaces/kube-system/configmaps",
@@ -145,15 +156,22 @@ def demo(work: Path) -> None:
         )
         done(started, f"kube-apiserver {plane.version()} at {plane.url}, moto at {moto.url}; aws-auth maps the nodes")
 
-        started = step(3, "pulumi up the dev stack (Pulumi.dev.yaml: the recipe's names)")
+        started = step(3, f"pulumi up the dev stack (Pulumi.dev.yaml: the recipe's names), mapped by {mapping}")
         project = Project.copy(engine, work)
         project.echo = True
         print("    (the README's deploy steps; the kubeconfig set is the control plane's admin one)", flush=True)
         project.create_dev_stack(plane.admin_kubeconfig)
+        if mapping != "aws-auth":
+            project("config", "set", "identityMapping", mapping)
         up = project("up", "--yes")
         outputs = project.outputs(secrets=True)
-        users = yaml.safe_load((plane.aws_auth_data() or {}).get("mapUsers") or "[]")
-        check(any(u.get("userarn") == outputs["iamUserArn"] for u in users), "our aws-auth entry is missing", users)
+        if mapping == "aws-auth":
+            users = yaml.safe_load((plane.aws_auth_data() or {}).get("mapUsers") or "[]")
+            check(any(u.get("userarn") == outputs["iamUserArn"] for u in users), "our aws-auth entry is missing", users)
+        else:
+            entries = list(moto.access.cluster(CLUSTER_NAME).entries)
+            check(entries == [outputs["iamUserArn"]], "our access entry is missing", entries)
+            check(plane.aws_auth_data() == OTHERS, "aws-auth was written", plane.aws_auth_data())
         print(f"    {summary(up.stdout)}, of which:\n{resource_counts(project)}", flush=True)
         done(started, f"CI's key {outputs['accessKeyId']}, user {outputs['kubernetesUsername']}")
 
@@ -167,7 +185,7 @@ def demo(work: Path) -> None:
         ):
             code, text = kubectl(plane, outputs, *args)
             check(code == 0, f"kubectl {' '.join(args)} failed", text)
-        done(started)
+        done(started, f"CI admitted by aws-iam-authenticator's {BACKENDS[mapping]} backend (in {mode} mode)")
 
         started = step(5, "another namespace is refused")
         code, text = kubectl(plane, outputs, "-n", "kube-system", "get", "deployments")
@@ -185,10 +203,17 @@ def demo(work: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="scripts/demo", description=__doc__.split("\n")[0])
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, state, certificates)")
+    parser.add_argument("--identity-mapping", choices=sorted(BACKENDS), default="aws-auth")
+    parser.add_argument("--authentication-mode", choices=list(ROUTES), default="API_AND_CONFIG_MAP")
     args = parser.parse_args(argv)
+    if args.identity_mapping not in ROUTES[args.authentication_mode]:
+        parser.error(
+            f"--identity-mapping {args.identity_mapping} does not work on a cluster in {args.authentication_mode} "
+            f"mode: use {' or '.join(ROUTES[args.authentication_mode])}"
+        )
     work = Path(tempfile.mkdtemp(prefix="eks-cicd-demo-"))
     try:
-        demo(work)
+        demo(work, args.identity_mapping, args.authentication_mode)
     finally:
         if args.keep:
             print(f"\nkept {work}", flush=True)

@@ -47,3 +47,27 @@ def test_the_demo_runs_every_step_in_order_and_cleans_up(tmp_path: Path) -> None
     assert 'Error from server (Forbidden): deployments.apps is forbidden: User "my-test-user"' in done.stdout
     assert done.stdout.rstrip().endswith("demo: the whole flow ran")
     assert list(tmp_path.iterdir()) == [], "the work directory is removed"
+
+
+def test_the_demo_maps_ci_by_an_access_entry_on_an_api_cluster(tmp_path: Path) -> None:
+    """``scripts/demo --identity-mapping access-entry --authentication-mode API`` runs the whole flow and says that
+    aws-iam-authenticator's access-entry backend admitted CI (the only backend an API cluster has)."""
+    env = {**os.environ, "PYTHON": sys.executable, "TMPDIR": str(tmp_path)}
+    args = ["--identity-mapping", "access-entry", "--authentication-mode", "API"]
+    done = subprocess.run([str(DEMO), *args], env=env, capture_output=True, text=True, timeout=900, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "the cluster in API mode" in done.stdout and "mapped by access-entry" in done.stdout
+    assert "1 x aws:eks/accessEntry:AccessEntry" in done.stdout, done.stdout
+    assert "CI admitted by aws-iam-authenticator's DynamicFile (access entries) backend (in API mode)" in done.stdout
+    assert done.stdout.rstrip().endswith("demo: the whole flow ran")
+
+
+def test_a_route_the_mode_cannot_take_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    """``--identity-mapping aws-auth --authentication-mode API`` (aws-auth is not read in API mode) exits 2 at once,
+    naming the routes that work, and starts nothing."""
+    env = {**os.environ, "PYTHON": sys.executable, "TMPDIR": str(tmp_path)}
+    args = ["--identity-mapping", "aws-auth", "--authentication-mode", "API"]
+    done = subprocess.run([str(DEMO), *args], env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "does not work on a cluster in API mode: use access-entry" in done.stderr, done.stderr
+    assert "==>" not in done.stdout and list(tmp_path.iterdir()) == []
