@@ -308,3 +308,12 @@ def test_the_readmes_mode_commands_run_against_it(emulated: Emulated) -> None:
     assert update["type"] == "AccessConfigUpdate"
     shown = aws("eks", "describe-cluster", "--name", name, "--query", "cluster.accessConfig")
     assert shown["authenticationMode"] == "API_AND_CONFIG_MAP"
+
+
+def test_the_component_refuses_every_prefix_eks_refuses() -> None:
+    """Every username and group prefix EKS refuses is refused by the component's own validation too, before
+    anything is created (so EKS never refuses one half-way through an ``up``)."""
+    from eks_cicd_access.args import RESERVED_PREFIXES as COMPONENT
+    from tests.eks_access import RESERVED_PREFIXES as EKS
+
+    assert set(EKS) <= set(COMPONENT)
