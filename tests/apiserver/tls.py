@@ -82,16 +82,21 @@ def make_server_cert(host: str = "127.0.0.1") -> ServerCert:
     )
 
 
+def server_context(cert_pem: bytes, key_pem: bytes) -> ssl.SSLContext:
+    """A TLS server context serving ``cert_pem`` with ``key_pem`` (``ssl`` loads them from files only)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    with tempfile.TemporaryDirectory() as tmp:
+        cert_file, key_file = Path(tmp, "tls.crt"), Path(tmp, "tls.key")
+        cert_file.write_bytes(cert_pem)
+        key_file.write_bytes(key_pem)
+        context.load_cert_chain(cert_file, key_file)
+    return context
+
+
 def serve_https(handler: type[BaseHTTPRequestHandler], cert: ServerCert) -> ThreadingHTTPServer:
     """A threading HTTPS server on a free 127.0.0.1 port with ``cert``, already serving on a daemon thread."""
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     httpd.daemon_threads = True
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    with tempfile.TemporaryDirectory() as tmp:
-        cert_file, key_file = Path(tmp, "tls.crt"), Path(tmp, "tls.key")
-        cert_file.write_bytes(cert.cert_pem)
-        key_file.write_bytes(cert.key_pem)
-        context.load_cert_chain(cert_file, key_file)
-    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    httpd.socket = server_context(cert.cert_pem, cert.key_pem).wrap_socket(httpd.socket, server_side=True)
     threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     return httpd

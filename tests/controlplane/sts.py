@@ -23,7 +23,6 @@ import base64
 import hashlib
 import json
 import ssl
-import tempfile
 import threading
 import time
 import uuid
@@ -34,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.apiserver.authenticator import Principal
+from tests.apiserver.tls import server_context
 from tests.apiserver.token import PREFIX, TokenError, verify_token
 from tests.controlplane.pki import CertificateAuthority
 
@@ -107,13 +107,7 @@ class StsStandIn:
             found = self._contexts.get(host)
             if found is None:
                 pair = self._ca.issue(host, dns_names=[host], server=True)
-                found = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-                with tempfile.TemporaryDirectory() as tmp:
-                    cert, key = Path(tmp, "tls.crt"), Path(tmp, "tls.key")
-                    cert.write_bytes(pair.cert_pem)
-                    key.write_bytes(pair.key_pem)
-                    found.load_cert_chain(cert, key)
-                self._contexts[host] = found
+                found = self._contexts[host] = server_context(pair.cert_pem, pair.key_pem)
             return found
 
     def get_caller_identity(self, host: str, path: str, cluster_id: str) -> tuple[int, dict[str, Any]]:
