@@ -251,27 +251,24 @@ def test_unmapped_or_foreign_token_gets_401(control_plane: ControlPlane, ci: Cal
     removed_at = time.monotonic()
     try:
 
-        def new_token_refused() -> bool:
-            # (`aws eks get-token` signs with a 1 s timestamp: a token made in the same second is the same token.)
-            new = control_plane.get_token(USER)
-            if new == token:
-                return False
+        def gets_401(candidate: str) -> bool:
+            """``candidate`` gets 401 (any other refusal fails the test)."""
             try:
-                self_subject_review(control_plane, new)
+                self_subject_review(control_plane, candidate)
             except ApiError as error:
                 assert error.status == 401, error
                 return True
             return False
+
+        def new_token_refused() -> bool:
+            # (`aws eks get-token` signs with a 1 s timestamp: a token made in the same second is the same token.)
+            new = control_plane.get_token(USER)
+            return new != token and gets_401(new)
 
         wait_for("a new token refused", new_token_refused, timeout=TOKEN_CACHE - 2)
 
         def same_token_refused() -> bool:
-            try:
-                self_subject_review(control_plane, token)
-            except ApiError as error:
-                assert error.status == 401, error
-                return True
-            return False
+            return gets_401(token)
 
         wait_for("the same token refused", same_token_refused, timeout=TOKEN_CACHE + 5)
         assert time.monotonic() - removed_at > TOKEN_CACHE - 3, "refused before the API server's cache expired?"
