@@ -85,7 +85,7 @@ BAD_INPUTS = [
     ({"kubernetes_groups": ["ok", ""]}, r"kubernetes_groups\[1\]: must be a non-empty string"),
     ({"kubernetes_groups": ["system:masters"]}, r"kubernetes_groups\[0\]: 'system:masters' starts with the reserved"),
     ({"kubernetes_groups": "my-group"}, "kubernetes_groups: must be a list"),
-    ({"identity_mapping": "eksctl"}, "identity_mapping: 'eksctl' is not one of 'aws-auth', 'access-entry', 'none'"),
+    ({"identity_mapping": "eksctl"}, "identity_mapping: 'eksctl' is not one of 'aws-auth', 'access-entry', 'auto'"),
     ({"policy_resource_scope": "account"}, "policy_resource_scope: 'account' is not one of 'cluster', 'any'"),
     ({"role_rules": "admin"}, "role_rules: unknown preset 'admin'"),
     ({"role_rules": [{"api_groups": ["apps"], "resources": ["deployments"], "verbs": []}]}, r"role_rules\[0\]\.verbs"),

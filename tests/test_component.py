@@ -16,7 +16,7 @@ from eks_cicd_access.aws_auth_entry import AwsAuthEntryProvider
 from eks_cicd_access.cluster import first_field
 from eks_cicd_access.component import TYPE_TOKEN
 from eks_cicd_access.kubeconfig import build_kubeconfig
-from eks_cicd_access.mapping import checked_access_entry_cluster, checked_cluster_name
+from eks_cicd_access.mapping import AUTO_ROUTES, checked_access_entry_cluster, checked_cluster_name, route
 from tests.conftest import ACCOUNT, CLUSTER_CA, CLUSTER_ENDPOINT, cluster_arn
 
 RECIPE: dict[str, Any] = {
@@ -60,6 +60,7 @@ OUTPUTS = [
     "role_name",
     "kubernetes_username",
     "kubeconfig",
+    "identity_mapping",
 ]
 
 
@@ -438,6 +439,51 @@ def test_none_mapping_touches_no_identity_store(stack):
     deploy(stack, identity_mapping="none")
     for type_token in (ENTRY, "aws:eks/accessEntry:AccessEntry"):
         assert stack.of_type(type_token) == [], type_token
+
+
+@pytest.mark.parametrize(
+    ("mode", "taken"),
+    [("CONFIG_MAP", "aws-auth"), ("API_AND_CONFIG_MAP", "access-entry"), ("API", "access-entry"), (None, "aws-auth")],
+)
+def test_auto_maps_by_the_clusters_authentication_mode(stack, mode, taken):
+    """identity_mapping="auto" registers an access entry where the cluster's mode includes API and an aws-auth
+    entry in CONFIG_MAP mode (or with no mode reported), never both, and says which in ``identity_mapping``."""
+    stack.mocks.authentication_mode = mode
+    out = deploy(stack, identity_mapping="auto")
+    made = {t: len(stack.of_type(t)) for t in (ENTRY, "aws:eks/accessEntry:AccessEntry")}
+    assert made == {ENTRY: taken == "aws-auth", "aws:eks/accessEntry:AccessEntry": taken == "access-entry"}
+    assert out["identity_mapping"][0] == taken
+
+
+def test_auto_decides_in_the_preview(stack):
+    """The route of "auto" is read from getCluster during a preview too, so the preview shows the resource the
+    update will make."""
+    stack.start_preview()
+    stack.mocks.authentication_mode = "API"
+    deploy(stack, identity_mapping="auto")
+    assert len(stack.of_type("aws:eks/accessEntry:AccessEntry")) == 1
+    assert stack.of_type(ENTRY) == []
+
+
+def test_an_explicit_mapping_is_its_own_route(stack):
+    """A mapping other than "auto" is taken as given and reported so; getCluster's mode does not change it."""
+    assert [route(m, "API") for m in ("aws-auth", "access-entry", "none")] == ["aws-auth", "access-entry", "none"]
+    assert set(AUTO_ROUTES) == {"CONFIG_MAP", "API_AND_CONFIG_MAP", "API"}
+    assert deploy(stack, identity_mapping="none")["identity_mapping"][0] == "none"
+
+
+def test_auto_refuses_a_mode_it_does_not_know():
+    """A mode EKS may add later is an error naming the field and the mode, not a guess between the routes."""
+    with pytest.raises(ValueError, match=r"^identity_mapping: 'auto' does not know authentication mode 'NEW'"):
+        route("auto", "NEW")
+
+
+def test_auto_needs_a_plain_cluster_name(stack):
+    """ "auto" decides which resource to register, so a cluster_name that is an Output is refused, naming both
+    fields, before anything is registered."""
+    with pytest.raises(ValueError, match=r"^identity_mapping: 'auto' needs cluster_name as a plain string"):
+        deploy(stack, identity_mapping="auto", cluster_name=pulumi.Output.from_input("my-cluster-1"))
+    assert stack.of_type("aws:iam/user:User") == []
 
 
 # --- outputs ---------------------------------------------------------------

@@ -67,7 +67,7 @@ MESSAGES: list[tuple[dict[str, Any], str]] = [
         f"role_name: the default role_binding_name made from it is invalid ('{'r' * 253}-binding' {OBJECT_RULE}); "
         "change role_name or set role_binding_name",
     ),
-    ({"identity_mapping": "x"}, "identity_mapping: 'x' is not one of 'aws-auth', 'access-entry', 'none'"),
+    ({"identity_mapping": "x"}, "identity_mapping: 'x' is not one of 'aws-auth', 'access-entry', 'auto', 'none'"),
     ({"policy_resource_scope": "x"}, "policy_resource_scope: 'x' is not one of 'cluster', 'any'"),
     ({"identity": "x"}, "identity: 'x' is not one of 'iam-user', 'github-actions', 'gitlab-ci', 'existing'"),
     ({"create_namespace": "yes"}, "create_namespace: must be true or false, got 'yes'"),
@@ -94,7 +94,7 @@ MESSAGES: list[tuple[dict[str, Any], str]] = [
     ),
     (
         {"identity_mapping": "access-entries"},
-        "identity_mapping: 'access-entries' is not one of 'aws-auth', 'access-entry', 'none'; did you mean "
+        "identity_mapping: 'access-entries' is not one of 'aws-auth', 'access-entry', 'auto', 'none'; did you mean "
         "'access-entry'?",
     ),
     (

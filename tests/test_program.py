@@ -30,6 +30,7 @@ EXPORTS = {
     "roleName",
     "kubernetesUsername",
     "kubeconfig",
+    "identityMapping",
 }
 
 

@@ -113,7 +113,7 @@ def test_the_outputs_are_the_components_and_the_secrets_are_marked():
     assert resource(ENTRY)["inputProperties"]["kubeconfig"]["secret"] is True
     assert resource(ENTRY)["properties"]["kubeconfig"]["secret"] is True
     assert set(resource(COMPONENT)["required"]) == {"principalArn", "namespace", "roleName", "kubernetesUsername",
-                                                     "kubeconfig"}  # fmt: skip
+                                                     "kubeconfig", "identityMapping"}  # fmt: skip
 
 
 def test_the_entry_resource_is_a_custom_resource_of_its_typeddict():

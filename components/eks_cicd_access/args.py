@@ -32,11 +32,11 @@ from .trust import (
 )
 
 Identity = Literal["iam-user", "github-actions", "gitlab-ci", "existing"]
-IdentityMapping = Literal["aws-auth", "access-entry", "none"]
+IdentityMapping = Literal["aws-auth", "access-entry", "auto", "none"]
 PolicyResourceScope = Literal["cluster", "any"]
 
 IDENTITIES: tuple[str, ...] = ("iam-user", "github-actions", "gitlab-ci", "existing")
-IDENTITY_MAPPINGS: tuple[str, ...] = ("aws-auth", "access-entry", "none")
+IDENTITY_MAPPINGS: tuple[str, ...] = ("aws-auth", "access-entry", "auto", "none")
 POLICY_RESOURCE_SCOPES: tuple[str, ...] = ("cluster", "any")
 
 #: The defaults of the arguments whose default is one plain value (the schema's ``default``); the others are
@@ -147,7 +147,9 @@ class EksCicdAccessArgs(TypedDict):
     role_rules: NotRequired[str | list[RoleRule]]
     """A preset (``"deploy-rollback"``, default; ``"recipe"``; ``"app"``) or a list of rules."""
     identity_mapping: NotRequired[IdentityMapping]
-    """``"aws-auth"`` (default), ``"access-entry"`` or ``"none"``."""
+    """How EKS learns who CI is: ``"aws-auth"`` (default in 0.x), ``"access-entry"``, ``"auto"`` (recommended: an
+    access entry when the cluster's authentication mode includes ``API``, ``aws-auth`` on a ``CONFIG_MAP`` cluster,
+    decided at preview from ``getCluster``; needs a plain ``cluster_name``) or ``"none"`` (map it yourself)."""
     create_access_key: NotRequired[bool]
     """Create an access key for the user (``iam-user``). Default ``True``; ``False``: no key at all."""
     access_keys: NotRequired[list[str]]
@@ -476,12 +478,22 @@ def validate_args(name: str, args: Mapping[str, Any]) -> ResolvedArgs:
             partial(check_object_name, "role_binding_name"),
         ),
         role_rules=resolve_role_rules(args.get("role_rules", DEFAULTS["role_rules"])),
-        identity_mapping=check_choice(
-            "identity_mapping", args.get("identity_mapping", DEFAULTS["identity_mapping"]), IDENTITY_MAPPINGS
-        ),
+        identity_mapping=_identity_mapping(args),
         tags=check_tags(args.get("tags", {})),
         kubeconfig=_kubeconfig(args.get("kubeconfig")),
     )
+
+
+def _identity_mapping(args: Mapping[str, Any]) -> str:
+    mapping = check_choice(
+        "identity_mapping", args.get("identity_mapping", DEFAULTS["identity_mapping"]), IDENTITY_MAPPINGS
+    )
+    if mapping == "auto" and not isinstance(args["cluster_name"], str):
+        raise ValueError(
+            "identity_mapping: 'auto' needs cluster_name as a plain string, not an Output: the route is read from "
+            "the cluster before anything is created. Set 'access-entry' or 'aws-auth' instead."
+        )
+    return mapping
 
 
 def _refuse_existing_only(identity: str, args: Mapping[str, Any]) -> None:

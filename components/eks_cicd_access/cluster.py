@@ -29,6 +29,16 @@ def lookup_cluster(
     return held[key]
 
 
+def authentication_mode(component: pulumi.Resource, cluster_name: str) -> str | None:
+    """The cluster's authentication mode, read now with a plain ``aws.eks.get_cluster`` (``None`` when it reports
+    no ``accessConfig``). A plain invoke because the answer decides which resources to register, which an Output
+    must not do; it runs at preview too."""
+    provider = component.get_provider("aws:eks/getCluster:getCluster")
+    found = aws.eks.get_cluster(name=cluster_name, opts=pulumi.InvokeOptions(provider=provider))
+    mode = first_field(found.access_configs, "authentication_mode", "authenticationMode")
+    return None if mode is None else str(mode)
+
+
 def first_field(items: Any, *keys: str) -> Any:
     """A field of the first element of a nested invoke result, or ``None``.
 

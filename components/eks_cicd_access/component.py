@@ -9,10 +9,10 @@ from .args import EksCicdAccessArgs, ResolvedArgs, validate_args
 from .aws_auth import MAP_USERS
 from .aws_auth_entry import serving_plugin
 from .claims import Claim, claim
-from .cluster import cluster_kubeconfig, lookup_cluster
+from .cluster import authentication_mode, cluster_kubeconfig, lookup_cluster
 from .identity import AccessKey, existing_principal, iam_user, oidc_role
 from .k8s_objects import namespace, role_and_binding
-from .mapping import access_entry, aws_auth_entry
+from .mapping import access_entry, aws_auth_entry, route
 from .policy import describe_cluster_policy
 from .rbac import broad_rules, unserved_resources
 from .stack_config import schema_names, spelt
@@ -57,6 +57,8 @@ class EksCicdAccess(pulumi.ComponentResource):
       compare-and-swap, and removes only that entry on delete.
       ``"access-entry"``: ``-access-entry`` (``aws.eks.AccessEntry``),
       replaced whenever the principal is re-created.
+      ``"auto"``: one of these two, by the cluster's authentication mode, read at preview (the
+      ``identity_mapping`` output says which).
       ``"none"``: nothing; map the principal yourself.
     """
 
@@ -87,6 +89,8 @@ class EksCicdAccess(pulumi.ComponentResource):
     """The Kubernetes user the IAM principal is mapped to."""
     kubeconfig: pulumi.Output[str]
     """Kubeconfig for CI, in the exec form ``aws eks update-kubeconfig`` writes (holds no credentials)."""
+    identity_mapping: pulumi.Output[str]
+    """The mapping taken: ``aws-auth``, ``access-entry`` or ``none`` (what ``auto`` chose, for ``auto``)."""
 
     def __init__(self, name: str, args: EksCicdAccessArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         config = validate_args(name, args)
@@ -140,7 +144,11 @@ class EksCicdAccess(pulumi.ComponentResource):
         # --- Identity mapping: IAM principal -> Kubernetes user ----------------
         ci_kubeconfig = cluster_kubeconfig(cluster, cluster_name)
         mapped_cluster = pulumi.Output.all(cluster_name, checked_namespace).apply(lambda a: a[0])
-        if config.identity_mapping == "aws-auth":
+        # "auto" is decided now, from the cluster as it is: which resource to register cannot wait for an Output.
+        auto = config.identity_mapping == "auto" and isinstance(config.cluster_name, str)  # validated: plain
+        mode = authentication_mode(self, str(config.cluster_name)) if auto else None
+        mapping = route(config.identity_mapping, mode)
+        if mapping == "aws-auth":
             aws_auth_entry(
                 name,
                 self,
@@ -152,7 +160,7 @@ class EksCicdAccess(pulumi.ComponentResource):
                 groups=config.kubernetes_groups,
                 kubeconfig=config.kubeconfig if config.kubeconfig is not None else ci_kubeconfig,
             )
-        elif config.identity_mapping == "access-entry":
+        elif mapping == "access-entry":
             access_entry(
                 name,
                 self,
@@ -181,6 +189,7 @@ class EksCicdAccess(pulumi.ComponentResource):
         self.role_name = role_name
         self.kubernetes_username = pulumi.Output.from_input(config.kubernetes_username)
         self.kubeconfig = ci_kubeconfig
+        self.identity_mapping = pulumi.Output.from_input(mapping)
         outputs = {
             "iam_user_name": self.iam_user_name,
             "iam_user_arn": self.iam_user_arn,
@@ -195,6 +204,7 @@ class EksCicdAccess(pulumi.ComponentResource):
             "role_name": self.role_name,
             "kubernetes_username": self.kubernetes_username,
             "kubeconfig": self.kubeconfig,
+            "identity_mapping": self.identity_mapping,
         }
         # Served to another language, the engine records them by the schema's names.
         self.register_outputs(schema_names(outputs) if serving_plugin() else outputs)

@@ -12,6 +12,25 @@ from .aws_auth import MapKey, check_authentication_mode
 from .aws_auth_entry import AwsAuthEntry, MapKeyName, PluginAwsAuthEntry, entry_resource
 from .cluster import first_field
 
+#: The routes of ``identity_mapping="auto"``, by the cluster's authentication mode.
+AUTO_ROUTES: dict[str, str] = {"CONFIG_MAP": "aws-auth", "API_AND_CONFIG_MAP": "access-entry", "API": "access-entry"}
+
+
+def route(identity_mapping: str, mode: str | None) -> str:
+    """The mapping taken: ``identity_mapping`` itself, or for ``"auto"`` an access entry where the cluster's mode
+    includes ``API`` and ``aws-auth`` in ``CONFIG_MAP`` mode (also a cluster that reports no mode: one made before
+    access entries existed). An unknown mode is an error, not a guess."""
+    if identity_mapping != "auto":
+        return identity_mapping
+    if mode is None:
+        return AUTO_ROUTES["CONFIG_MAP"]
+    if mode not in AUTO_ROUTES:
+        raise ValueError(
+            f"identity_mapping: 'auto' does not know authentication mode {mode!r} "
+            f"(one of {sorted(AUTO_ROUTES)}); set 'access-entry' or 'aws-auth'"
+        )
+    return AUTO_ROUTES[mode]
+
 
 def checked_cluster_name(cluster_name: str, access_configs: Any) -> str:
     """``cluster_name``, once the cluster's authentication mode is known to read ``aws-auth``.
