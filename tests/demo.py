@@ -147,8 +147,7 @@ def demo(work: Path, mapping: str = "aws-auth", mode: str = "API_AND_CONFIG_MAP"
     with engine_on_loopback(work, tools) as engine:
         plane, moto = engine.plane, engine.moto
         # As if the cluster had been made in that mode (EKS's modes only move forward).
-        engine.authentication_mode = moto.access.cluster(CLUSTER_NAME).mode = mode
-        plane.set_authentication_mode(mode)
+        moto.made_in(mode)
         plane.api(
             "POST",
             "/api/v1/namespaces/kube-system/configmaps",

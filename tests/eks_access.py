@@ -298,6 +298,14 @@ class AccessApi:
         held = self.cluster(cluster)
         return {"authenticationMode": held.mode, "bootstrapClusterCreatorAdminPermissions": held.bootstrap_admin}
 
+    def made_in(self, cluster: str, mode: str) -> None:
+        """Put ``cluster`` in ``mode`` as if it had been created so: not an EKS call (the ladder is one-way), a
+        test's way back to where it started. Handed on like any change."""
+        assert mode in MODES, mode
+        with self._lock:
+            self.cluster(cluster).mode = mode
+            self._changed(cluster)
+
     def update_config(self, cluster: str, access_config: Mapping[str, Any]) -> dict[str, Any]:
         """``UpdateClusterConfig`` with ``accessConfig``: the mode moves one way, one step at a time."""
         with self._lock:

@@ -42,6 +42,7 @@ import yaml
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.iam.models import iam_backends
 from moto.server import ThreadedMotoServer
+from moto.sts.models import sts_backends
 
 from tests.apiserver.authenticator import Principal
 from tests.aws_standin.provider import CLUSTERS, MOTO_URL
@@ -80,19 +81,26 @@ def client(service: str, url: str) -> Any:
 
 class StsKeys(MutableMapping[str, Principal]):
     """What STS knows, for the token webhook: every active access key of moto's IAM users (read live, so a key
-    the stack deletes stops authenticating), plus what a test adds."""
+    the stack deletes stops authenticating), every role session moto's STS gave (``AssumeRole*``: an
+    ``assumed-role`` ARN, a session token, the role's unique id), plus what a test adds."""
 
     def __init__(self) -> None:
         self.added: dict[str, Principal] = {}
 
     def _moto(self) -> dict[str, Principal]:
         backend = iam_backends[ACCOUNT]["global"]
-        return {
+        keys = {
             key.access_key_id: Principal(key.secret_access_key, user.arn, user_id=user.id)
             for user in list(backend.users.values())
             for key in list(user.access_keys)
             if key.status == "Active"
         }
+        for session in list(sts_backends[ACCOUNT]["aws"].assumed_roles):
+            role_id = session.user_id.split(":")[0]  # moto's UserId is ROLEID:SESSION
+            keys[session.access_key_id] = Principal(
+                session.secret_access_key, session.arn, session_token=session.session_token, user_id=role_id
+            )
+        return keys
 
     def snapshot(self) -> dict[str, Principal]:
         """Every key STS knows now, at once (what the webhook copies: a key deleted meanwhile is not half there)."""
@@ -147,6 +155,10 @@ class Moto:
         urllib.request.urlopen(urllib.request.Request(f"{self.url}/moto-api/reset", method="POST"), timeout=30).close()
         self.access.clusters.clear()
 
+    def made_in(self, mode: str, name: str = CLUSTER_NAME) -> None:
+        """The cluster as if created in authentication ``mode``: EKS's answer and the authenticator's backends."""
+        self.access.made_in(name, mode)
+
     def client(self, service: str) -> Any:
         return client(service, self.url)
 
@@ -181,7 +193,6 @@ class Engine:
     tools: dict[str, Path]
     moto: Moto
     plane: ControlPlane
-    authentication_mode: str = "API_AND_CONFIG_MAP"
 
     def env(self, root: Path) -> dict[str, str]:
         """The environment ``pulumi`` runs with: ``HOME`` (where ``pulumi login --local`` keeps the state) and
@@ -189,13 +200,8 @@ class Engine:
         # The tools of this tier's set (scripts/tool-sets) and no other: the CLI, the SDK's shims, the Kubernetes
         # provider, and the language hosts of the languages tier.
         path = [HOST, AWS_STANDIN, tool_bin(self.tools, root / "tools"), Path(sys.executable).parent]
-        seed = {
-            CLUSTER_NAME: {
-                "endpoint": self.plane.url,
-                "certificateAuthority": self.plane.ca_data,
-                "authenticationMode": self.authentication_mode,
-            }
-        }
+        # The mode is not seeded: the stand-in reads it from DescribeCluster, as the EKS emulation answers it.
+        seed = {CLUSTER_NAME: {"endpoint": self.plane.url, "certificateAuthority": self.plane.ca_data}}
         return {
             "PATH": os.pathsep.join([*map(str, path), "/usr/bin", "/bin"]),
             "HOME": str(root),

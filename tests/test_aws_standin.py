@@ -400,24 +400,21 @@ def test_a_preview_touches_nothing(standin: Standin) -> None:
 
 
 def test_get_cluster_answers_moto_with_the_seeded_endpoint(standin: Standin, monkeypatch: pytest.MonkeyPatch) -> None:
-    """getCluster reads the cluster moto holds (its ARN), with the endpoint, CA and mode seeded for the real
-    control plane, in pulumi-aws's shape."""
+    """getCluster reads the cluster moto holds (its ARN), with the endpoint and CA seeded for the real control
+    plane, in pulumi-aws's shape; its authentication mode is EKS's as emulated, and follows UpdateClusterConfig."""
     role = standin.iam.create_role(RoleName="eks", AssumeRolePolicyDocument=DOCUMENT)["Role"]["Arn"]
     standin.eks.create_cluster(name="my-cluster-1", roleArn=role, resourcesVpcConfig={"subnetIds": ["subnet-1"]})
-    seed = {
-        "my-cluster-1": {
-            "endpoint": "https://127.0.0.1:6443",
-            "certificateAuthority": "Q0E=",
-            "authenticationMode": "CONFIG_MAP",
-        }
-    }
+    seed = {"my-cluster-1": {"endpoint": "https://127.0.0.1:6443", "certificateAuthority": "Q0E="}}
     monkeypatch.setenv(CLUSTERS, json.dumps(seed))
     found = standin.invoke("aws:eks/getCluster:getCluster", {"name": "my-cluster-1"})
     assert found["arn"] == f"arn:aws:eks:{REGION}:{ACCOUNT}:cluster/my-cluster-1"
     assert (found["endpoint"], found["certificateAuthorities"]) == ("https://127.0.0.1:6443", [{"data": "Q0E="}])
-    assert found["accessConfigs"][0]["authenticationMode"] == "CONFIG_MAP"
+    assert found["accessConfigs"][0]["authenticationMode"] == "CONFIG_MAP", "CreateCluster's default"
     result = aws.eks.GetClusterResult  # the SDK's result type takes exactly these names
     assert set(found) <= {name for name in vars(result) if not name.startswith("_")} | wire_names(result)
+    standin.eks.update_cluster_config(name="my-cluster-1", accessConfig={"authenticationMode": "API_AND_CONFIG_MAP"})
+    found = standin.invoke("aws:eks/getCluster:getCluster", {"name": "my-cluster-1"})
+    assert found["accessConfigs"][0]["authenticationMode"] == "API_AND_CONFIG_MAP"
 
 
 def test_an_access_entry_is_created_read_updated_and_deleted_against_the_eks_emulation(standin: Standin) -> None:

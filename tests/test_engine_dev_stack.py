@@ -75,6 +75,19 @@ def finish(engine: Engine, *stacks: tuple[Project, str]) -> None:
 
 
 @pytest.fixture
+def made_roles(engine: Engine) -> Iterator[list[str]]:
+    """IAM roles a test makes in moto (it appends their names): deleted after the test, and after ``project``'s
+    stack is destroyed when the test asks for this fixture first, whatever the test did."""
+    names: list[str] = []
+    yield names
+    iam = engine.moto.client("iam")
+    for name in names:
+        for attached in iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]:
+            iam.detach_role_policy(RoleName=name, PolicyArn=attached["PolicyArn"])
+        iam.delete_role(RoleName=name)
+
+
+@pytest.fixture
 def project(engine: Engine, foreign: dict[str, str], tmp_path: Path) -> Iterator[Project]:
     """A fresh copy of the program with the dev stack selected and the admin kubeconfig set; destroyed after the
     test, its namespace deleted, moto checked empty, whatever the test did."""
@@ -244,9 +257,7 @@ def test_ci_deploys_through_an_access_entry_that_eks_own_authenticator_reads(
     (EKS's API, emulated) and leaves aws-auth as it was; CI deploys and rolls back through the real
     aws-iam-authenticator's DynamicFile backend and is refused elsewhere; ``destroy`` removes the entry."""
     access = engine.moto.access.cluster(CLUSTER_NAME)
-    engine.authentication_mode = access.mode = mode  # as if the cluster were made so (the ladder is one-way)
-    engine.plane.set_authentication_mode(mode)
-    project.env.update(engine.env(project.directory.parent))
+    engine.moto.made_in(mode)  # as if the cluster were made so (the ladder is one-way)
     try:
         project("config", "set", "identityMapping", "access-entry")
         project("up", "--yes")
@@ -265,9 +276,7 @@ def test_ci_deploys_through_an_access_entry_that_eks_own_authenticator_reads(
         assert access.entries == {}, "destroy left the access entry"
     finally:
         engine.plane.request("DELETE", f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments/web")
-        engine.authentication_mode = access.mode = "API_AND_CONFIG_MAP"
-        engine.plane.set_authentication_mode("API_AND_CONFIG_MAP")
-        project.env.update(engine.env(project.directory.parent))
+        engine.moto.made_in("API_AND_CONFIG_MAP")
 
 
 class Refusals:
@@ -325,6 +334,133 @@ def test_moving_a_live_stack_to_access_entries_never_refuses_ci(
     print("\nmigration, CI refusals while up ran:", "; ".join(f"{w}: {r} of {a}" for w, a, r in counts))
     assert all(a > 0 for _, a, _ in counts), counts
     assert [r for _, _, r in counts] == [0, 0], counts
+
+
+def admitted_as(engine: Engine, outputs: dict[str, Any], within: float = 20) -> str:
+    """The Kubernetes user the real authenticator maps CI's key to, asked straight (no API server cache) until it
+    answers; fails after ``within`` seconds of refusals."""
+    deadline = time.monotonic() + within
+    key = (outputs["accessKeyId"], outputs["secretAccessKey"])
+    while (found := engine.plane.authenticate(engine.plane.sign_token(*key))) is None:
+        assert time.monotonic() < deadline, "the authenticator does not admit CI's key"
+        time.sleep(0.2)
+    return found[0]
+
+
+def deploys_and_rolls_back(engine: Engine, outputs: dict[str, Any]) -> None:
+    """CI, with the stack's kubeconfig and key and real kubectl, sets the image and undoes it in its namespace."""
+    run = ci_kubectl(engine, outputs, "-n", NAMESPACE, "set", "image", "deployment/web", f"app={IMAGE.format(2)}")
+    assert run.returncode == 0, run.stderr
+    assert image_of(engine.plane) == IMAGE.format(2)
+    run = ci_kubectl(engine, outputs, "-n", NAMESPACE, "rollout", "undo", "deployment/web")
+    assert run.returncode == 0, run.stderr
+    assert image_of(engine.plane) == IMAGE.format(1)
+
+
+def test_an_auto_stack_climbs_the_mode_ladder_and_ci_deploys_at_every_step(
+    engine: Engine, project: Project, foreign: dict[str, str]
+) -> None:
+    """``identityMapping: auto`` on a live stack while the cluster climbs CONFIG_MAP -> API_AND_CONFIG_MAP -> API
+    (EKS's UpdateClusterConfig, emulated), an ``up`` after each step: aws-auth first; then an access entry, made
+    before the aws-auth entry goes, with 0 refusals from the real authenticator while that ``up`` runs; then
+    nothing to change. CI deploys and rolls back before and after every ``up``, and aws-auth keeps every foreign
+    byte throughout."""
+    eks, access = engine.moto.client("eks"), engine.moto.access.cluster(CLUSTER_NAME)
+    engine.moto.made_in("CONFIG_MAP")
+    ladder: list[str] = []
+    try:
+        project("config", "set", "identityMapping", "auto")
+        project("up", "--yes")
+        outputs = project.outputs(secrets=True)
+        assert (outputs["identityMapping"], access.entries) == ("aws-auth", {})
+        assert [u["userarn"] for u in map_users(engine.plane)][-1] == outputs["iamUserArn"]
+        assert admitted_as(engine, outputs) == outputs["kubernetesUsername"]
+        engine.plane.api("POST", f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments", manifest(1, NAMESPACE))
+        deploys_and_rolls_back(engine, outputs)
+        ladder.append("CONFIG_MAP: up maps by aws-auth, CI deploys")
+
+        eks.update_cluster_config(name=CLUSTER_NAME, accessConfig={"authenticationMode": "API_AND_CONFIG_MAP"})
+        deploys_and_rolls_back(engine, outputs)
+        with Refusals(engine.plane, outputs["accessKeyId"], outputs["secretAccessKey"]) as moving:
+            project("up", "--yes")
+        outputs = project.outputs(secrets=True)
+        assert outputs["identityMapping"] == "access-entry"
+        assert [e.principal_arn for e in access.entries.values()] == [outputs["iamUserArn"]]
+        assert engine.plane.aws_auth_data() == foreign, "aws-auth is not as it was before us"
+        assert moving.asked > 0 and moving.refused == 0, (moving.asked, moving.refused)
+        deploys_and_rolls_back(engine, outputs)
+        ladder.append(f"API_AND_CONFIG_MAP: up moves to an access entry, {moving.refused} of {moving.asked} refused")
+
+        eks.update_cluster_config(name=CLUSTER_NAME, accessConfig={"authenticationMode": "API"})
+        assert admitted_as(engine, outputs) == outputs["kubernetesUsername"]
+        deploys_and_rolls_back(engine, outputs)
+        project("preview", "--expect-no-changes")
+        project("up", "--yes")
+        assert project.outputs()["identityMapping"] == "access-entry"
+        deploys_and_rolls_back(engine, outputs)
+        assert engine.plane.aws_auth_data() == foreign
+        ladder.append("API: nothing to change, CI deploys")
+        project("destroy", "--yes")
+        assert (access.entries, engine.plane.aws_auth_data()) == ({}, foreign)
+    finally:
+        engine.plane.request("DELETE", f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments/web")
+        engine.moto.made_in("API_AND_CONFIG_MAP")
+    print("\nmode ladder:", "; ".join(ladder))
+
+
+@pytest.mark.parametrize("mapping", ["aws-auth", "access-entry"])
+@pytest.mark.parametrize("identity", ["github-actions, its OIDC provider created", "existing"])
+def test_a_role_session_deploys_through_eks_own_authenticator(
+    engine: Engine, made_roles: list[str], project: Project, foreign: dict[str, str], identity: str, mapping: str
+) -> None:
+    """No stored key: a CI job's role session (moto's AssumeRoleWithWebIdentity for the GitHub role, AssumeRole
+    for an existing role under path ``/ci/``) signs its token with a session token; the real aws-iam-authenticator
+    maps its ``assumed-role`` ARN to the role (aws-auth's path-stripped ``mapRoles`` entry, or the access entry
+    bound to the role's unique id), and real kubectl deploys and rolls back, and is refused elsewhere."""
+    iam, sts = engine.moto.client("iam"), engine.moto.client("sts")
+    if identity == "existing":
+        iam.create_role(RoleName="deployer", Path="/ci/", AssumeRolePolicyDocument="{}")
+        made_roles.append("deployer")
+    try:
+        project("config", "rm", "iamUserName")
+        for key, value in {**IDENTITIES[identity], "identityMapping": mapping}.items():
+            project("config", "set", "--path", key, value)
+        project("up", "--yes")
+        outputs = project.outputs()
+        role = outputs["iamRoleArn"]
+        if identity == "existing":
+            got = sts.assume_role(RoleArn=role, RoleSessionName="ci-job-7")
+        else:
+            got = sts.assume_role_with_web_identity(
+                RoleArn=role, RoleSessionName="ci-job-7", WebIdentityToken="header.claims.sig"
+            )
+        session = got["Credentials"]
+        assert got["AssumedRoleUser"]["Arn"].endswith(f":assumed-role/{role.rsplit('/', 1)[1]}/ci-job-7")
+        token = engine.plane.sign_token(session["AccessKeyId"], session["SecretAccessKey"], session["SessionToken"])
+        deadline = time.monotonic() + 20
+        while (found := engine.plane.authenticate(token)) is None:
+            assert time.monotonic() < deadline, "the role session is not admitted"
+            time.sleep(0.2)
+        assert found[0] == outputs["kubernetesUsername"]
+        credentials = {
+            "AWS_ACCESS_KEY_ID": session["AccessKeyId"],
+            "AWS_SECRET_ACCESS_KEY": session["SecretAccessKey"],
+            "AWS_SESSION_TOKEN": session["SessionToken"],
+        }
+
+        def kubectl(*args: str) -> KubectlRun:
+            return engine.plane.kubectl(args, kubeconfig=outputs["kubeconfig"], credentials=credentials, timeout=120)
+
+        engine.plane.api("POST", f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments", manifest(1, NAMESPACE))
+        run = kubectl("-n", NAMESPACE, "set", "image", "deployment/web", f"app={IMAGE.format(2)}")
+        assert run.returncode == 0, run.stderr
+        assert kubectl("-n", NAMESPACE, "rollout", "undo", "deployment/web").returncode == 0
+        assert image_of(engine.plane) == IMAGE.format(1)
+        assert "forbidden" in kubectl("-n", "default", "get", "deployments").stderr.lower()
+        project("destroy", "--yes")
+        assert engine.plane.aws_auth_data() == foreign and engine.moto.access.cluster(CLUSTER_NAME).entries == {}
+    finally:
+        engine.plane.request("DELETE", f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments/web")
 
 
 def test_a_user_made_again_gets_a_new_access_entry_ci_can_use(
@@ -452,6 +588,19 @@ def test_bad_input_fails_the_preview_and_creates_nothing(
     assert_nothing_made(engine, project, foreign)
 
 
+@pytest.mark.parametrize("mapping", ["access-entry", "auto"])
+def test_a_reserved_prefix_is_refused_at_preview_not_by_eks_half_way(
+    engine: Engine, project: Project, foreign: dict[str, str], mapping: str
+) -> None:
+    """A Kubernetes username with a prefix EKS reserves (``eks:``) fails ``preview`` and ``up`` with our message
+    naming the key, before anything is made: never EKS's InvalidParameterException after the IAM user exists."""
+    project("config", "set", "identityMapping", mapping)
+    project("config", "set", "kubernetesUsername", "eks:ci")
+    fails_alone_with(project, "error: kubernetesUsername: 'eks:ci' starts with the reserved prefix 'eks:'")
+    assert_nothing_made(engine, project, foreign)
+    assert engine.moto.access.cluster(CLUSTER_NAME).entries == {}
+
+
 def test_access_entry_mapping_on_a_config_map_cluster_is_refused_before_anything_is_made(
     engine: Engine, project: Project, foreign: dict[str, str]
 ) -> None:
@@ -463,14 +612,12 @@ def test_access_entry_mapping_on_a_config_map_cluster_is_refused_before_anything
         "which has no access entries. Turn them on with `aws eks update-cluster-config --name my-cluster-1 "
         "--access-config authenticationMode=API_AND_CONFIG_MAP`"
     )
-    engine.authentication_mode = "CONFIG_MAP"
+    engine.moto.made_in("CONFIG_MAP")
     try:
-        project.env.update(engine.env(project.directory.parent))
         project("config", "set", "identityMapping", "access-entry")
         fails_alone_with(project, message)
     finally:
-        engine.authentication_mode = "API_AND_CONFIG_MAP"
-        project.env.update(engine.env(project.directory.parent))
+        engine.moto.made_in("API_AND_CONFIG_MAP")
     assert_nothing_made(engine, project, foreign)
 
 
@@ -554,9 +701,12 @@ def unauthorized(engine: Engine, outputs: dict[str, Any]) -> bool:
     return run.returncode != 0 and "You must be logged in" in run.stderr and codes == {401}
 
 
-def test_the_rotation_runbook_keeps_a_working_key_at_every_step(engine: Engine, project: Project) -> None:
-    """The README's "Rotating the key", its commands read from its table: adding a label creates a second key and
-    keeps the first, both deploy; dropping the old label deletes that key alone, whose new tokens get 401."""
+@pytest.mark.parametrize("mapping", ["aws-auth", "access-entry"])
+def test_the_rotation_runbook_keeps_a_working_key_at_every_step(engine: Engine, project: Project, mapping: str) -> None:
+    """The README's "Rotating the key", its commands read from its table, with either mapping: adding a label
+    creates a second key and keeps the first, both deploy; dropping the old label deletes that key alone, whose new
+    tokens get 401 from the real authenticator; the mapping itself is never touched."""
+    project("config", "set", "identityMapping", mapping)
     project("up", "--yes")
     old = project.outputs(secrets=True)
     assert works(engine, old)
@@ -606,6 +756,42 @@ def test_switching_to_github_actions_moves_the_entry_in_one_write(
     assert iam.list_users()["Users"] == []
     assert iam.get_role(RoleName="eks-cicd-access-dev")["Role"]["Arn"] == outputs["iamRoleArn"]
     assert "accessKeyId" not in outputs and "iamUserArn" not in outputs
+
+
+def test_an_identity_switch_and_back_keeps_ci_admitted_by_its_access_entry(
+    engine: Engine, project: Project, foreign: dict[str, str]
+) -> None:
+    """With access entries, ``identity: github-actions`` and back to ``iam-user``: the user's entry goes and the
+    role's comes (one entry each time, EKS's one-per-principal rule kept), then the user is made again under the
+    same ARN with a new unique id, and its entry with it; the new key is admitted by the real authenticator in
+    user-id-strict mode, and aws-auth is never written."""
+    access = engine.moto.access.cluster(CLUSTER_NAME)
+    project("config", "set", "identityMapping", "access-entry")
+    project("up", "--yes")
+    first = project.outputs(secrets=True)
+    (user_entry,) = access.entries.values()
+    oidc = {"identity": "github-actions", "oidcSubjects[0]": "repo:acme/web:environment:production",
+            "createOidcProvider": "true"}  # fmt: skip
+    name = project("config", "get", "iamUserName").stdout.strip()
+    project("config", "rm", "iamUserName")
+    for key, value in oidc.items():
+        project("config", "set", "--path", key, value)
+    project("up", "--yes")
+    (role_entry,) = access.entries.values()
+    assert role_entry.principal_arn == project.outputs()["iamRoleArn"]
+    project("config", "rm", "--path", "oidcSubjects")
+    project("config", "rm", "createOidcProvider")
+    project("config", "set", "identity", "iam-user")
+    project("config", "set", "iamUserName", name)
+    project("up", "--yes")
+    back = project.outputs(secrets=True)
+    (again,) = access.entries.values()
+    assert again.principal_arn == user_entry.principal_arn == back["iamUserArn"]
+    assert back["accessKeyId"] != first["accessKeyId"]
+    assert admitted_as(engine, back) == back["kubernetesUsername"]
+    assert again.principal_id != user_entry.principal_id, "the user made again has a new unique id"
+    assert engine.plane.authenticate(engine.plane.sign_token(first["accessKeyId"], first["secretAccessKey"])) is None
+    assert engine.plane.aws_auth_data() == foreign
 
 
 #: Stack config of each identity, beside Pulumi.dev.yaml's (an IAM user); ``oidc-provider`` and ``role`` are made

@@ -3,9 +3,12 @@
 moto's endpoint comes from ``EKS_CICD_MOTO_URL`` (moto in server mode on
 loopback); the region from the provider's ``region`` configuration. What moto
 cannot hold is seeded through ``EKS_CICD_STANDIN_CLUSTERS``: for each cluster
-name, the ``endpoint``, ``certificateAuthority`` and ``authenticationMode``
-that ``aws:eks/getCluster`` answers, so a kubeconfig built from it reaches the
-real control plane (moto makes up an endpoint and CA of its own).
+name, the ``endpoint`` and ``certificateAuthority`` that ``aws:eks/getCluster``
+answers, so a kubeconfig built from it reaches the real control plane (moto
+makes up an endpoint and CA of its own). The authentication mode is
+``DescribeCluster``'s ``accessConfig``, which the EKS access emulation
+(``tests/eks_access.py``) adds to moto's answer: one source for the mode the
+program reads and the mode the authenticator runs in.
 """
 
 from __future__ import annotations
@@ -241,10 +244,12 @@ class AwsStandin(Provider):
         raise StandinError(f"{request.tok}: not an invoke the AWS stand-in serves")
 
     def _get_cluster(self, name: str) -> State:
-        """``aws:eks/getCluster``'s answer for a cluster moto holds, with the seeded endpoint, CA and mode."""
+        """``aws:eks/getCluster``'s answer for a cluster moto holds, with the seeded endpoint and CA; its
+        ``accessConfig`` as DescribeCluster gives it (EKS's default, ``CONFIG_MAP``, when it gives none)."""
         cluster = self.aws.eks.describe_cluster(name=name)["cluster"]
         seeded = json.loads(os.environ.get(CLUSTERS) or "{}").get(name, {})
         vpc = cluster.get("resourcesVpcConfig") or {}
+        access = cluster.get("accessConfig") or {}
         return {
             "id": name,
             "name": name,
@@ -255,8 +260,10 @@ class AwsStandin(Provider):
             ],
             "accessConfigs": [
                 {
-                    "authenticationMode": seeded.get("authenticationMode", "API_AND_CONFIG_MAP"),
-                    "bootstrapClusterCreatorAdminPermissions": True,
+                    "authenticationMode": access.get("authenticationMode", "CONFIG_MAP"),
+                    "bootstrapClusterCreatorAdminPermissions": access.get(
+                        "bootstrapClusterCreatorAdminPermissions", True
+                    ),
                 }
             ],
             "roleArn": cluster.get("roleArn"),
