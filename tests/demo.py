@@ -10,9 +10,12 @@
 6. ``pulumi destroy``, and show that only the other entries are left in ``aws-auth``;
 7. stop everything.
 
-``--identity-mapping`` (``aws-auth``, ``access-entry``) and ``--authentication-mode`` (``CONFIG_MAP``,
+``--identity-mapping`` (``aws-auth``, ``access-entry``, ``auto``) and ``--authentication-mode`` (``CONFIG_MAP``,
 ``API_AND_CONFIG_MAP``, ``API``) choose the route and the cluster's mode; step 4 says which backend of
-aws-iam-authenticator admitted CI.
+aws-iam-authenticator admitted CI. ``--migrate`` adds a step before ``destroy``: CI moves from ``aws-auth`` to an
+access entry (the cluster first taken to ``API_AND_CONFIG_MAP`` if it is in ``CONFIG_MAP``), or back, with one
+``pulumi up`` while a loop asks the authenticator who CI is every 0.2 s, and the step prints how many times it
+said no (a CI request would have had a 401).
 
 Everything runs on 127.0.0.1, in a temporary directory that is removed at the end (``--keep`` keeps it). What is
 EKS's own code: aws-iam-authenticator, the token webhook. What is a stand-in: moto is not AWS, the AWS plugin is
@@ -35,13 +38,17 @@ import yaml
 
 from tests.controlplane.commands import IMAGE, manifest
 from tests.controlplane.fixture import TOOLS_SCRIPT, ControlPlane, find_tools
-from tests.engine_stack import CLUSTER_NAME, Project, engine_on_loopback
+from tests.engine_stack import CLUSTER_NAME, Engine, Project, Refusals, engine_on_loopback
 
 NAMESPACE = "my-test-ns"
 #: The authenticator's backend that reads each route's mapping.
 BACKENDS = {"aws-auth": "EKSConfigMap (aws-auth)", "access-entry": "DynamicFile (access entries)"}
-#: The routes each authentication mode lets CI through (the component refuses the others at preview).
-ROUTES = {"CONFIG_MAP": ("aws-auth",), "API_AND_CONFIG_MAP": ("aws-auth", "access-entry"), "API": ("access-entry",)}
+#: The mappings each authentication mode lets CI through (the component refuses the others at preview).
+ROUTES = {
+    "CONFIG_MAP": ("aws-auth", "auto"),
+    "API_AND_CONFIG_MAP": ("aws-auth", "access-entry", "auto"),
+    "API": ("access-entry", "auto"),
+}
 #: A cold build of the demo's tools on the 2-core machine (docs/performance.md).
 COLD_TIME = "20-35 minutes"
 COLD_DISK = "4 GB of Go module cache and 10 GB of Go build cache"
@@ -137,7 +144,31 @@ def resource_counts(project: Project) -> str:
     )
 
 
-def demo(work: Path, mapping: str = "aws-auth", mode: str = "API_AND_CONFIG_MAP") -> None:
+def migrate(engine: Engine, project: Project, outputs: dict[str, Any], mapping: str, mode: str) -> str:
+    """Move CI to the other mapping with one ``pulumi up``, asking the authenticator every 0.2 s meanwhile; what
+    happened. ``auto`` moves by the cluster's mode alone; the others by their config."""
+    plane, moto = engine.plane, engine.moto
+    route = outputs["identityMapping"]
+    if mode == "CONFIG_MAP":
+        print(f"    $ aws eks update-cluster-config --name {CLUSTER_NAME} "
+              "--access-config authenticationMode=API_AND_CONFIG_MAP", flush=True)  # fmt: skip
+        moto.client("eks").update_cluster_config(
+            name=CLUSTER_NAME, accessConfig={"authenticationMode": "API_AND_CONFIG_MAP"}
+        )
+    target = "access-entry" if route == "aws-auth" else "aws-auth"
+    if mapping != "auto":
+        project("config", "set", "identityMapping", target)
+    with Refusals(plane, outputs["accessKeyId"], outputs["secretAccessKey"]) as asked:
+        up = project("up", "--yes")
+    moved = project.outputs()["identityMapping"]
+    check(moved == target, f"CI is mapped by {moved}, not {target}", up.stdout)
+    check(asked.asked > 0, "the authenticator was never asked")
+    check(asked.refused == 0, f"CI was refused {asked.refused} times in {asked.asked} while up ran", up.stdout)
+    changes = summary(up.stdout)
+    return f"{route} -> {target}: CI refused {asked.refused} times in {asked.asked} asks while up ran ({changes})"
+
+
+def demo(work: Path, mapping: str = "aws-auth", mode: str = "API_AND_CONFIG_MAP", migrating: bool = False) -> None:
     started = step(1, "build or reuse the tools (scripts/tools @demo, the set named in scripts/tool-sets)")
     print(f"    {prerequisites()}", flush=True)
     tools = find_tools("demo", progress=True)
@@ -164,7 +195,8 @@ def demo(work: Path, mapping: str = "aws-auth", mode: str = "API_AND_CONFIG_MAP"
             project("config", "set", "identityMapping", mapping)
         up = project("up", "--yes")
         outputs = project.outputs(secrets=True)
-        if mapping == "aws-auth":
+        route = outputs["identityMapping"]
+        if route == "aws-auth":
             users = yaml.safe_load((plane.aws_auth_data() or {}).get("mapUsers") or "[]")
             check(any(u.get("userarn") == outputs["iamUserArn"] for u in users), "our aws-auth entry is missing", users)
         else:
@@ -184,27 +216,35 @@ def demo(work: Path, mapping: str = "aws-auth", mode: str = "API_AND_CONFIG_MAP"
         ):
             code, text = kubectl(plane, outputs, *args)
             check(code == 0, f"kubectl {' '.join(args)} failed", text)
-        done(started, f"CI admitted by aws-iam-authenticator's {BACKENDS[mapping]} backend (in {mode} mode)")
+        done(started, f"CI admitted by aws-iam-authenticator's {BACKENDS[route]} backend (in {mode} mode)")
 
         started = step(5, "another namespace is refused")
         code, text = kubectl(plane, outputs, "-n", "kube-system", "get", "deployments")
         check(code != 0 and "forbidden" in text.lower(), "kube-system was not refused", text)
         done(started, "refused")
 
-        started = step(6, "pulumi destroy")
+        number = 6
+        if migrating:
+            started = step(number, f"move CI off {route} with one pulumi up, asking the authenticator meanwhile")
+            done(started, migrate(engine, project, outputs, mapping, mode))
+            number += 1
+        started = step(number, "pulumi destroy")
         down = project("destroy", "--yes")
         check(plane.aws_auth_data() == OTHERS, "aws-auth is not what it was", plane.aws_auth_data())
         done(started, f"{summary(down.stdout)}; aws-auth holds only the nodes and team-b, byte for byte")
-        started = step(7, "stop everything")
+        started = step(number + 1, "stop everything")
     done(started)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="scripts/demo", description=__doc__.split("\n")[0])
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, state, certificates)")
-    parser.add_argument("--identity-mapping", choices=sorted(BACKENDS), default="aws-auth")
+    parser.add_argument("--identity-mapping", choices=["aws-auth", "access-entry", "auto"], default="aws-auth")
     parser.add_argument("--authentication-mode", choices=list(ROUTES), default="API_AND_CONFIG_MAP")
+    parser.add_argument("--migrate", action="store_true", help="move CI to the other mapping before destroy")
     args = parser.parse_args(argv)
+    if args.migrate and args.authentication_mode == "API":
+        parser.error("--migrate: an API cluster reads no aws-auth, so there is nothing to move from or to")
     if args.identity_mapping not in ROUTES[args.authentication_mode]:
         parser.error(
             f"--identity-mapping {args.identity_mapping} does not work on a cluster in {args.authentication_mode} "
@@ -212,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     work = Path(tempfile.mkdtemp(prefix="eks-cicd-demo-"))
     try:
-        demo(work, args.identity_mapping, args.authentication_mode)
+        demo(work, args.identity_mapping, args.authentication_mode, args.migrate)
     finally:
         if args.keep:
             print(f"\nkept {work}", flush=True)

@@ -29,6 +29,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
@@ -162,6 +163,17 @@ class Moto:
     def client(self, service: str) -> Any:
         return client(service, self.url)
 
+    def aws(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """``aws ARGS``, the real AWS CLI (this Python's), against moto and the EKS emulation; fails unless it
+        exits 0."""
+        env = {"AWS_ACCESS_KEY_ID": "AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "us-east-1",
+               "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull, "PATH": "/usr/bin:/bin",
+               "AWS_ENDPOINT_URL": self.url}  # fmt: skip
+        aws = Path(sys.executable).parent / "aws"
+        done = subprocess.run([str(aws), *args], capture_output=True, text=True, env=env, timeout=120, check=False)
+        assert done.returncode == 0, f"aws {' '.join(args)}: {done.stderr}"
+        return done
+
     def seed_cluster(self, name: str = CLUSTER_NAME, mode: str = "API_AND_CONFIG_MAP") -> str:
         """An ACTIVE EKS cluster ``name`` in moto (its role made first), in authentication mode ``mode``; its ARN."""
         iam = self.client("iam")
@@ -239,6 +251,31 @@ def sync_access_to(plane: ControlPlane) -> Callable[[str, ClusterAccess], None]:
             plane.set_authentication_mode(held.mode)
 
     return changed
+
+
+class Refusals:
+    """A loop asking aws-iam-authenticator, straight (no API server cache), who CI's key is, every 0.2 s while it
+    runs: how many times it answered and how many of those were refusals (a CI request would get 401)."""
+
+    def __init__(self, plane: ControlPlane, key_id: str, secret: str) -> None:
+        self.plane, self.key_id, self.secret = plane, key_id, secret
+        self.asked = self.refused = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.2):
+            found = self.plane.authenticate(self.plane.sign_token(self.key_id, self.secret))
+            self.asked += 1
+            self.refused += found is None
+
+    def __enter__(self) -> Refusals:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
 
 
 @contextmanager
@@ -411,6 +448,13 @@ class Project:
 
 #: The README's quick-start deploy line (after ``# 2. deploy``), and its "your own admin kubeconfig" line.
 README = (REPO / "README.md").read_text()
+
+
+def readme_block(marker: str) -> list[str]:
+    """The commands of the README's shell block under ``<!-- test: MARKER -->``, one per line, in order."""
+    found = re.search(rf"^<!-- test: {re.escape(marker)} -->\n```sh\n(.*?)^```", README, re.MULTILINE | re.DOTALL)
+    assert found, f"the README has no shell block marked <!-- test: {marker} -->"
+    return [line for line in found[1].splitlines() if line.strip()]
 
 
 def readme_kubeconfig() -> str:

@@ -7,6 +7,7 @@ each EKS rule gives EKS's exception name. The emulation is ours, labelled: EKS's
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -289,25 +290,37 @@ def test_a_config_map_cluster_keeps_its_creator_admin(emulated: Emulated, eks: A
     assert "no-admin" not in eks.list_clusters()["clusters"]
 
 
-def test_the_readmes_mode_commands_run_against_it(emulated: Emulated) -> None:
-    """The README's ``aws eks describe-cluster --query cluster.accessConfig`` and ``aws eks update-cluster-config
-    --access-config authenticationMode=API_AND_CONFIG_MAP``, with the real AWS CLI: the first shows CONFIG_MAP, the
-    second moves the cluster on, and the first then shows the new mode."""
-    name = "readme-cluster"
+def test_the_readmes_mode_ladder_aws_commands_run_against_it(emulated: Emulated) -> None:
+    """The AWS CLI lines of the README's mode-ladder block, in order, with the real AWS CLI (the ``pulumi`` lines
+    are the engine tier's): ``describe-cluster`` shows CONFIG_MAP, each ``update-cluster-config`` moves the mode one
+    step, ``wait cluster-active`` returns, ``list-access-entries`` answers."""
+    from tests.engine_stack import readme_block
+
+    name = "my-cluster-1"
     emulated.eks.create_cluster(name=name, roleArn=arn("role", "eks-cluster"),
                                 resourcesVpcConfig={"subnetIds": ["subnet-0a1b2c3d"]})  # fmt: skip
-
-    def aws(*args: str) -> Any:
-        return aws_cli(emulated, *args)
-
-    assert aws("eks", "describe-cluster", "--name", name, "--query", "cluster.accessConfig")["authenticationMode"] == (
-        "CONFIG_MAP"
-    )
-    update = aws("eks", "update-cluster-config", "--name", name, "--access-config",
-                 "authenticationMode=API_AND_CONFIG_MAP")["update"]  # fmt: skip
-    assert update["type"] == "AccessConfigUpdate"
-    shown = aws("eks", "describe-cluster", "--name", name, "--query", "cluster.accessConfig")
-    assert shown["authenticationMode"] == "API_AND_CONFIG_MAP"
+    lines = [shlex.split(line) for line in readme_block("mode-ladder") if line.startswith("aws ")]
+    assert [words[2] for words in lines] == ["describe-cluster", "update-cluster-config", "wait",
+                                             "list-access-entries", "update-cluster-config", "wait"]  # fmt: skip
+    modes = []
+    try:
+        for words in lines:
+            if words[1:3] == ["eks", "wait"]:
+                done = subprocess.run([str(BIN / "aws"), *words[1:], "--endpoint-url", emulated.moto.url],
+                                      capture_output=True, text=True, timeout=60, env=CLI_ENV, check=False)  # fmt: skip
+                assert done.returncode == 0, done.stderr
+                continue
+            answer = aws_cli(emulated, *words[1:])
+            if words[2] == "describe-cluster":
+                assert answer == {"authenticationMode": "CONFIG_MAP", "bootstrapClusterCreatorAdminPermissions": True}
+            elif words[2] == "update-cluster-config":
+                assert answer["update"]["type"] == "AccessConfigUpdate"
+                modes.append(emulated.eks.describe_cluster(name=name)["cluster"]["accessConfig"]["authenticationMode"])
+            else:
+                assert answer == {"accessEntries": []}
+        assert modes == ["API_AND_CONFIG_MAP", "API"]
+    finally:
+        emulated.eks.delete_cluster(name=name)
 
 
 def test_the_component_refuses_every_prefix_eks_refuses() -> None:

@@ -62,12 +62,46 @@ def test_the_demo_maps_ci_by_an_access_entry_on_an_api_cluster(tmp_path: Path) -
     assert done.stdout.rstrip().endswith("demo: the whole flow ran")
 
 
-def test_a_route_the_mode_cannot_take_is_refused_before_anything_starts(tmp_path: Path) -> None:
-    """``--identity-mapping aws-auth --authentication-mode API`` (aws-auth is not read in API mode) exits 2 at once,
-    naming the routes that work, and starts nothing."""
+def test_auto_climbs_from_config_map_to_an_access_entry_with_no_401(tmp_path: Path) -> None:
+    """``scripts/demo --identity-mapping auto --authentication-mode CONFIG_MAP --migrate``: ``auto`` maps CI by
+    aws-auth on a CONFIG_MAP cluster; the extra step turns access entries on and runs one ``up``, which moves CI to
+    an access entry while the authenticator, asked every 0.2 s, refuses it 0 times; eight steps, exit 0."""
     env = {**os.environ, "PYTHON": sys.executable, "TMPDIR": str(tmp_path)}
-    args = ["--identity-mapping", "aws-auth", "--authentication-mode", "API"]
+    args = ["--identity-mapping", "auto", "--authentication-mode", "CONFIG_MAP", "--migrate"]
+    done = subprocess.run([str(DEMO), *args], env=env, capture_output=True, text=True, timeout=900, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    headers = re.findall(r"^==> (\d)\. (.*)$", done.stdout, flags=re.MULTILINE)
+    assert [int(n) for n, _ in headers] == list(range(1, 9)), headers
+    assert "CI admitted by aws-iam-authenticator's EKSConfigMap (aws-auth) backend (in CONFIG_MAP mode)" in (
+        done.stdout
+    )
+    assert (
+        "$ aws eks update-cluster-config --name my-cluster-1 --access-config authenticationMode=API_AND_CONFIG_MAP"
+        in (done.stdout)
+    )
+    found = re.search(r"aws-auth -> access-entry: CI refused (\d+) times in (\d+) asks while up ran", done.stdout)
+    assert found and found[1] == "0" and int(found[2]) > 0, done.stdout
+    print(found[0])
+    assert done.stdout.rstrip().endswith("demo: the whole flow ran")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--identity-mapping", "aws-auth", "--authentication-mode", "API"],
+         "does not work on a cluster in API mode: use access-entry or auto"),
+        (["--identity-mapping", "auto", "--authentication-mode", "API", "--migrate"],
+         "--migrate: an API cluster reads no aws-auth"),
+    ],
+    ids=["aws-auth-on-api", "migrate-on-api"],
+)  # fmt: skip
+def test_a_route_the_mode_cannot_take_is_refused_before_anything_starts(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    """A mapping the mode cannot take (aws-auth is not read in API mode), or a migration it has no room for, exits 2
+    at once, saying what works, and starts nothing."""
+    env = {**os.environ, "PYTHON": sys.executable, "TMPDIR": str(tmp_path)}
     done = subprocess.run([str(DEMO), *args], env=env, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 2, done.stdout + done.stderr
-    assert "does not work on a cluster in API mode: use access-entry" in done.stderr, done.stderr
+    assert message in done.stderr, done.stderr
     assert "==>" not in done.stdout and list(tmp_path.iterdir()) == []

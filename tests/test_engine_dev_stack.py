@@ -10,10 +10,11 @@ each with the node role and another team's user in it. See ``tests/engine_stack.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import shlex
 import shutil
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +26,7 @@ import yaml
 
 from tests.controlplane.commands import IMAGE, manifest
 from tests.controlplane.fixture import ControlPlane, KubectlRun, one_per_request
+from tests.demo import summary
 from tests.engine_stack import (
     AWS_AUTH,
     CLUSTER_NAME,
@@ -33,8 +35,10 @@ from tests.engine_stack import (
     TEAM_B,
     Engine,
     Project,
+    Refusals,
     aws_auth_writes,
     delete_namespace,
+    readme_block,
     readme_rotation_step,
 )
 from tests.test_program import EXPORTS
@@ -279,31 +283,6 @@ def test_ci_deploys_through_an_access_entry_that_eks_own_authenticator_reads(
         engine.moto.made_in("API_AND_CONFIG_MAP")
 
 
-class Refusals:
-    """A loop asking aws-iam-authenticator, straight (no API server cache), who CI's key is, every 0.2 s while it
-    runs: how many times it answered and how many of those were refusals (a CI request would get 401)."""
-
-    def __init__(self, plane: ControlPlane, key_id: str, secret: str) -> None:
-        self.plane, self.key_id, self.secret = plane, key_id, secret
-        self.asked = self.refused = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.2):
-            found = self.plane.authenticate(self.plane.sign_token(self.key_id, self.secret))
-            self.asked += 1
-            self.refused += found is None
-
-    def __enter__(self) -> Refusals:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=30)
-
-
 def test_moving_a_live_stack_to_access_entries_never_refuses_ci(
     engine: Engine, project: Project, foreign: dict[str, str]
 ) -> None:
@@ -360,46 +339,50 @@ def deploys_and_rolls_back(engine: Engine, outputs: dict[str, Any]) -> None:
 def test_an_auto_stack_climbs_the_mode_ladder_and_ci_deploys_at_every_step(
     engine: Engine, project: Project, foreign: dict[str, str]
 ) -> None:
-    """``identityMapping: auto`` on a live stack while the cluster climbs CONFIG_MAP -> API_AND_CONFIG_MAP -> API
-    (EKS's UpdateClusterConfig, emulated), an ``up`` after each step: aws-auth first; then an access entry, made
-    before the aws-auth entry goes, with 0 refusals from the real authenticator while that ``up`` runs; then
-    nothing to change. CI deploys and rolls back before and after every ``up``, and aws-auth keeps every foreign
-    byte throughout."""
-    eks, access = engine.moto.client("eks"), engine.moto.access.cluster(CLUSTER_NAME)
+    """The README's mode-ladder commands, in order, on a live stack whose cluster starts in CONFIG_MAP (the AWS CLI
+    against the EKS emulation): ``auto`` maps CI by aws-auth; after ``API_AND_CONFIG_MAP`` the next ``up`` moves it
+    to an access entry, made before the aws-auth entry goes, with 0 refusals from the real authenticator while that
+    ``up`` runs; after ``API`` the last ``up`` changes nothing. CI deploys and rolls back before and after every
+    ``up``, and aws-auth keeps every foreign byte throughout."""
+    commands = readme_block("mode-ladder")
+    assert sum(c == "pulumi up" for c in commands) == 3, commands
+    expected = iter([("aws-auth", "CONFIG_MAP"), ("access-entry", "API_AND_CONFIG_MAP"), ("access-entry", "API")])
+    access = engine.moto.access.cluster(CLUSTER_NAME)
     engine.moto.made_in("CONFIG_MAP")
+    outputs: dict[str, Any] = {}
     ladder: list[str] = []
     try:
-        project("config", "set", "identityMapping", "auto")
-        project("up", "--yes")
-        outputs = project.outputs(secrets=True)
-        assert (outputs["identityMapping"], access.entries) == ("aws-auth", {})
-        assert [u["userarn"] for u in map_users(engine.plane)][-1] == outputs["iamUserArn"]
-        assert admitted_as(engine, outputs) == outputs["kubernetesUsername"]
-        engine.plane.api("POST", f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments", manifest(1, NAMESPACE))
-        deploys_and_rolls_back(engine, outputs)
-        ladder.append("CONFIG_MAP: up maps by aws-auth, CI deploys")
-
-        eks.update_cluster_config(name=CLUSTER_NAME, accessConfig={"authenticationMode": "API_AND_CONFIG_MAP"})
-        deploys_and_rolls_back(engine, outputs)
-        with Refusals(engine.plane, outputs["accessKeyId"], outputs["secretAccessKey"]) as moving:
-            project("up", "--yes")
-        outputs = project.outputs(secrets=True)
-        assert outputs["identityMapping"] == "access-entry"
-        assert [e.principal_arn for e in access.entries.values()] == [outputs["iamUserArn"]]
-        assert engine.plane.aws_auth_data() == foreign, "aws-auth is not as it was before us"
-        assert moving.asked > 0 and moving.refused == 0, (moving.asked, moving.refused)
-        deploys_and_rolls_back(engine, outputs)
-        ladder.append(f"API_AND_CONFIG_MAP: up moves to an access entry, {moving.refused} of {moving.asked} refused")
-
-        eks.update_cluster_config(name=CLUSTER_NAME, accessConfig={"authenticationMode": "API"})
-        assert admitted_as(engine, outputs) == outputs["kubernetesUsername"]
-        deploys_and_rolls_back(engine, outputs)
-        project("preview", "--expect-no-changes")
-        project("up", "--yes")
-        assert project.outputs()["identityMapping"] == "access-entry"
-        deploys_and_rolls_back(engine, outputs)
-        assert engine.plane.aws_auth_data() == foreign
-        ladder.append("API: nothing to change, CI deploys")
+        for command in commands:
+            words = shlex.split(command)
+            if words[0] == "aws":
+                engine.moto.aws(*words[1:])
+                continue
+            if words[1:] != ["up"]:
+                project(*words[1:])
+                continue
+            if outputs:  # CI, as the last up left it, still deploys in the cluster's new mode
+                deploys_and_rolls_back(engine, outputs)
+            asked = Refusals(engine.plane, outputs["accessKeyId"], outputs["secretAccessKey"]) if outputs else None
+            with asked or contextlib.nullcontext():
+                up = project("up", "--yes")
+            route, mode = next(expected)
+            assert access.mode == mode
+            refusals = f"{asked.refused} of {asked.asked} refused" if asked else "first up"
+            if asked:
+                assert asked.asked > 0 and asked.refused == 0, (mode, asked.asked, asked.refused)
+            if not outputs:  # the first up made the namespace: the workload CI deploys goes in
+                engine.plane.api("POST", f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments", manifest(1, NAMESPACE))
+            outputs = project.outputs(secrets=True)
+            assert outputs["identityMapping"] == route
+            if route == "aws-auth":
+                assert access.entries == {}
+                assert [u["userarn"] for u in map_users(engine.plane)][-1] == outputs["iamUserArn"]
+            else:
+                assert [e.principal_arn for e in access.entries.values()] == [outputs["iamUserArn"]]
+                assert engine.plane.aws_auth_data() == foreign, "aws-auth is not as it was before us"
+            assert admitted_as(engine, outputs) == outputs["kubernetesUsername"]
+            deploys_and_rolls_back(engine, outputs)
+            ladder.append(f"{mode}: {route} ({refusals}; {summary(up.stdout)})")
         project("destroy", "--yes")
         assert (access.entries, engine.plane.aws_auth_data()) == ({}, foreign)
     finally:

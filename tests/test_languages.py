@@ -257,6 +257,18 @@ def test_a_warning_from_yaml_is_in_the_schemas_spelling(languages: Engine, tmp_p
     assert "role_rules" not in output, output
 
 
+def test_auto_from_yaml_is_decided_by_the_plugin_at_preview(languages: Engine, tmp_path: Path) -> None:
+    """``identityMapping: auto`` served by the plugin: its plain getCluster inside Construct answers (the cluster
+    is in API_AND_CONFIG_MAP mode), so the preview plans an access entry and no aws-auth entry."""
+    output = failed_yaml_preview(languages, tmp_path, {"ci": {
+        "type": "eks-cicd-access:EksCicdAccess",
+        "properties": {"clusterName": "my-cluster-1", "namespace": "web", "kubeconfig": "x",
+                       "identityMapping": "auto"},
+    }}, ok=True)  # fmt: skip
+    assert "aws:eks:AccessEntry ci-access-entry create" in output, output
+    assert "AwsAuthEntry" not in output, output
+
+
 def test_yaml_package_add_generates_then_stops_at_link(languages: Engine, tmp_path: Path) -> None:
     """``pulumi package add`` from YAML: the YAML host served here (v1.25.0) generates, then has no ``Link``, which
     is why the YAML example names the plugin under ``packages:`` itself (README). A host that links makes this
