@@ -257,14 +257,18 @@ def test_ci_deploys_and_rolls_back_with_the_exported_key_and_nothing_else(engine
 def test_ci_deploys_through_an_access_entry_that_eks_own_authenticator_reads(
     engine: Engine, project: Project, foreign: dict[str, str], mode: str
 ) -> None:
-    """``identityMapping: access-entry`` on an API_AND_CONFIG_MAP and an API cluster: ``up`` makes one access entry
-    (EKS's API, emulated) and leaves aws-auth as it was; CI deploys and rolls back through the real
-    aws-iam-authenticator's DynamicFile backend and is refused elsewhere; ``destroy`` removes the entry."""
+    """``identityMapping: access-entry`` on an API_AND_CONFIG_MAP and an API cluster: ``preview`` plans the access
+    entry and makes nothing; ``up`` makes one access entry (EKS's API, emulated) and leaves aws-auth as it was, and
+    ``refresh`` then finds nothing changed; CI deploys and rolls back through the real aws-iam-authenticator's
+    DynamicFile backend and is refused elsewhere; ``destroy`` removes the entry and nothing else."""
     access = engine.moto.access.cluster(CLUSTER_NAME)
     engine.moto.made_in(mode)  # as if the cluster were made so (the ladder is one-way)
     try:
         project("config", "set", "identityMapping", "access-entry")
+        planned = project("preview")
+        assert "aws:eks:AccessEntry" in planned.stdout and access.entries == {}, planned.stdout
         project("up", "--yes")
+        project("refresh", "--yes", "--expect-no-changes")
         outputs = project.outputs(secrets=True)
         (entry,) = access.entries.values()
         assert (entry.principal_arn, entry.username) == (outputs["iamUserArn"], outputs["kubernetesUsername"])
