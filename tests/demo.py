@@ -19,7 +19,7 @@ said no (a CI request would have had a 401).
 
 Everything runs on 127.0.0.1, in a temporary directory that is removed at the end (``--keep`` keeps it). What is
 EKS's own code: aws-iam-authenticator, the token webhook. What is a stand-in: moto is not AWS, the AWS plugin is
-ours, not pulumi-aws, STS and EKS's access-entry API are ours (README, "The real engine").
+ours, not pulumi-aws, STS and EKS's access-entry API are ours (docs/proofs.md, "The real engine").
 """
 
 from __future__ import annotations

@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import shlex
 import shutil
 import signal
@@ -49,6 +48,7 @@ from tests.apiserver.authenticator import Principal
 from tests.aws_standin.provider import CLUSTERS, MOTO_URL
 from tests.controlplane.fixture import ControlPlane, find_tools, one_per_request, tool_bin
 from tests.controlplane.processes import free_port
+from tests.docs import block
 from tests.eks_access import AccessApi, ClusterAccess, moto_clusters, moto_principals, serve_on_moto
 
 REPO = Path(__file__).resolve().parents[1]
@@ -409,22 +409,23 @@ class Project:
         return [r for r in self.state()["deployment"].get("resources") or [] if r["type"] != "pulumi:pulumi:Stack"]
 
     def run_readme(self, commands: list[str]) -> list[subprocess.CompletedProcess[str]]:
-        """Run the README's ``pulumi`` commands as written; ``pulumi up`` with ``--yes``, its prompt's answer."""
+        """Run the README's ``pulumi`` commands as written; ``up`` and ``destroy`` with ``--yes``, their prompt's
+        answer."""
         done = []
         for command in commands:
             words = shlex.split(command)
             assert words[0] == "pulumi", command
-            done.append(self(*words[1:], *(["--yes"] if words[1:] == ["up"] else [])))
+            done.append(self(*words[1:], *(["--yes"] if words[1:] in (["up"], ["destroy"]) else [])))
         return done
 
     def create_dev_stack(self, kubeconfig: str | None, stack: str = "dev") -> None:
-        """The README's deploy, command for command, up to its ``pulumi up`` (which the test runs itself, with
-        ``--yes``: the answer to its prompt). Its config is ``Pulumi.dev.yaml`` (copied for another stack name),
-        plus ``kubeconfig``, an admin's, set as the README's "your own admin kubeconfig" line sets it (``None``:
-        not set, the program reaches the cluster through its EKS endpoint as whoever runs it)."""
+        """The README's deploy block, command for command, up to its ``pulumi up`` (which the test runs itself,
+        with ``--yes``: the answer to its prompt). Its config is ``Pulumi.dev.yaml`` (copied for another stack
+        name), plus ``kubeconfig``, an admin's, set as the README's admin-kubeconfig block sets it (``None``: not
+        set, the program reaches the cluster through its EKS endpoint as whoever runs it)."""
         if stack != "dev":
             shutil.copy(self.directory / "Pulumi.dev.yaml", self.directory / f"Pulumi.{stack}.yaml")
-        for command in readme_deploy():
+        for command in block("deploy"):
             words = shlex.split(command)
             if words[0] == "export":
                 name = words[1].partition("=")[0]
@@ -437,45 +438,20 @@ class Project:
                 # `--local` is `file://~`, and the CLI takes `~` from the user database, not from HOME: spelt
                 # out, so that the state stays in this project's home.
                 words[2:] = [self.backend]
-            if words[1:4] == ["stack", "select", "--create"]:
-                words[4:] = [stack]
+            if words[1:3] == ["stack", "init"]:
+                words[3] = stack
             self(*words[1:])
         else:
-            raise AssertionError("the README's deploy line has no `pulumi up`")
+            raise AssertionError("the README's deploy block has no `pulumi up`")
         if kubeconfig is not None:
-            self(*shlex.split(readme_kubeconfig())[1:], stdin=kubeconfig)
-
-
-#: The README's quick-start deploy line (after ``# 2. deploy``), and its "your own admin kubeconfig" line.
-README = (REPO / "README.md").read_text()
-
-
-def readme_block(marker: str) -> list[str]:
-    """The commands of the README's shell block under ``<!-- test: MARKER -->``, one per line, in order."""
-    found = re.search(rf"^<!-- test: {re.escape(marker)} -->\n```sh\n(.*?)^```", README, re.MULTILINE | re.DOTALL)
-    assert found, f"the README has no shell block marked <!-- test: {marker} -->"
-    return [line for line in found[1].splitlines() if line.strip()]
-
-
-def readme_kubeconfig() -> str:
-    """The README's "your own admin kubeconfig" command, without its redirection."""
-    found = re.search(r"^(pulumi config set --secret kubeconfig) < \S+$", README, re.MULTILINE)
-    assert found, "the README has no `pulumi config set --secret kubeconfig < FILE` line"
-    return found[1]
-
-
-def readme_deploy() -> list[str]:
-    """The commands of the README's quick-start deploy line, in order."""
-    found = re.search(r"^# 2\. deploy.*\n(.+)$", README, re.MULTILINE)
-    assert found, "the README's quick start has no `# 2. deploy` line"
-    return found[1].split(" && ")
+            (line,) = block("admin-kubeconfig")
+            command, _, _ = line.partition(" < ")
+            self(*shlex.split(command)[1:], stdin=kubeconfig)
 
 
 def readme_rotation_step(step: str) -> list[str]:
-    """The commands of a row of the README's rotation table (``"1. Add a label"``), in order."""
-    found = re.search(rf"^\| {re.escape(step)} \| (.+?) \|", README, re.MULTILINE)
-    assert found, f"the README's rotation table has no row {step!r}"
-    return re.findall(r"`(pulumi [^`]+)`", found[1])
+    """The commands of a step of the rotation runbook (``docs/rotation.md``): ``add`` or ``drop``."""
+    return block(f"rotation-{step}")
 
 
 #: The examples of the languages tier, by the name the README's "... only" comments use for them.
@@ -483,13 +459,10 @@ LANGUAGE_NAMES = {"typescript": "TypeScript", "typescript-entry": "TypeScript", 
 
 
 def readme_language_commands(example: str) -> list[str]:
-    """The README's "Using it from TypeScript, Go or YAML" commands that apply to ``examples/<example>``, in
-    order, without the ``cd``: a line ending in ``# A and B only`` is for those alone (``the entry`` is
-    ``typescript-entry``)."""
-    section = README.split("\n## Using it from TypeScript, Go or YAML\n", 1)[1].split("\n## ", 1)[0]
-    block = section.split("```sh\n", 1)[1].split("```", 1)[0]
+    """The commands of ``docs/other-languages.md``'s block that apply to ``examples/<example>``, in order, without
+    the ``cd``: a line ending in ``# A and B only`` is for those alone (``the entry`` is ``typescript-entry``)."""
     found = []
-    for line in block.splitlines():
+    for line in block("languages"):
         command, _, comment = line.partition("  # ")
         if comment:
             assert comment.endswith(" only"), line

@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError
 from botocore.model import Shape
 
 from tests.clients import BIN
+from tests.docs import block
 from tests.eks_access import ENTRY_IN_USE, AccessApi, ClusterAccess
 from tests.engine_stack import ACCOUNT, Moto
 
@@ -294,12 +295,10 @@ def test_the_readmes_mode_ladder_aws_commands_run_against_it(emulated: Emulated)
     """The AWS CLI lines of the README's mode-ladder block, in order, with the real AWS CLI (the ``pulumi`` lines
     are the engine tier's): ``describe-cluster`` shows CONFIG_MAP, each ``update-cluster-config`` moves the mode one
     step, ``wait cluster-active`` returns, ``list-access-entries`` answers."""
-    from tests.engine_stack import readme_block
-
     name = "my-cluster-1"
     emulated.eks.create_cluster(name=name, roleArn=arn("role", "eks-cluster"),
                                 resourcesVpcConfig={"subnetIds": ["subnet-0a1b2c3d"]})  # fmt: skip
-    lines = [shlex.split(line) for line in readme_block("mode-ladder") if line.startswith("aws ")]
+    lines = [shlex.split(line) for line in block("mode-ladder") if line.startswith("aws ")]
     assert [words[2] for words in lines] == ["describe-cluster", "update-cluster-config", "wait",
                                              "list-access-entries", "update-cluster-config", "wait"]  # fmt: skip
     modes = []

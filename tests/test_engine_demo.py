@@ -10,9 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.docs import block
+
 pytestmark = pytest.mark.engine
 
-DEMO = Path(__file__).resolve().parents[1] / "scripts" / "demo"
+REPO = Path(__file__).resolve().parents[1]
+DEMO = REPO / "scripts" / "demo"
 STEPS = [
     "build or reuse the tools",
     "start the control plane and moto",
@@ -25,10 +28,12 @@ STEPS = [
 
 
 def test_the_demo_runs_every_step_in_order_and_cleans_up(tmp_path: Path) -> None:
-    """The demo prints its seven steps in order, each ``ok`` and each command it runs, explains its resource count,
-    exits 0, and leaves no work directory behind."""
+    """The README's demo step (``scripts/demo``, found by its marker) prints its seven steps in order, each ``ok``
+    and each command it runs, explains its resource count, exits 0, and leaves no work directory behind."""
+    (command,) = block("demo")
+    assert command == "scripts/demo", command
     env = {**os.environ, "PYTHON": sys.executable, "TMPDIR": str(tmp_path)}
-    done = subprocess.run([str(DEMO)], env=env, capture_output=True, text=True, timeout=900, check=False)
+    done = subprocess.run([str(REPO / command)], env=env, capture_output=True, text=True, timeout=900, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     headers = re.findall(r"^==> (\d)\. (.*)$", done.stdout, flags=re.MULTILINE)
     assert [int(n) for n, _ in headers] == list(range(1, 8))

@@ -27,6 +27,7 @@ import yaml
 from tests.controlplane.commands import IMAGE, manifest
 from tests.controlplane.fixture import ControlPlane, KubectlRun, one_per_request
 from tests.demo import summary
+from tests.docs import block
 from tests.engine_stack import (
     AWS_AUTH,
     CLUSTER_NAME,
@@ -38,7 +39,6 @@ from tests.engine_stack import (
     Refusals,
     aws_auth_writes,
     delete_namespace,
-    readme_block,
     readme_rotation_step,
 )
 from tests.test_program import EXPORTS
@@ -122,8 +122,9 @@ def image_of(plane: ControlPlane, namespace: str = NAMESPACE) -> str:
 def test_the_quick_start_creates_everything_and_a_second_up_changes_nothing(
     engine: Engine, project: Project, foreign: dict[str, str]
 ) -> None:
-    """``pulumi preview`` plans the 11 creates, ``pulumi up --yes`` makes them (our entry merged beside the foreign
-    ones), and a second ``up`` and ``preview --expect-no-changes`` find nothing to do."""
+    """The README's quick start: ``pulumi preview`` plans the 11 creates, ``pulumi up --yes`` makes them (our entry
+    merged beside the foreign ones), a second ``up`` and ``preview --expect-no-changes`` find nothing to do; the
+    outputs step gives CI a kubeconfig and the key moto holds, and the destroy step leaves aws-auth as it was."""
     state = Path(project.env["HOME"]) / ".pulumi" / "stacks" / "eks-cicd-access"
     assert [p.name for p in state.glob("dev.json*")], "the stack lives in this project's own ~/.pulumi"
     preview = project("preview")
@@ -148,6 +149,15 @@ def test_the_quick_start_creates_everything_and_a_second_up_changes_nothing(
     again = project("up", "--yes")
     assert "11 unchanged" in again.stdout, again.stdout
     project("preview", "--expect-no-changes")
+    # 5. what CI is given: the kubeconfig, the key id and (shown on request) the secret
+    kubeconfig, key_id, secret = (run.stdout.strip() for run in project.run_readme(block("ci-outputs")))
+    assert yaml.safe_load(kubeconfig)["users"][0]["user"]["exec"]["command"] == "aws"
+    assert key_id.startswith("AKIA") and engine.moto.secret_of(key_id) == secret
+    # 6. and it all goes, but for the namespace, which holds what CI deployed
+    (down,) = project.run_readme(block("destroy"))
+    assert "- 11 deleted" in down.stdout and "delete[retain]" in down.stdout, down.stdout
+    assert engine.plane.api("GET", f"/api/v1/namespaces/{NAMESPACE}")["metadata"]["name"] == NAMESPACE
+    assert engine.plane.aws_auth_data() == foreign
 
 
 def test_without_a_kubeconfig_the_program_reaches_the_cluster_as_the_deployer(
@@ -348,7 +358,7 @@ def test_an_auto_stack_climbs_the_mode_ladder_and_ci_deploys_at_every_step(
     to an access entry, made before the aws-auth entry goes, with 0 refusals from the real authenticator while that
     ``up`` runs; after ``API`` the last ``up`` changes nothing. CI deploys and rolls back before and after every
     ``up``, and aws-auth keeps every foreign byte throughout."""
-    commands = readme_block("mode-ladder")
+    commands = block("mode-ladder")
     assert sum(c == "pulumi up" for c in commands) == 3, commands
     expected = iter([("aws-auth", "CONFIG_MAP"), ("access-entry", "API_AND_CONFIG_MAP"), ("access-entry", "API")])
     access = engine.moto.access.cluster(CLUSTER_NAME)
@@ -697,7 +707,7 @@ def test_the_rotation_runbook_keeps_a_working_key_at_every_step(engine: Engine, 
     project("up", "--yes")
     old = project.outputs(secrets=True)
     assert works(engine, old)
-    add = readme_rotation_step("1. Add a label")
+    add = readme_rotation_step("add")
     assert add[-1] == "pulumi up" and len(add) == 3, add
     added = project.run_readme(add)[-1]
     assert "+ 1 created" in added.stdout and "replaced" not in added.stdout, added.stdout
@@ -706,7 +716,7 @@ def test_the_rotation_runbook_keeps_a_working_key_at_every_step(engine: Engine, 
     assert new["accessKeys"]["2027-02"]["id"] == new["accessKeyId"]
     # 2-3. CI moves to the new key; the old one still works meanwhile
     assert works(engine, new) and works(engine, old)
-    drop = readme_rotation_step("4. Drop the old label")
+    drop = readme_rotation_step("drop")
     assert drop[-1] == "pulumi up" and len(drop) == 3, drop
     dropped = project.run_readme(drop)[-1]
     assert "- 1 deleted" in dropped.stdout, dropped.stdout

@@ -1,6 +1,6 @@
 """The plugin under the real engine, from programs in other languages (``pytest -m languages``).
 
-Each example of ``examples/`` runs with the commands of the README's "Using it from TypeScript, Go or YAML",
+Each example of ``examples/`` runs with the commands of ``docs/other-languages.md``,
 line by line, from a copy of ``examples/`` beside a link to ``provider/`` (so its ``../../provider`` resolves as
 in a checkout), against the session's control plane and the AWS stand-in (moto behind a stand-in plugin: no
 AWS). TypeScript and Go run under our stand-ins for their language hosts (``tests/language_hosts``, built by
@@ -65,9 +65,9 @@ def consumer_env(engine: Engine, root: Path) -> dict[str, str]:
 
 
 def run_readme(project: Project, example: str, plane: Any, *, until: str | None = None) -> dict[str, str]:
-    """The README's commands for ``example``, as written (``--yes`` answers ``up``'s and ``destroy``'s prompts),
-    from after ``until`` (default: the start) up to the next ``pulumi preview``, ``up`` or ``destroy``, run
-    included; the output of each ``pulumi`` command by command line."""
+    """``docs/other-languages.md``'s commands for ``example``, as written (``--yes`` answers ``up``'s and
+    ``destroy``'s prompts), from after ``until`` (default: the start) up to the next ``pulumi preview``, ``up``
+    or ``destroy``, run included; the output of each ``pulumi`` command by command line."""
     commands = readme_language_commands(example)
     if until is not None:
         commands = commands[commands.index(until) + 1 :]
@@ -106,9 +106,9 @@ def ours(engine: Engine) -> dict[str, list[dict[str, Any]]]:
 
 @pytest.fixture
 def run_example(languages: Engine, foreign: dict[str, str], tmp_path: Path) -> Iterator[Any]:
-    """``run_example(name)``: ``examples/<name>`` copied with a fresh backend, its README commands run up to and
+    """``run_example(name)``: ``examples/<name>`` copied with a fresh backend, its documented commands run up to and
     including ``pulumi preview`` (which must have written nothing); the project. Destroyed after the test
-    whatever happened (the README's ``destroy`` normally did it already), its namespaces deleted."""
+    whatever happened (the documented ``destroy`` normally did it already), its namespaces deleted."""
     made: list[tuple[Project, list[str]]] = []
 
     def run(name: str, namespaces: list[str]) -> Project:
@@ -133,7 +133,7 @@ def run_example(languages: Engine, foreign: dict[str, str], tmp_path: Path) -> I
 
 
 def up_then_destroy(project: Project, example: str, engine: Engine, foreign: dict[str, str]) -> dict[str, Any]:
-    """The README's ``pulumi up`` (its summary printed), the stack's outputs, then its ``pulumi destroy``, which
+    """The documented ``pulumi up`` (its summary printed), the stack's outputs, then its ``pulumi destroy``, which
     must leave aws-auth exactly as it was found."""
     up = run_readme(project, example, engine.plane, until="pulumi preview")["pulumi up"]
     print(f"\n{example} up:", up[up.rindex("Resources:") :].strip())
@@ -271,8 +271,8 @@ def test_auto_from_yaml_is_decided_by_the_plugin_at_preview(languages: Engine, t
 
 def test_yaml_package_add_generates_then_stops_at_link(languages: Engine, tmp_path: Path) -> None:
     """``pulumi package add`` from YAML: the YAML host served here (v1.25.0) generates, then has no ``Link``, which
-    is why the YAML example names the plugin under ``packages:`` itself (README). A host that links makes this
-    fail, and the README's note with it."""
+    is why the YAML example names the plugin under ``packages:`` itself (docs/other-languages.md). A host that
+    links makes this fail, and the documented note with it."""
     program = {"name": "yaml-add", "runtime": "yaml", "resources": {}}
     project = Project.make(languages, tmp_path, "yaml-add", {"Pulumi.yaml": yaml.safe_dump(program)})
     added = project("package", "add", str(REPO / "provider"), ok=False)
@@ -308,7 +308,7 @@ def test_the_java_sdk_generates_and_compiles_but_for_one_generator_defect(tmp_pa
     """``gen-sdk --language java`` (pulumi-language-java, the newest version served) writes the SDK, and Maven
     compiles all of it against the pinned Java SDK but one call: for a component with secret outputs that
     generator emits ``ComponentResourceOptions.additionalSecretOutputs``, which the Java SDK does not have. An
-    upstream defect, pinned here: a generator without it makes this fail, and the README's note with it."""
+    upstream defect, pinned here: a generator without it makes this fail, and the documented note with it."""
     done = pulumi_cli(tmp_path, "package", "gen-sdk", str(REPO / "provider"), "--language", "java", "--out", "sdk",
                       tier="languages")  # fmt: skip
     assert done.returncode == 0, done.stderr

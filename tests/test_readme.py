@@ -1,5 +1,6 @@
-"""The README's code blocks: every Python block runs under mocks; every shell block is valid bash whose
-pulumi config keys, stack outputs and tool flags exist."""
+"""The README and ``docs/``: every Python block runs under mocks, every shell block is valid bash whose config keys,
+stack outputs and tool flags exist, every marked block is run by a test, every link resolves, and the README stays
+short."""
 
 import re
 import subprocess
@@ -12,21 +13,58 @@ import pytest
 import yaml
 
 from eks_cicd_access.component import TYPE_TOKEN
+from tests.docs import DOCUMENTS, ROOT, blocks, marked
 from tests.test_component import ENTRY
 
-ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
-BLOCKS = re.findall(r"^```(\w*)\n(.*?)^```", README, flags=re.DOTALL | re.MULTILINE)
-PYTHON = [code for lang, code in BLOCKS if lang == "python"]
-SHELL = [code for lang, code in BLOCKS if lang == "sh"]
+BLOCKS = blocks()
+PYTHON = [b.text for b in BLOCKS if b.language == "python"]
+SHELL = [b.text for b in BLOCKS if b.language == "sh"]
 CONFIG_KEYS = set(yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"])
 EXPORTS = set(re.findall(r'pulumi\.export\("(\w+)"', (ROOT / "__main__.py").read_text()))
+#: Each marked block, and the test that runs it (found by its marker: ``tests.docs.block``).
+RUN_BY = {
+    "setup": "tests/test_repository.py",
+    "test": "tests/test_repository.py",
+    "demo": "tests/test_engine_demo.py",
+    "deploy": "tests/engine_stack.py",
+    "admin-kubeconfig": "tests/engine_stack.py",
+    "ci-outputs": "tests/test_engine_dev_stack.py",
+    "destroy": "tests/test_engine_dev_stack.py",
+    "mode-ladder": "tests/test_engine_dev_stack.py",
+    "rotation-add": "tests/engine_stack.py",
+    "rotation-drop": "tests/engine_stack.py",
+    "languages": "tests/engine_stack.py",
+}
+
+
+def test_the_readme_is_short():
+    """The README is for a user arriving fresh: about 300 lines at most; the long form lives in docs/."""
+    assert len(README.splitlines()) <= 300
 
 
 def test_every_block_is_of_a_checked_kind():
-    """Only sh and python blocks exist (each kind is checked below); a new kind needs its own test."""
-    assert {lang for lang, _ in BLOCKS} == {"sh", "python"}
+    """Only sh, python and typescript blocks exist (each kind is checked below); a new kind needs its own test."""
+    assert {b.language for b in BLOCKS} == {"sh", "python", "typescript"}
     assert len(PYTHON) >= 1 and len(SHELL) >= 5
+
+
+def test_every_marked_block_is_run_by_the_test_that_claims_it():
+    """Every ``<!-- test: MARKER -->`` block has a test that finds it by that marker, and every claimed marker
+    exists: a block nobody runs, or a test reading a block that is gone, fails here."""
+    found = marked()
+    assert set(found) == set(RUN_BY)
+    for marker, path in RUN_BY.items():
+        text = (ROOT / path).read_text()
+        assert f'block("{marker}")' in text or f'"{marker}"' in text or "rotation-{step}" in text, (marker, path)
+
+
+def test_the_typescript_example_is_the_example_the_languages_tier_runs():
+    """The README's TypeScript block is verbatim in examples/typescript/index.ts, which the languages tier compiles
+    and runs: it cannot drift from code that works."""
+    source = (ROOT / "examples" / "typescript" / "index.ts").read_text()
+    typescript = [b.text for b in BLOCKS if b.language == "typescript"]
+    assert typescript and all(code in source for code in typescript)
 
 
 def run_block(stack, monkeypatch, code: str) -> dict[str, Any]:
@@ -51,9 +89,9 @@ def test_every_python_block_runs(stack, monkeypatch, code):
 
 
 def test_the_component_example_does_what_the_text_says(stack, monkeypatch):
-    """ "Using the component from another project": two teams, each with a component and its aws-auth entry,
-    the writer given the provider's kubeconfig, and one export per team."""
-    (code,) = [b for b in PYTHON if "EksCicdAccess(" in b]
+    """The README's Python example: two teams, each with a component and its aws-auth entry, the writer given the
+    provider's kubeconfig, and one export per team."""
+    (code,) = [b.text for b in BLOCKS if b.language == "python" and b.document.name == "README.md"]
     exports = run_block(stack, monkeypatch, code)
     assert sorted(r.name for r in stack.of_type(TYPE_TOKEN)) == ["billing-ci", "web-ci"]
     provider = stack.one("pulumi:providers:kubernetes").inputs["kubeconfig"]
@@ -70,8 +108,8 @@ def test_every_shell_block_is_valid_bash(code):
 
 def test_shell_blocks_name_real_config_keys_and_outputs():
     """Every `pulumi config set|rm KEY` names a key declared in Pulumi.yaml, and every `pulumi stack output NAME`
-    one the program exports: a renamed key or output cannot leave the README behind."""
-    text = "\n".join(SHELL) + "\n" + README
+    one the program exports: a renamed key or output cannot leave the documents behind."""
+    text = "\n".join(SHELL) + "\n" + "\n".join(path.read_text() for path in DOCUMENTS)
     keys = re.findall(r"pulumi config (?:set|rm)(?: --path| --secret)* '?([a-z][A-Za-z]+)", text)
     outputs = re.findall(r"pulumi stack output (\w+)", text)
     assert keys and outputs
@@ -79,33 +117,50 @@ def test_shell_blocks_name_real_config_keys_and_outputs():
     assert set(outputs) <= EXPORTS
 
 
-def test_the_tool_flags_in_the_readme_exist():
-    """Every flag given to eks-cicd-kubeconfig in the README is one its --help lists."""
-    flags = set(re.findall(r"eks-cicd-kubeconfig((?: --[a-z-]+(?: \S+)?)+)", README)[0].split()[::2])
+def test_the_tool_flags_in_the_documents_exist():
+    """Every flag given to eks-cicd-kubeconfig in the documents is one its --help lists."""
+    text = "\n".join(path.read_text() for path in DOCUMENTS)
+    flags = {
+        f for found in re.findall(r"eks-cicd-kubeconfig((?: --[a-z-]+(?: \S+)?)+)", text) for f in found.split()[::2]
+    }
     help_text = subprocess.run(
         [sys.executable, "-m", "eks_cicd_access.kubeconfig", "--help"], capture_output=True, text=True, timeout=60
     ).stdout
     assert flags and all(flag in help_text for flag in flags), flags
 
 
-def _table(heading: str) -> list[list[str]]:
-    """The rows of the first table under ``heading``, cells stripped (header and rule left out)."""
-    section = README.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
-    rows = [line for line in section.splitlines() if line.startswith("|")]
-    return [[cell.strip() for cell in row.strip("|").split(" | ")] for row in rows[2:]]
+def slug(heading: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation but ``-`` and ``_`` dropped, spaces as ``-``."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
 
 
-def test_the_config_table_is_pulumi_yaml():
-    """The README's config table lists exactly Pulumi.yaml's keys (plus aws:region), each with its declared type."""
-    declared = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]
-    rows = {row[0].strip("`"): row[1] for row in _table("Configuration (stack config of the program)")}
-    assert set(rows) - {"aws:region"} == set(declared)
-    spelled = {"array": "array of string"}
-    for key, spec in declared.items():
-        assert rows[key].startswith(spelled.get(spec["type"], spec["type"])), key
+def anchors(path: Path) -> set[str]:
+    text = re.sub(r"^ *```.*?^ *```", "", path.read_text(), flags=re.MULTILINE | re.DOTALL)
+    return {slug(h) for h in re.findall(r"^#+ (.+)$", text, flags=re.MULTILINE)}
 
 
-def test_the_outputs_table_is_what_the_program_exports():
-    """The README's outputs table names every stack output the program exports, and no other."""
-    names = {name.strip("` ") for row in _table("Outputs") for name in row[0].split(",")}
-    assert names == EXPORTS
+@pytest.mark.parametrize("document", DOCUMENTS, ids=[p.name for p in DOCUMENTS])
+def test_every_relative_link_resolves(document: Path):
+    """Every relative link of the README and docs/ names a file that exists and, with ``#anchor``, a heading it has:
+    moving a section cannot leave a dead link behind."""
+    text = re.sub(r"^ *```.*?^ *```", "", document.read_text(), flags=re.MULTILINE | re.DOTALL)
+    dead = []
+    for target in re.findall(r"\]\(([^)\s]+)\)", text):
+        if re.match(r"[a-z]+:", target):
+            continue
+        file, _, anchor = target.partition("#")
+        path = (document.parent / file).resolve() if file else document
+        if not path.exists() or (anchor and path.suffix == ".md" and anchor not in anchors(path)):
+            dead.append(target)
+    assert dead == []
+
+
+def test_the_generated_tables_are_current():
+    """docs/configuration.md's config and outputs tables are what ``python -m tests.docs`` generates from
+    Pulumi.yaml, the package schema and the program's exports: a new argument or output, or a changed
+    description, fails here until they are regenerated."""
+    from tests.docs import CONFIGURATION, with_tables
+
+    text = CONFIGURATION.read_text()
+    assert text.count("<!-- generated: ") == 2
+    assert text == with_tables(text), "run: venv/bin/python -m tests.docs"

@@ -13,6 +13,8 @@ import sys
 import tomllib
 from pathlib import Path
 
+from tests.docs import block
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # Stand-ins for the tools .ci/run calls. `python3 -m venv DIR` makes DIR/bin with a python, ruff and mypy
@@ -45,13 +47,16 @@ def test_the_declared_licence_is_the_shipped_file():
 
 
 def test_ci_builds_its_own_virtualenv_and_leaves_venv_alone(tmp_path):
-    """.ci/run installs into .ci/venv with the pip it ships, replacing only that, never touches the developer's
-    venv/, and builds each tier's tool set before that tier."""
+    """.ci/run installs into .ci/venv with the README's setup command (``scripts/setup``, the pip the virtualenv
+    ships) and runs the README's test command there, replacing only that, never touches the developer's venv/, and
+    builds each tier's tool set before that tier."""
+    assert block("setup") == ["scripts/setup"] and block("test") == ["venv/bin/python -m pytest"]
     checkout = tmp_path / "checkout"
     (checkout / ".ci").mkdir(parents=True)
     shutil.copy2(ROOT / ".ci" / "run", checkout / ".ci" / "run")
     (checkout / "scripts").mkdir()
     _executable(checkout / "scripts" / "tools", '#!/usr/bin/env bash\necho "tools $*" >> "$CALLS"\n')
+    shutil.copy2(ROOT / "scripts" / "setup", checkout / "scripts" / "setup")
     (checkout / "venv" / "bin").mkdir(parents=True)
     (checkout / "venv" / "bin" / "python").write_text("the developer's interpreter\n")
     (checkout / ".ci" / "venv").mkdir()

@@ -271,12 +271,11 @@ def test_the_program_config_is_typed_as_the_schema():
         assert spec["type"] == expected, key
 
 
-def test_the_readme_table_names_the_schemas_resources_and_entry_inputs():
-    """The README's table of the plugin's resources names both tokens, and the entry's row every input of the
-    schema, in order: the text cannot drift from the schema."""
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("\n## Using it from TypeScript, Go or YAML\n", 1)[1].split("\n## ", 1)[0]
-    rows = {line.split("|")[1].strip().strip("`"): line for line in section.splitlines() if line.startswith("| `")}
+def test_the_docs_table_names_the_schemas_resources_and_entry_inputs():
+    """docs/other-languages.md's table of the plugin's resources names both tokens, and the entry's row every input
+    of the schema, in order: the text cannot drift from the schema."""
+    text = (ROOT / "docs" / "other-languages.md").read_text()
+    rows = {line.split("|")[1].strip().strip("`"): line for line in text.splitlines() if line.startswith("| `eks-")}
     assert set(rows) == set(SCHEMA["resources"])
     named = re.findall(r"`(\w+)`", rows[ENTRY].split("|")[3])
     assert [n for n in named if n in resource(ENTRY)["inputProperties"]] == list(resource(ENTRY)["inputProperties"])

@@ -155,7 +155,7 @@ class EksCicdAccessArgs(TypedDict):
     access_keys: NotRequired[list[str]]
     """Labels of the access keys to keep (``iam-user``), 1 or 2 (IAM's limit), each 1-32 of
     ``A-Za-z0-9._-``. Adding a label creates a key, removing one deletes that key; the outputs carry
-    the last label's key. Default ``["default"]``: one key. See the README's rotation runbook."""
+    the last label's key. Default ``["default"]``: one key. See docs/rotation.md."""
     pgp_key: NotRequired[str]
     """Base64 PGP public key (or ``keybase:user``) to encrypt the secret key with. Default: none."""
     tags: NotRequired[dict[str, str]]
