@@ -2,7 +2,7 @@
 
     venv/bin/python -m benchmarks.conflicts [--writers 5 20 50 100] [--repeat 3] [--give-up]
 
-Against the HTTPS test API server (``tests/apiserver``), on loopback:
+Against the HTTPS test API server (``testbed/apiserver``), on loopback:
 
 - **give up** (with ``--give-up``): every write refused with 409; seconds until
   the writer stops (the 60 s deadline) and the writes it tried;
@@ -27,8 +27,8 @@ import yaml
 
 from eks_cicd_access.authconfigmap import AuthConfigMap, AwsAuthConflict, Entry, WriteResult, connect
 from eks_cicd_access.aws_auth import MAP_USERS
-from tests.apiserver.server import KubeApiServer
-from tests.conftest import ADMIN_TOKEN, DEPLOYER, NODE_ROLES, OTHER_USERS
+from testbed.apiserver.server import KubeApiServer
+from testbed.aws_auth_seed import ADMIN_TOKEN, DEPLOYER, NODE_ROLES, OTHER_USERS
 
 
 def server() -> KubeApiServer:

@@ -3,7 +3,7 @@
     venv/bin/python -m benchmarks.conflicts_cluster [--writers 5 20 50 100] [--repeat 3]
 
 The sibling of ``benchmarks/conflicts.py`` (the stand-in server): it starts one
-control plane (``tests/controlplane``: etcd, kube-apiserver v1.37.2 and the
+control plane (``testbed/controlplane``: etcd, kube-apiserver v1.37.2 and the
 rest, binaries from ``scripts/tools``) for the whole run, re-seeds
 ``kube-system/aws-auth`` (node roles, two other teams' users, an account)
 before each run, and runs ``tests.test_cluster_aws_auth.contention``: N
@@ -28,9 +28,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tests.controlplane.conftest_plugin import CLUSTER_NAME
-from tests.controlplane.fixture import ControlPlane, find_tools
-from tests.test_cluster_aws_auth import Contention, contention, seeded
+from testbed.contention import Contention, contention, seeded
+from testbed.controlplane.fixture import ControlPlane, find_tools
+from testbed.engine_stack import CLUSTER_NAME
 
 
 def spread(values: list[int] | list[float], fmt: str = "{}") -> str:

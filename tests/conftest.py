@@ -6,7 +6,7 @@ records each registration request as the engine would receive it, so tests
 can check parents, providers and resource options (``retainOnDelete``,
 ``replacementTrigger``...) and not only inputs.
 
-The ``cluster`` fixture is the test API server (HTTPS, ``tests/apiserver``)
+The ``cluster`` fixture is the test API server (HTTPS, ``testbed/apiserver``)
 holding an ``aws-auth`` with node roles and other teams' users, plus the
 engine harness (``tests/engine``) that runs a dynamic resource's provider as
 the Pulumi engine's host does.
@@ -32,8 +32,8 @@ from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.sync_await import _ensure_event_loop
 
-from tests.apiserver.authenticator import Identity
-from tests.apiserver.server import KubeApiServer
+from testbed.apiserver.server import KubeApiServer
+from testbed.aws_auth_seed import ADMIN_TOKEN, DEPLOYER, MAP_ACCOUNTS, NODE_ROLES, OTHER_USERS
 from tests.engine import Engine
 
 # No timed tests: Hypothesis's per-example deadline (200 ms) fails examples on a loaded 2-core box.
@@ -41,34 +41,13 @@ hypothesis.settings.register_profile("eks-cicd-access", deadline=None)
 hypothesis.settings.load_profile("eks-cicd-access")
 
 #: The real control plane (etcd, kube-apiserver, controllers, kwok) for the `cluster` tier.
-pytest_plugins = ["tests.controlplane.conftest_plugin"]
+pytest_plugins = ["tests.controlplane_fixtures"]
 
 ACCOUNT = "123412341234"
 REGION = "us-east-1"
 CLUSTER_NAME = "my-cluster-1"
 CLUSTER_ENDPOINT = "https://0123456789ABCDEF.gr7.us-east-1.eks.amazonaws.com"
 CLUSTER_CA = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUMvakNDQWVhZ0F3SUJBZ0lCQURBTkJna3Foa2lHOXcwQkFRc0ZBREFWTVJNd0VRWURWUVFERXdwcmRXSmwKLS0tLS1FTkQgQ0VSVElGSUNBVEUtLS0tLQo="  # noqa: E501
-NODE_ROLES = (
-    "- rolearn: arn:aws:iam::123412341234:role/eks-node-group-role\n"
-    "  username: system:node:{{EC2PrivateDNSName}}\n"
-    "  groups:\n"
-    "    - system:bootstrappers\n"
-    "    - system:nodes\n"
-)
-OTHER_USERS = (
-    "- userarn: arn:aws:iam::123412341234:user/alice\n"
-    "  username: alice\n"
-    "  groups:\n"
-    "    - system:masters\n"
-    "- userarn: arn:aws:iam::123412341234:user/team-b-ci\n"
-    "  username: team-b-ci\n"
-    "  groups:\n"
-    "    - team-b\n"
-)
-MAP_ACCOUNTS = "- '111122223333'\n"
-#: The deployer (whoever runs `pulumi up`): a static token in system:masters on the test server.
-ADMIN_TOKEN = "deployer-token"
-DEPLOYER = Identity("deployer", ("system:masters",))
 
 
 def access_key_of(resource_name: str) -> tuple[str, str]:
@@ -433,11 +412,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 @pytest.fixture(scope="module")
 def engine(control_plane: Any) -> Iterator[Any]:
-    """The engine tier's world (``tests/engine_stack.py``): the CLI and the Kubernetes provider built by
+    """The engine tier's world (``testbed/engine_stack.py``): the CLI and the Kubernetes provider built by
     ``scripts/tools``, moto in server mode with the cluster seeded, and the session's control plane, whose token
     webhook reads moto's keys for the module."""
-    from tests.controlplane.fixture import find_tools
-    from tests.engine_stack import CLUSTER_NAME, Engine, Moto, sync_access_to
+    from testbed.controlplane.fixture import find_tools
+    from testbed.engine_stack import CLUSTER_NAME, Engine, Moto, sync_access_to
 
     tools = find_tools("engine")
     with Moto() as moto:
@@ -456,6 +435,6 @@ def engine(control_plane: Any) -> Iterator[Any]:
 @pytest.fixture
 def foreign(engine: Any) -> dict[str, str]:
     """aws-auth as a real cluster has it before we come: the node role and another team's CI user."""
-    from tests.engine_stack import seed_foreign
+    from testbed.engine_stack import seed_foreign
 
     return seed_foreign(engine.plane)

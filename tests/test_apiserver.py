@@ -1,7 +1,7 @@
 """The stand-in's own rules that the real control plane shares: if these are wrong, the writer's quick checks and
 the control plane's token webhook prove nothing.
 
-Token checks (``tests/apiserver/token.py``, served by the webhook too) against
+Token checks (``testbed/apiserver/token.py``, served by the webhook too) against
 what the real ``aws eks get-token`` signs; the kubeconfig swap every slow tier
 uses. What the stand-in answers is compared with the real API server in
 ``tests/test_cluster_standin_parity.py``.
@@ -18,8 +18,8 @@ import pytest
 import yaml
 
 from eks_cicd_access.kubeconfig import build_kubeconfig
-from tests.apiserver.token import TokenError, verify_token
-from tests.clients import BIN, point_at
+from testbed.apiserver.token import TokenError, verify_token
+from testbed.clients import BIN, point_at
 from tests.conftest import CLUSTER_CA, CLUSTER_ENDPOINT, cluster_arn
 
 KEY, SECRET = "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"

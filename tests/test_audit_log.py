@@ -7,7 +7,7 @@ import threading
 import time
 from pathlib import Path
 
-from tests.controlplane.fixture import AuditLog
+from testbed.controlplane.fixture import AuditLog
 
 LINES = [json.dumps({"n": n, "user": {"username": "u"}}) + "\n" for n in range(3)]
 

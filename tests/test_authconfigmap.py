@@ -38,8 +38,9 @@ from eks_cicd_access.authconfigmap import (
     connect,
 )
 from eks_cicd_access.aws_auth import MAP_ROLES, MAP_USERS, AwsAuthError, MapKey
-from tests.apiserver.server import ApiError, Identity, KubeApiServer, Request, request_attributes
-from tests.conftest import ACCOUNT, ADMIN_TOKEN, DEPLOYER, NODE_ROLES
+from testbed.apiserver.server import ApiError, Identity, KubeApiServer, Request, request_attributes
+from testbed.aws_auth_seed import ADMIN_TOKEN, DEPLOYER, NODE_ROLES
+from tests.conftest import ACCOUNT
 
 PATH = "/api/v1/namespaces/kube-system/configmaps"
 

@@ -21,7 +21,7 @@ from eks_cicd_access.aws_auth import (
     with_entry,
     without_arn,
 )
-from tests.conftest import NODE_ROLES
+from testbed.aws_auth_seed import NODE_ROLES
 
 OUR_ARN = "arn:aws:iam::123412341234:user/my-test-iam-user"
 OURS = MAP_USERS.entry(OUR_ARN, "my-test-user", ["my-test-role"])

@@ -24,13 +24,10 @@ from pulumi.runtime import proto
 from eks_cicd_access import EksCicdAccess, EksCicdAccessArgs, authconfigmap, aws_auth_entry
 from eks_cicd_access.authconfigmap import RetryPolicy
 from eks_cicd_access.aws_auth_entry import AwsAuthEntryProvider
-from tests.conftest import ACCOUNT, MAP_ACCOUNTS, NODE_ROLES, OTHER_USERS, Cluster, Registration, Stack
+from testbed.aws_auth_seed import ALICE, MAP_ACCOUNTS, NODE_ROLES, OTHER_USERS, TEAM_B, user_arn
+from tests.conftest import ACCOUNT, Cluster, Registration, Stack
 from tests.engine import HOST_WORKERS, CheckFailed, Engine, ProviderError, State, from_struct
 from tests.test_component import ENTRY
-
-
-def user_arn(name: str) -> str:
-    return f"arn:aws:iam::{ACCOUNT}:user/{name}"
 
 
 def register(stack: Stack, cluster: Cluster, names: list[str], **overrides: Any) -> list[Registration]:
@@ -95,8 +92,6 @@ def foreign_untouched(cluster: Cluster, map_users_prefix: str = OTHER_USERS) -> 
 def conflicts(cluster: Cluster) -> int:
     return sum(1 for w in cluster.writes() if w.endswith("-> 409"))
 
-
-ALICE, TEAM_B = user_arn("alice"), user_arn("team-b-ci")
 
 # --- 1. many instances at once ----------------------------------------------------------------
 

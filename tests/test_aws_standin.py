@@ -1,4 +1,4 @@
-"""The AWS stand-in (tests/aws_standin) against moto in server mode, driven as the engine drives a provider.
+"""The AWS stand-in (testbed/aws_standin) against moto in server mode, driven as the engine drives a provider.
 
 It stands in for pulumi-aws in the engine tier, so these check that it speaks pulumi-aws's language (every type
 and invoke the component uses, with pulumi-aws 7.x's property names and secret outputs) and that what it reports
@@ -39,14 +39,14 @@ from pulumi.provider.experimental.provider import (
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2_grpc
 
-from tests.aws_standin.kinds import KINDS, StandinError, optional_computed, ses_smtp_password_v4
-from tests.aws_standin.provider import CLUSTERS, MOTO_URL, UNKNOWN, AwsStandin, plain, plain_map, wire
+from testbed.aws_standin.kinds import KINDS, StandinError, optional_computed, ses_smtp_password_v4
+from testbed.aws_standin.provider import CLUSTERS, MOTO_URL, UNKNOWN, AwsStandin, plain, plain_map, wire
+from testbed.eks_access import AccessApi, moto_clusters, moto_principals, serve_on_moto
 from tests.conftest import ACCOUNT, REGION, Stack
-from tests.eks_access import AccessApi, moto_clusters, moto_principals, serve_on_moto
 from tests.test_component import deploy
 
 T = TypeVar("T")
-PLUGIN = Path(__file__).parent / "aws_standin" / "bin" / "pulumi-resource-aws"
+PLUGIN = Path(__file__).resolve().parents[1] / "testbed" / "aws_standin" / "bin" / "pulumi-resource-aws"
 INVOKES = {"aws:eks/getCluster:getCluster", "aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider"}
 #: pulumi-aws's Python SDK classes for each type: its Args (the inputs) and the resource (the outputs).
 SDK = {
@@ -418,7 +418,7 @@ def test_get_cluster_answers_moto_with_the_seeded_endpoint(standin: Standin, mon
 
 
 def test_an_access_entry_is_created_read_updated_and_deleted_against_the_eks_emulation(standin: Standin) -> None:
-    """aws:eks/accessEntry:AccessEntry against EKS's access-entry API as tests/eks_access.py emulates it: pulumi-aws's
+    """aws:eks/accessEntry:AccessEntry against EKS's access-entry API as testbed/eks_access.py emulates it: pulumi-aws's
     id (CLUSTER:PRINCIPAL) and property names, EKS's defaults read back (STANDARD, the user's ARN as username),
     groups changed in place, and gone after delete; a second entry for the principal is EKS's refusal."""
     token = "aws:eks/accessEntry:AccessEntry"

@@ -10,7 +10,7 @@ and RoleBinding (rendered under mocks by ``tests/test_component.py``'s
 watch-list, and list+watch). Then each verb of the preset is removed alone:
 kube-apiserver's RBAC refuses it to the first command that needs it. A command
 works when it exits 0 and the server refused none of its requests but those
-kubectl ignores (``get namespaces``, as in ``tests/controlplane/commands.py``).
+kubectl ignores (``get namespaces``, as in ``tests/kubectl_commands.py``).
 
 ``pytest -m cluster tests/test_cluster_app_preset.py``.
 """
@@ -26,10 +26,10 @@ import pytest
 import yaml
 
 from eks_cicd_access.rbac import APP, PRESETS, RoleRule
-from tests.clients import MODES
+from testbed.clients import MODES
+from testbed.controlplane.fixture import ControlPlane, KubectlRun
 from tests.conftest import Stack
-from tests.controlplane.commands import IGNORED_DENIALS
-from tests.controlplane.fixture import ControlPlane, KubectlRun
+from tests.kubectl_commands import IGNORED_DENIALS
 from tests.test_cluster_smoke import MAP_USERS, USER, ci_kubeconfig, wait_for
 from tests.test_cluster_smoke import ci as smoke_ci  # noqa: F401  (the fixture, as ``smoke_ci``)
 from tests.test_component import deploy

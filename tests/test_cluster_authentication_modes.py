@@ -23,8 +23,8 @@ from typing import Any
 
 import pytest
 
-from tests.apiserver.authenticator import Principal
-from tests.controlplane.fixture import ControlPlane
+from testbed.apiserver.authenticator import Principal
+from testbed.controlplane.fixture import ControlPlane
 
 pytestmark = pytest.mark.cluster
 

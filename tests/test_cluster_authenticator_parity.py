@@ -6,7 +6,7 @@ foreign layout people and tools write (block, indented with comments, flow, JSON
 case, a BOM, node roles with ``{{EC2PrivateDNSName}}`` and ``{{SessionName}}``, a foreign ARN mapped twice), every
 foreign principal is asked of the authenticator directly (no API server cache) before our entry goes in, after,
 and after it goes out: the answers (username and groups, or a refusal) must be the same, and ours maps to our
-user and groups while it is in. The fast tier's stand-in authenticator (``tests/apiserver/authenticator.py``) must
+user and groups while it is in. The fast tier's stand-in authenticator (``testbed/apiserver/authenticator.py``) must
 answer as the real one does, but for username templates, which it does not render.
 
 ``pytest -m cluster tests/test_cluster_authenticator_parity.py``.
@@ -23,8 +23,8 @@ import pytest
 import yaml
 
 from eks_cicd_access.aws_auth_entry import AwsAuthEntryProvider
-from tests.apiserver.authenticator import Principal, Unmapped, map_caller
-from tests.controlplane.fixture import ControlPlane
+from testbed.apiserver.authenticator import Principal, Unmapped, map_caller
+from testbed.controlplane.fixture import ControlPlane
 
 pytestmark = pytest.mark.cluster
 
@@ -118,7 +118,7 @@ LAYOUTS: dict[str, dict[str, str]] = {
 
 #: Callers mapped through a username template. aws-iam-authenticator renders ``{{SessionName}}`` (``@`` becoming
 #: ``-``) and refuses ``{{EC2PrivateDNSName}}`` here (it would ask EC2, which is not reachable); the fast tier's
-#: stand-in (``tests/apiserver/authenticator.py``) renders no template.
+#: stand-in (``testbed/apiserver/authenticator.py``) renders no template.
 TEMPLATED = {"admin-session", "node"}
 
 #: Layouts the writer cannot edit in place (anchors and aliases): it writes their entries out again, data kept.
@@ -189,7 +189,7 @@ def test_every_foreign_principal_maps_the_same_through_our_write_and_delete(
         stand_in = {name: _stand_in_answer(LAYOUTS[layout], arn) for name, arn in CALLERS.items()}
         assert {n: a for n, a in stand_in.items() if n not in TEMPLATED} == {
             n: a for n, a in before.items() if n not in TEMPLATED
-        }, f"{layout}: tests/apiserver/authenticator.py maps otherwise than aws-iam-authenticator"
+        }, f"{layout}: testbed/apiserver/authenticator.py maps otherwise than aws-iam-authenticator"
 
         props = {"cluster": control_plane.cluster_name, **OURS, "kubeconfig": control_plane.admin_kubeconfig}
         entries = AwsAuthEntryProvider()

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from eks_cicd_access.rbac import API_RESOURCES_FILE, BUILT_IN_RESOURCES
-from tests.controlplane.fixture import ControlPlane
+from testbed.controlplane.fixture import ControlPlane
 
 pytestmark = pytest.mark.cluster
 

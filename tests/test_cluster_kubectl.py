@@ -1,15 +1,15 @@
 """Least privilege that still works, decided by the real Kubernetes: real kubectl on the real control plane.
 
 The commands, their seeds and checks, the component rendering and the
-identities are in ``tests/controlplane/commands.py``; they run against
-``tests/controlplane`` (kube-apiserver v1.37.2 with RBAC, our STS
+identities are in ``tests/kubectl_commands.py``; they run against
+``testbed/controlplane`` (kube-apiserver v1.37.2 with RBAC, our STS
 webhook mapping callers through the real ``aws-auth``, the real deployment
 controller and kwok pods). Each command gets a fresh namespace holding the
 component's Role and RoleBinding (applied as the admin), and a Deployment
 seeded "as if earlier deploys had happened" by the admin through the real
 controller. kubectl runs with the component's kubeconfig (only server and CA
 swapped), exec'ing the real ``aws eks get-token``; the requests it made are
-its audit events (``tests/controlplane/kubectl_table.py``). The table goes to
+its audit events (``tests/kubectl_table.py``). The table goes to
 the terminal summary.
 
 Every identity (the IAM user, the OIDC role's session, the existing role and
@@ -35,15 +35,17 @@ import pytest
 import yaml
 from kubernetes.client import AppsV1Api
 
-from tests.clients import MODES
-from tests.conftest import MAP_ACCOUNTS, NODE_ROLES, OTHER_USERS
-from tests.controlplane.commands import (
+from testbed.aws_auth_seed import MAP_ACCOUNTS, NODE_ROLES, OTHER_USERS
+from testbed.clients import MODES
+from testbed.controlplane.fixture import NEVER_READY_IMAGE, ApiError, ControlPlane, KubectlRun
+from testbed.workload import LAST_APPLIED
+from tests.engine import Engine
+from tests.kubectl_commands import (
     DENIED,
     EXPECTED_ENTRY,
     FILES,
     IGNORED_DENIALS,
     KEYS,
-    LAST_APPLIED,
     NAMESPACE,
     OTHER_NAMESPACE,
     OTHER_SESSION,
@@ -64,8 +66,7 @@ from tests.controlplane.commands import (
     step,
     without,
 )
-from tests.controlplane.fixture import NEVER_READY_IMAGE, ApiError, ControlPlane, KubectlRun
-from tests.controlplane.kubectl_table import (
+from tests.kubectl_table import (
     describe,
     in_namespace,
     is_resource,
@@ -73,7 +74,6 @@ from tests.controlplane.kubectl_table import (
     requests_text,
     status,
 )
-from tests.engine import Engine
 from tests.test_cluster_smoke import AWS_AUTH, TOKEN_CACHE, UNAUTHORIZED, self_subject_review, wait_for
 
 pytestmark = pytest.mark.cluster

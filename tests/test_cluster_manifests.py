@@ -3,7 +3,7 @@
 ``pytest -m cluster tests/test_cluster_manifests.py``. Where
 ``tests/test_manifests.py`` checks the rendered objects against the OpenAPI
 schemas (``kubernetes-validate``), this sends each one to kube-apiserver
-v1.37.2 (``tests/controlplane``) as a server-side dry run (``?dryRun=All``):
+v1.37.2 (``testbed/controlplane``) as a server-side dry run (``?dryRun=All``):
 decoding, defaulting, the API server's own validation (names, required rule
 fields, subject kinds...) and the admission chain (NamespaceLifecycle,
 the RBAC escalation check...) run, and nothing is persisted. The objects go
@@ -22,9 +22,9 @@ import kubernetes_validate
 import pytest
 
 from eks_cicd_access.rbac import PRESETS
+from testbed.contention import AWS_AUTH_PATH
+from testbed.controlplane.fixture import ApiError, ControlPlane
 from tests import test_cluster_aws_auth
-from tests.controlplane.fixture import ApiError, ControlPlane
-from tests.test_cluster_aws_auth import AWS_AUTH_PATH
 from tests.test_manifests import VERSIONS, rendered_objects
 
 pytestmark = pytest.mark.cluster

@@ -1,6 +1,6 @@
 """The real control plane works: controllers roll out, our STS webhook authenticates, RBAC decides.
 
-Against ``tests/controlplane`` (etcd, kube-apiserver v1.37.2, controller
+Against ``testbed/controlplane`` (etcd, kube-apiserver v1.37.2, controller
 manager, scheduler, kwok built from source by ``scripts/tools``):
 ``pytest -m cluster tests/test_cluster_smoke.py``.
 """
@@ -17,8 +17,8 @@ import pytest
 import yaml
 
 from eks_cicd_access.kubeconfig import build_kubeconfig
-from tests.apiserver.authenticator import Principal
-from tests.controlplane.fixture import NEVER_READY_IMAGE, NODE_NAME, ApiError, ControlPlane, KubectlRun
+from testbed.apiserver.authenticator import Principal
+from testbed.controlplane.fixture import NEVER_READY_IMAGE, NODE_NAME, ApiError, ControlPlane, KubectlRun
 
 pytestmark = pytest.mark.cluster
 

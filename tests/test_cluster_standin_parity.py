@@ -1,12 +1,12 @@
 """The stand-in answers as the real API server does, for every request the fast tier's writer checks rely on.
 
-``tests/apiserver`` still serves the fast tier's quick checks of the ``aws-auth``
+``testbed/apiserver`` still serves the fast tier's quick checks of the ``aws-auth``
 writer and the faults a real server will not produce on demand. So that it is
 never the judge of anything Kubernetes decides, the same sequence of ConfigMap
 requests (the writer's get, create and replace, with current, stale and no
 ``resourceVersion``; bodies that do not match the URL; a user without
 ``system:masters``; a token nobody issued) goes to the stand-in and to
-kube-apiserver v1.37.2 on etcd (``tests/controlplane``), and the answers are
+kube-apiserver v1.37.2 on etcd (``testbed/controlplane``), and the answers are
 compared: status, reason and message of a refusal; data, and whether the
 ``resourceVersion`` moved, of a success.
 
@@ -27,10 +27,10 @@ from typing import Any
 
 import pytest
 
-from tests.apiserver.authenticator import Identity
-from tests.apiserver.server import KubeApiServer
-from tests.conftest import ADMIN_TOKEN, DEPLOYER
-from tests.controlplane.fixture import ControlPlane, send_json
+from testbed.apiserver.authenticator import Identity
+from testbed.apiserver.server import KubeApiServer
+from testbed.aws_auth_seed import ADMIN_TOKEN, DEPLOYER
+from testbed.controlplane.fixture import ControlPlane, send_json
 
 pytestmark = pytest.mark.cluster
 

@@ -1,4 +1,4 @@
-"""EKS's access-entry API as ``tests/eks_access.py`` emulates it beside moto, through boto3 and the real AWS CLI.
+"""EKS's access-entry API as ``testbed/eks_access.py`` emulates it beside moto, through boto3 and the real AWS CLI.
 
 Every answer is checked against botocore's own EKS service model (the shapes of each operation's output), and
 each EKS rule gives EKS's exception name. The emulation is ours, labelled: EKS's control plane is not open source.
@@ -17,10 +17,10 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.model import Shape
 
-from tests.clients import BIN
-from tests.docs import block
-from tests.eks_access import ENTRY_IN_USE, AccessApi, ClusterAccess
-from tests.engine_stack import ACCOUNT, Moto
+from testbed.clients import BIN
+from testbed.docs import block
+from testbed.eks_access import ENTRY_IN_USE, AccessApi, ClusterAccess
+from testbed.engine_stack import ACCOUNT, Moto
 
 CLUSTER = "access-cluster"
 CONFIG_MAP_CLUSTER = "old-cluster"
@@ -326,6 +326,6 @@ def test_the_component_refuses_every_prefix_eks_refuses() -> None:
     """Every username and group prefix EKS refuses is refused by the component's own validation too, before
     anything is created (so EKS never refuses one half-way through an ``up``)."""
     from eks_cicd_access.args import RESERVED_PREFIXES as COMPONENT
-    from tests.eks_access import RESERVED_PREFIXES as EKS
+    from testbed.eks_access import RESERVED_PREFIXES as EKS
 
     assert set(EKS) <= set(COMPONENT)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.docs import block
+from testbed.docs import block
 
 pytestmark = pytest.mark.engine
 

@@ -2,10 +2,10 @@
 
 The real CLI (``scripts/tools @engine``) runs this repository's program from a copy of its files, as the README's
 deploy section does, command for command. The AWS side is the stand-in plugin in front of moto in server mode
-(``tests/aws_standin``: not pulumi-aws, and moto is not AWS); the Kubernetes side is the real
+(``testbed/aws_standin``: not pulumi-aws, and moto is not AWS); the Kubernetes side is the real
 ``pulumi-resource-kubernetes`` and our dynamic ``aws-auth`` writer against the real kube-apiserver, whose token
 webhook knows the keys moto holds. Each test has its own project, file backend and passphrase; ``aws-auth`` starts
-each with the node role and another team's user in it. See ``tests/engine_stack.py``.
+each with the node role and another team's user in it. See ``testbed/engine_stack.py``.
 """
 
 from __future__ import annotations
@@ -24,11 +24,10 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.controlplane.commands import IMAGE, manifest
-from tests.controlplane.fixture import ControlPlane, KubectlRun, one_per_request
-from tests.demo import summary
-from tests.docs import block
-from tests.engine_stack import (
+from testbed.controlplane.fixture import ControlPlane, KubectlRun, one_per_request
+from testbed.demo import summary
+from testbed.docs import block
+from testbed.engine_stack import (
     AWS_AUTH,
     CLUSTER_NAME,
     NODE_ROLE,
@@ -41,6 +40,7 @@ from tests.engine_stack import (
     delete_namespace,
     readme_rotation_step,
 )
+from testbed.workload import IMAGE, manifest
 from tests.test_program import EXPORTS
 
 pytestmark = pytest.mark.engine

@@ -1,7 +1,7 @@
 """The plugin as the real CLI loads it (``pytest -m engine``): ``pulumi package get-schema`` and ``gen-sdk``.
 
 The CLI starts ``provider/`` through the Python language host's ``RunPlugin`` (our stand-in,
-``tests/engine_host``), asks it for its schema, and validates and binds that schema with its own loader: a
+``testbed/engine_host``), asks it for its schema, and validates and binds that schema with its own loader: a
 schema the loader refuses fails the command, which a deliberately broken plugin shows.
 """
 
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from eks_cicd_access.schema import package_schema
-from tests.engine_stack import REPO, pulumi_cli
+from testbed.engine_stack import REPO, pulumi_cli
 
 pytestmark = pytest.mark.engine
 

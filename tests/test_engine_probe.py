@@ -1,7 +1,7 @@
 """The real Pulumi CLI (v3.276.0, built by ``scripts/tools @engine``) runs a ``runtime: python`` project here.
 
 The first piece of the engine tier (``pytest -m engine``): ``pulumi up``, ``refresh`` and ``destroy`` of a small
-probe project on a local file backend, through our stand-in language host (``tests/engine_host``, since the
+probe project on a local file backend, through our stand-in language host (``testbed/engine_host``, since the
 real ``pulumi-language-python`` cannot be built from the Go module proxy) and the SDK's own
 ``pulumi-language-python-exec`` and dynamic-provider shim, offline. It shows what the engine tier will stand on:
 config and secret config reach the program, a dynamic resource is created, read and deleted by the engine,
@@ -21,11 +21,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.controlplane.fixture import find_tools
+from testbed.controlplane.fixture import find_tools
 
 pytestmark = pytest.mark.engine
 
-HOST = Path(__file__).parent / "engine_host"
+HOST = Path(__file__).resolve().parents[1] / "testbed" / "engine_host"
 PASSPHRASE = "engine-tier-test-passphrase"
 PROGRAM = """
 import pulumi

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.engine import measure
-from tests.engine_stack import Engine
+from testbed.engine_stack import Engine
+from testbed.scale import measure
 
 pytestmark = pytest.mark.engine
 

@@ -3,7 +3,7 @@
 Each example of ``examples/`` runs with the commands of ``docs/other-languages.md``,
 line by line, from a copy of ``examples/`` beside a link to ``provider/`` (so its ``../../provider`` resolves as
 in a checkout), against the session's control plane and the AWS stand-in (moto behind a stand-in plugin: no
-AWS). TypeScript and Go run under our stand-ins for their language hosts (``tests/language_hosts``, built by
+AWS). TypeScript and Go run under our stand-ins for their language hosts (``testbed/language_hosts``, built by
 ``scripts/tools`` from the CLI's own code generators: the real hosts are not served here); YAML under the real
 ``pulumi-language-yaml``. What each must show: ``preview`` writes nothing, ``up`` writes every entry of ours
 beside the foreign ones (the node role, another team's user), ``destroy`` removes exactly ours.
@@ -23,8 +23,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.controlplane.fixture import find_tools
-from tests.engine_stack import (
+from testbed.controlplane.fixture import find_tools
+from testbed.engine_stack import (
     NODE_ROLE,
     REPO,
     TEAM_B,
@@ -82,7 +82,7 @@ def run_readme(project: Project, example: str, plane: Any, *, until: str | None 
             continue
         assert words[0] == "pulumi", command
         if words[1:] == ["login", "--local"]:
-            words[2:] = [project.backend]  # the CLI's `~` is the user database's: spelt out (tests/engine_stack.py)
+            words[2:] = [project.backend]  # the CLI's `~` is the user database's: spelt out (testbed/engine_stack.py)
         if words[1] in ("up", "destroy"):
             words.append("--yes")
         done[command] = project(*words[1:], stdin=stdin).stdout

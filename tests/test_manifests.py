@@ -13,7 +13,7 @@ import yaml
 from kubernetes_validate.utils import all_versions
 
 from eks_cicd_access import EksCicdAccess
-from tests.conftest import NODE_ROLES
+from testbed.aws_auth_seed import NODE_ROLES
 from tests.engine import from_struct
 from tests.test_component import ENTRY
 

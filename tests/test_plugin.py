@@ -24,8 +24,8 @@ from pulumi.runtime import proto, rpc
 from pulumi.runtime.proto import provider_pb2_grpc
 
 from eks_cicd_access.schema import VERSION, package_schema
-from tests.controlplane.fixture import ControlPlane
-from tests.engine_stack import REPO, aws_auth_writes, seed_foreign
+from testbed.controlplane.fixture import ControlPlane
+from testbed.engine_stack import REPO, aws_auth_writes, seed_foreign
 
 pytestmark = pytest.mark.cluster
 

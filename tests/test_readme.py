@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from eks_cicd_access.component import TYPE_TOKEN
-from tests.docs import DOCUMENTS, ROOT, blocks, marked
+from testbed.docs import DOCUMENTS, ROOT, blocks, marked
 from tests.test_component import ENTRY
 
 README = (ROOT / "README.md").read_text()
@@ -22,19 +22,19 @@ PYTHON = [b.text for b in BLOCKS if b.language == "python"]
 SHELL = [b.text for b in BLOCKS if b.language == "sh"]
 CONFIG_KEYS = set(yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"])
 EXPORTS = set(re.findall(r'pulumi\.export\("(\w+)"', (ROOT / "__main__.py").read_text()))
-#: Each marked block, and the test that runs it (found by its marker: ``tests.docs.block``).
+#: Each marked block, and the test that runs it (found by its marker: ``testbed.docs.block``).
 RUN_BY = {
     "setup": "tests/test_repository.py",
     "test": "tests/test_repository.py",
     "demo": "tests/test_engine_demo.py",
-    "deploy": "tests/engine_stack.py",
-    "admin-kubeconfig": "tests/engine_stack.py",
+    "deploy": "testbed/engine_stack.py",
+    "admin-kubeconfig": "testbed/engine_stack.py",
     "ci-outputs": "tests/test_engine_dev_stack.py",
     "destroy": "tests/test_engine_dev_stack.py",
     "mode-ladder": "tests/test_engine_dev_stack.py",
-    "rotation-add": "tests/engine_stack.py",
-    "rotation-drop": "tests/engine_stack.py",
-    "languages": "tests/engine_stack.py",
+    "rotation-add": "testbed/engine_stack.py",
+    "rotation-drop": "testbed/engine_stack.py",
+    "languages": "testbed/engine_stack.py",
 }
 
 
@@ -156,11 +156,11 @@ def test_every_relative_link_resolves(document: Path):
 
 
 def test_the_generated_tables_are_current():
-    """docs/configuration.md's config and outputs tables are what ``python -m tests.docs`` generates from
+    """docs/configuration.md's config and outputs tables are what ``python -m testbed.docs`` generates from
     Pulumi.yaml, the package schema and the program's exports: a new argument or output, or a changed
     description, fails here until they are regenerated."""
-    from tests.docs import CONFIGURATION, with_tables
+    from testbed.docs import CONFIGURATION, with_tables
 
     text = CONFIGURATION.read_text()
     assert text.count("<!-- generated: ") == 2
-    assert text == with_tables(text), "run: venv/bin/python -m tests.docs"
+    assert text == with_tables(text), "run: venv/bin/python -m testbed.docs"

@@ -13,7 +13,7 @@ import sys
 import tomllib
 from pathlib import Path
 
-from tests.docs import block
+from testbed.docs import block
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -145,7 +145,7 @@ def test_the_plugins_requirements_install_this_checkout_with_the_pip_a_virtualen
 def test_every_tool_set_resolves_to_tools_that_scripts_tools_builds():
     """scripts/tool-sets, the one list of the tools each tier and script runs: every set resolves, every tool in it
     is one scripts/tools builds, each set holds the control plane's, and the tiers that start tools have one."""
-    from tests.controlplane.fixture import TOOL_SETS, tool_set
+    from testbed.controlplane.fixture import TOOL_SETS, tool_set
 
     known = subprocess.run([str(ROOT / "scripts" / "tools"), "--list"], capture_output=True, text=True, check=True,
                            timeout=60).stdout.split()  # fmt: skip
@@ -163,10 +163,10 @@ def test_every_tool_lookup_names_a_set():
     """Tests, the demo and the benchmarks ask scripts/tools for a set by name (find_tools("engine")), never for a
     list of their own, which is how the demo once lacked the Python host's shims and hung."""
     calls = []
-    for path in [*ROOT.glob("tests/**/*.py"), *ROOT.glob("benchmarks/*.py")]:
+    for path in [*ROOT.glob("tests/**/*.py"), *ROOT.glob("testbed/**/*.py"), *ROOT.glob("benchmarks/*.py")]:
         if "node_modules" not in path.parts:
             calls += [(path.name, m) for m in re.findall(r"find_tools\(([^)]*)\)", path.read_text())]
-    from tests.controlplane.fixture import tool_set
+    from testbed.controlplane.fixture import tool_set
 
     assert len(calls) >= 6, calls
     for where, args in calls:
@@ -175,3 +175,21 @@ def test_every_tool_lookup_names_a_set():
         name = args.split(",")[0].strip().strip('"')
         assert args.split(",")[0].strip().startswith('"'), (where, args)
         assert tool_set(name), (where, args)
+
+
+def test_nothing_imports_from_tests_but_tests():
+    """The layout's one rule: the package, the program, testbed/, benchmarks/ and scripts/ import nothing from
+    tests/ (test doubles and local infrastructure live in testbed/), and tests/ imports nothing from benchmarks/."""
+    importing = re.compile(r"^\s*(?:from|import) (tests|benchmarks)\b", re.MULTILINE)
+    offenders = []
+    for path in ROOT.rglob("*.py"):
+        parts = path.relative_to(ROOT).parts
+        if parts[0] in {"venv", ".ci", "node_modules", "mutants"} or "node_modules" in parts:
+            continue
+        for found in importing.findall(path.read_text()):
+            if (found == "tests" and parts[0] != "tests") or (found == "benchmarks" and parts[0] == "tests"):
+                offenders.append(f"{'/'.join(parts)} imports {found}")
+    for script in (ROOT / "scripts").iterdir():
+        if script.is_file() and "-m tests." in script.read_text(errors="replace"):
+            offenders.append(f"scripts/{script.name} runs a module of tests/")
+    assert offenders == []

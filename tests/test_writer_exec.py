@@ -11,9 +11,10 @@ import pytest
 import yaml
 
 from eks_cicd_access import EksCicdAccess
-from tests.apiserver.server import KubeApiServer, Principal
-from tests.clients import BIN, point_at
-from tests.conftest import ACCOUNT, CLUSTER_NAME, MAP_ACCOUNTS, NODE_ROLES, OTHER_USERS
+from testbed.apiserver.server import KubeApiServer, Principal
+from testbed.aws_auth_seed import MAP_ACCOUNTS, NODE_ROLES, OTHER_USERS
+from testbed.clients import BIN, point_at
+from tests.conftest import ACCOUNT, CLUSTER_NAME
 from tests.engine import Engine, from_struct, strip_secrets
 from tests.test_component import ENTRY
 

@@ -1,7 +1,7 @@
 """``scripts/demo``: the whole flow on this machine, without AWS, printing each step as it goes.
 
 1. build or reuse the tools (``scripts/tools``: the control plane's and the Pulumi CLI's);
-2. start the control plane (``tests/controlplane``) and moto in server mode, with an ``aws-auth`` that already
+2. start the control plane (``testbed/controlplane``) and moto in server mode, with an ``aws-auth`` that already
    maps the nodes and another team;
 3. ``pulumi up`` the dev stack (``Pulumi.dev.yaml``) with the real CLI, the AWS stand-in in front of moto and
    the real Kubernetes provider;
@@ -36,9 +36,9 @@ from typing import Any
 
 import yaml
 
-from tests.controlplane.commands import IMAGE, manifest
-from tests.controlplane.fixture import TOOLS_SCRIPT, ControlPlane, find_tools
-from tests.engine_stack import CLUSTER_NAME, Engine, Project, Refusals, engine_on_loopback
+from testbed.controlplane.fixture import TOOLS_SCRIPT, ControlPlane, find_tools
+from testbed.engine_stack import CLUSTER_NAME, Engine, Project, Refusals, engine_on_loopback
+from testbed.workload import IMAGE, manifest
 
 NAMESPACE = "my-test-ns"
 #: The authenticator's backend that reads each route's mapping.

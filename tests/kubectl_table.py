@@ -1,6 +1,6 @@
 """The kubectl table as the real API server's audit log tells it.
 
-``tests/test_cluster_kubectl.py`` runs the commands of ``tests/controlplane/commands.py`` against the
+``tests/test_cluster_kubectl.py`` runs the commands of ``tests/kubectl_commands.py`` against the
 real control plane; each command's requests are its audit events
 (``ControlPlane.kubectl``). Commands may run at once, each in a namespace of
 its own: ``in_namespace`` keeps the events of one command's namespace (every
@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.controlplane.fixture import describe_event
+from testbed.controlplane.fixture import describe_event
 
 CLUSTER_KUBECTL_REPORT = pytest.StashKey[list[str]]()
 _PRINTER = "cluster-kubectl-report"

@@ -9,7 +9,7 @@ this proxy and ``SSL_CERT_FILE`` holding this proxy's CA, and the proxy:
 - accepts ``CONNECT`` to an STS host only (any other host gets 403: nothing leaves loopback);
 - terminates TLS there with a certificate for that host, issued by its own CA;
 - answers as STS does. It checks the SigV4 signature with the secret of the key that signed it
-  (``tests/apiserver/token.py``: what STS does, and moto does not), over the ``x-k8s-aws-id`` header as the
+  (``testbed/apiserver/token.py``: what STS does, and moto does not), over the ``x-k8s-aws-id`` header as the
   authenticator sent it, so a token for another cluster, a deleted key or a wrong secret fails. Then it gives the
   caller's ARN, account and unique id (``UserId``; a role session's is ``ROLEID:SESSION``), or STS's error.
 
@@ -32,10 +32,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from tests.apiserver.authenticator import Principal
-from tests.apiserver.tls import server_context
-from tests.apiserver.token import PREFIX, TokenError, verify_token
-from tests.controlplane.pki import CertificateAuthority
+from testbed.apiserver.authenticator import Principal
+from testbed.apiserver.tls import server_context
+from testbed.apiserver.token import PREFIX, TokenError, verify_token
+from testbed.controlplane.pki import CertificateAuthority
 
 
 def is_sts_host(host: str) -> bool:

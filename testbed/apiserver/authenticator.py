@@ -1,7 +1,7 @@
 """Who a request is, as EKS decides it: a static token, or an STS-signed token mapped through ``aws-auth``.
 
-Only the fast tier's stand-in API server (``tests/apiserver/server.py``) uses this: the real control plane runs
-the real aws-iam-authenticator (``tests/controlplane``). This is the test server's own reading of it, written from
+Only the fast tier's stand-in API server (``testbed/apiserver/server.py``) uses this: the real control plane runs
+the real aws-iam-authenticator (``testbed/controlplane``). This is the test server's own reading of it, written from
 its source (``pkg/arn``, ``pkg/config``, ``pkg/mapper/configmap``), not from
 this project's code: the caller ARN that STS would return is canonicalized
 (``assumed-role/NAME/SESSION`` becomes ``role/NAME``, no path), then matched

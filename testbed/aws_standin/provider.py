@@ -7,7 +7,7 @@ name, the ``endpoint`` and ``certificateAuthority`` that ``aws:eks/getCluster``
 answers, so a kubeconfig built from it reaches the real control plane (moto
 makes up an endpoint and CA of its own). The authentication mode is
 ``DescribeCluster``'s ``accessConfig``, which the EKS access emulation
-(``tests/eks_access.py``) adds to moto's answer: one source for the mode the
+(``testbed/eks_access.py``) adds to moto's answer: one source for the mode the
 program reads and the mode the authenticator runs in.
 """
 
@@ -44,7 +44,7 @@ from pulumi.provider.experimental.provider import (
 )
 from pulumi.runtime import rpc
 
-from tests.aws_standin.kinds import KINDS, Aws, Kind, StandinError, State, optional_computed
+from testbed.aws_standin.kinds import KINDS, Aws, Kind, StandinError, State, optional_computed
 
 #: The pulumi-aws release whose schema the stand-in follows: the Python SDK the tests install (its property names
 #: are checked against it by tests/test_aws_standin.py), so the engine asks for this plugin version.
@@ -102,7 +102,7 @@ def kind_of(qualified: str) -> Kind:
         return KINDS[token]
     except KeyError:
         raise StandinError(
-            f"{token}: not served by the AWS stand-in (tests/aws_standin); it serves {', '.join(sorted(KINDS))}"
+            f"{token}: not served by the AWS stand-in (testbed/aws_standin); it serves {', '.join(sorted(KINDS))}"
         ) from None
 
 

@@ -1,7 +1,7 @@
 """The ``control_plane`` fixture: one real control plane per test session, started on first use.
 
 Load it from ``tests/conftest.py`` with
-``pytest_plugins = ["tests.controlplane.conftest_plugin"]``.
+``pytest_plugins = ["tests.controlplane_fixtures"]``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.controlplane.fixture import ControlPlane, find_tools
+from testbed.controlplane.fixture import ControlPlane, find_tools
 
 #: The EKS cluster name tokens are signed for (``aws eks get-token --cluster-name``): the recipe's.
 CLUSTER_NAME = "my-cluster-1"

@@ -9,7 +9,7 @@ What the engine tier (``pytest -m engine``), ``scripts/demo`` and ``benchmarks/e
   temporary directory, with a fresh file backend, ``PULUMI_HOME`` and passphrase; ``project("up", "--yes")``
   runs ``pulumi up --yes --non-interactive`` there as a user would.
 - What the engine finds on ``PATH``, all labelled stand-ins but the CLI and the Kubernetes provider: our
-  language host (``tests/engine_host``), the AWS stand-in (``tests/aws_standin``), the real
+  language host (``testbed/engine_host``), the AWS stand-in (``testbed/aws_standin``), the real
   ``pulumi-resource-kubernetes`` and the SDK's dynamic-provider shim, both built by ``scripts/tools``. Nothing
   leaves the machine: no update check, no plugin download, a file backend.
 
@@ -44,18 +44,18 @@ from moto.iam.models import iam_backends
 from moto.server import ThreadedMotoServer
 from moto.sts.models import sts_backends
 
-from tests.apiserver.authenticator import Principal
-from tests.aws_standin.provider import CLUSTERS, MOTO_URL
-from tests.controlplane.fixture import ControlPlane, find_tools, one_per_request, tool_bin
-from tests.controlplane.processes import free_port
-from tests.docs import block
-from tests.eks_access import AccessApi, ClusterAccess, moto_clusters, moto_principals, serve_on_moto
+from testbed.apiserver.authenticator import Principal
+from testbed.aws_standin.provider import CLUSTERS, MOTO_URL
+from testbed.controlplane.fixture import ControlPlane, find_tools, one_per_request, tool_bin
+from testbed.controlplane.processes import free_port
+from testbed.docs import block
+from testbed.eks_access import AccessApi, ClusterAccess, moto_clusters, moto_principals, serve_on_moto
 
 REPO = Path(__file__).resolve().parents[1]
 #: The program files a user's checkout has: copied into each project directory.
 PROGRAM_FILES = ("Pulumi.yaml", "Pulumi.dev.yaml", "__main__.py")
-HOST = REPO / "tests" / "engine_host"
-AWS_STANDIN = REPO / "tests" / "aws_standin" / "bin"
+HOST = REPO / "testbed" / "engine_host"
+AWS_STANDIN = REPO / "testbed" / "aws_standin" / "bin"
 PASSPHRASE = "engine-tier-test-passphrase"
 ACCOUNT = DEFAULT_ACCOUNT_ID
 REGION = "us-east-1"
@@ -130,7 +130,7 @@ class Moto:
         self.port = free_port()
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
         self.sts_keys = StsKeys()
-        #: EKS's access-entry API, emulated on this server (``tests/eks_access.py``); ``access.on_change`` hears of
+        #: EKS's access-entry API, emulated on this server (``testbed/eks_access.py``); ``access.on_change`` hears of
         #: each change (``sync_access_to`` hands them to the control plane's authenticator, as EKS does).
         self.access = AccessApi(moto_principals(ACCOUNT), moto_clusters(ACCOUNT), account=ACCOUNT)
 

@@ -67,12 +67,12 @@ import yaml
 from kubernetes.client import ApiClient, Configuration, CoreV1Api, V1Node, V1NodeStatus, V1ObjectMeta, VersionApi
 from kubernetes.client.exceptions import ApiException
 
-from tests.apiserver.authenticator import Principal
-from tests.clients import BIN, KUBECTL, point_at
-from tests.controlplane.pki import CertificateAuthority, service_account_keys
-from tests.controlplane.processes import Process, environment, free_port, wait_until
-from tests.controlplane.sts import StsStandIn
-from tests.eks_access import RESERVED_PREFIXES
+from testbed.apiserver.authenticator import Principal
+from testbed.clients import BIN, KUBECTL, point_at
+from testbed.controlplane.pki import CertificateAuthority, service_account_keys
+from testbed.controlplane.processes import Process, environment, free_port, wait_until
+from testbed.controlplane.sts import StsStandIn
+from testbed.eks_access import RESERVED_PREFIXES
 
 REPO = Path(__file__).resolve().parents[2]
 TOOLS_SCRIPT = REPO / "scripts" / "tools"
@@ -322,7 +322,7 @@ class KubectlRun:
 
 
 def _client_env(home: Path, credentials: Mapping[str, str]) -> dict[str, str]:
-    """How every client runs, as in a CI job: the virtualenv's ``kubectl`` and ``aws`` (``tests/clients.py``), an
+    """How every client runs, as in a CI job: the virtualenv's ``kubectl`` and ``aws`` (``testbed/clients.py``), an
     empty ``HOME``, no AWS configuration, and no AWS credentials but ``credentials``."""
     return {
         "PATH": f"{BIN}{os.pathsep}/usr/bin{os.pathsep}/bin",

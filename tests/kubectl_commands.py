@@ -23,17 +23,16 @@ import yaml
 from moto import mock_aws
 
 from eks_cicd_access.rbac import DEPLOY_ROLLBACK, RoleRule
-from tests.apiserver.authenticator import Principal
+from testbed.apiserver.authenticator import Principal
+from testbed.controlplane.fixture import KubectlRun
+from testbed.workload import IMAGE, LAST_APPLIED, manifest
 from tests.conftest import ACCOUNT, REGION, EksMocks, RecordingMonitor, Stack
-from tests.controlplane.fixture import KubectlRun
 from tests.engine import from_struct
 from tests.test_component import ENTRY, RECIPE, deploy
 
 NAMESPACE = RECIPE["namespace"]
 OTHER_NAMESPACE = "team-b"
-IMAGE = "registry.example.com/web:{}"
 REVISION = "deployment.kubernetes.io/revision"
-LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 #: What kubectl says when ``rollout status --timeout`` gives up.
 TIMED_OUT = "timed out waiting for the condition"
@@ -41,28 +40,6 @@ TIMED_OUT = "timed out waiting for the condition"
 #: creating into it and goes on whatever the answer (kubernetes/kubectl#1619).
 #: Every command works without it, so the Role does not grant it.
 IGNORED_DENIALS = {("get", "namespaces")}
-
-
-def manifest(version: int, namespace: str, *, last_applied: bool = False) -> dict[str, Any]:
-    """The Deployment CI ships, at image ``version``."""
-    obj: dict[str, Any] = {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": "web", "namespace": namespace, "labels": {"app": "web"}},
-        "spec": {
-            "replicas": 3,
-            "selector": {"matchLabels": {"app": "web"}},
-            "template": {
-                "metadata": {"labels": {"app": "web"}},
-                "spec": {
-                    "containers": [{"name": "app", "image": IMAGE.format(version), "ports": [{"containerPort": 8080}]}]
-                },
-            },
-        },
-    }
-    if last_applied:
-        obj["metadata"]["annotations"] = {LAST_APPLIED: json.dumps(manifest(version, namespace))}
-    return obj
 
 
 def manifest_file(version: int) -> str:

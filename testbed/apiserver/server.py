@@ -11,14 +11,14 @@ What it is for: the fast tier's quick checks of the ``aws-auth`` writer, and
 the faults a real server will not produce on demand (``refuse_configmap_writes``:
 409 on every write; ``after_configmap_read`` / ``before_configmap_write``: a
 hook between our read and our write, or a read never answered). The real
-control plane (``tests/controlplane``, the ``cluster`` tier) judges
+control plane (``testbed/controlplane``, the ``cluster`` tier) judges
 everything else: RBAC, apply, rollouts. ``tests/test_cluster_standin_parity.py``
 puts the same requests to both and compares the answers.
 
 Every request is authenticated (a static token, or the ``k8s-aws-v1.`` token
 ``aws eks get-token`` makes, checked by its STS signature
-(``tests.apiserver.token``) and mapped through the stored ``aws-auth``
-(``tests.apiserver.authenticator``, our reading of aws-iam-authenticator for
+(``testbed.apiserver.token``) and mapped through the stored ``aws-auth``
+(``testbed.apiserver.authenticator``, our reading of aws-iam-authenticator for
 the fast tier; the cluster, engine and languages tiers run the real one) and
 recorded. There is no RBAC here: the ``system:masters``
 group may do anything, as in Kubernetes, and every other user is refused with
@@ -40,9 +40,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
-from tests.apiserver.authenticator import Identity, Principal, Unmapped, map_caller
-from tests.apiserver.tls import make_server_cert, serve_https
-from tests.apiserver.token import TokenError, verify_token
+from testbed.apiserver.authenticator import Identity, Principal, Unmapped, map_caller
+from testbed.apiserver.tls import make_server_cert, serve_https
+from testbed.apiserver.token import TokenError, verify_token
 
 #: Who may do anything (the API server's superuser group); nobody else may do anything here.
 SUPERUSER_GROUP = "system:masters"

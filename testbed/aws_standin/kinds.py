@@ -412,7 +412,7 @@ def _oidc_delete(aws: Aws, ident: str, state: State) -> None:
 
 
 # -- aws:eks/accessEntry:AccessEntry -------------------------------------------------------------------
-# Served by EKS's access-entry API as tests/eks_access.py emulates it on moto's server (moto has none). The id is
+# Served by EKS's access-entry API as testbed/eks_access.py emulates it on moto's server (moto has none). The id is
 # pulumi-aws's: "CLUSTER:PRINCIPAL_ARN". No update path changes the principal or the type: those replace.
 
 

@@ -1,4 +1,4 @@
-module eks-cicd-access.invalid/tests/language_hosts
+module eks-cicd-access.invalid/testbed/language_hosts
 
 go 1.26.6
 

@@ -4,7 +4,7 @@ One CA signs the API server's serving certificate and every client
 certificate (the admin in ``system:masters``, which the controllers, the
 scheduler, kwok and the webhook's ``aws-auth`` reader also use). The
 service-account key pair signs and verifies ServiceAccount tokens. The token
-webhook has its own CA and serving certificate, from ``tests/apiserver/tls``.
+webhook has its own CA and serving certificate, from ``testbed/apiserver/tls``.
 """
 
 from __future__ import annotations
