@@ -145,8 +145,9 @@ class EksCicdAccess(pulumi.ComponentResource):
         ci_kubeconfig = cluster_kubeconfig(cluster, cluster_name)
         mapped_cluster = pulumi.Output.all(cluster_name, checked_namespace).apply(lambda a: a[0])
         # "auto" is decided now, from the cluster as it is: which resource to register cannot wait for an Output.
-        auto = config.identity_mapping == "auto" and isinstance(config.cluster_name, str)  # validated: plain
-        mode = authentication_mode(self, str(config.cluster_name)) if auto else None
+        # validate_args refuses "auto" with a cluster_name that is an Output, so the name here is plain.
+        auto = config.identity_mapping == "auto"
+        mode = authentication_mode(self, config.cluster_name) if auto and isinstance(config.cluster_name, str) else None
         mapping = route(config.identity_mapping, mode)
         if mapping == "aws-auth":
             aws_auth_entry(
