@@ -25,8 +25,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import yaml
 
-from eks_cicd_access.authconfigmap import AuthConfigMap, AwsAuthConflict, Entry, WriteResult, connect
-from eks_cicd_access.aws_auth import MAP_USERS
+from eks_cicd_access.aws_auth.entries import MAP_USERS
+from eks_cicd_access.aws_auth.writer import AuthConfigMap, AwsAuthConflict, Entry, WriteResult, connect
 from testbed.apiserver.server import KubeApiServer
 from testbed.aws_auth_seed import ADMIN_TOKEN, DEPLOYER, NODE_ROLES, OTHER_USERS
 

@@ -118,7 +118,7 @@ def provider_pickling() -> tuple[float, int] | None:
     try:
         from pulumi.dynamic.dynamic import serialize_provider
 
-        from eks_cicd_access.aws_auth_entry import AwsAuthEntryProvider
+        from eks_cicd_access.aws_auth.resource import AwsAuthEntryProvider
     except ImportError:
         return None
     provider = AwsAuthEntryProvider()

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import yaml
 
-from eks_cicd_access.authconfigmap import AuthConfigMap, AwsAuthConflict, Entry, WriteResult, connect
-from eks_cicd_access.aws_auth import MAP_USERS
+from eks_cicd_access.aws_auth.entries import MAP_USERS
+from eks_cicd_access.aws_auth.writer import AuthConfigMap, AwsAuthConflict, Entry, WriteResult, connect
 from testbed.aws_auth_seed import ALICE, NODE_ROLES, OTHER_USERS, SEED, TEAM_B, user_arn
 from testbed.controlplane.fixture import ApiError, ControlPlane, describe_event, one_per_request
 

@@ -84,7 +84,7 @@ def config_table() -> str:
     """The program's stack config: every key Pulumi.yaml declares, then ``aws:region``."""
     import yaml
 
-    from eks_cicd_access.schema import package_schema
+    from eks_cicd_access.plugin.schema import package_schema
 
     component = package_schema()["resources"]["eks-cicd-access:index:EksCicdAccess"]
     inputs, required = component["inputProperties"], set(component.get("requiredInputs", []))
@@ -109,7 +109,7 @@ def json_text(value: object) -> str:
 
 def outputs_table() -> str:
     """The program's stack outputs, in the order it exports them, each described as the schema describes it."""
-    from eks_cicd_access.schema import package_schema
+    from eks_cicd_access.plugin.schema import package_schema
 
     properties = package_schema()["resources"]["eks-cicd-access:index:EksCicdAccess"]["properties"]
     exports = re.findall(r'pulumi\.export\("(\w+)"', (ROOT / "__main__.py").read_text())
@@ -128,6 +128,18 @@ def with_tables(text: str) -> str:
     return _GENERATED.sub(lambda m: m[1] + TABLES[m[2]]() + m[4], text)
 
 
+#: The plugin's schema as generated, checked in: what a reviewer reads, and what other languages' SDKs are made from.
+SCHEMA = ROOT / "provider" / "schema.json"
+
+
+def schema_text() -> str:
+    """The schema file's text: the plugin's ``GetSchema``, with a final newline."""
+    from eks_cicd_access.plugin.schema import schema_json
+
+    return schema_json() + "\n"
+
+
 if __name__ == "__main__":
+    SCHEMA.write_text(schema_text())
     CONFIGURATION.write_text(with_tables(CONFIGURATION.read_text()))
-    print(f"rewrote the generated tables of {CONFIGURATION.relative_to(ROOT)}")
+    print(f"rewrote {SCHEMA.relative_to(ROOT)} and the generated tables of {CONFIGURATION.relative_to(ROOT)}")

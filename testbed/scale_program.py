@@ -18,7 +18,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from eks_cicd_access import EksCicdAccess
-from eks_cicd_access.aws_auth_entry import AwsAuthEntry
+from eks_cicd_access.aws_auth.resource import AwsAuthEntry
 from eks_cicd_access.component import POLICY_DESCRIPTIONS
 from eks_cicd_access.policy import describe_cluster_policy
 from eks_cicd_access.rbac import DEPLOY_ROLLBACK

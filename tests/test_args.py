@@ -6,7 +6,7 @@ import pulumi
 import pytest
 
 from eks_cicd_access import EksCicdAccess
-from eks_cicd_access.args import UserArgs, validate_args
+from eks_cicd_access.resolve import RoleArgs, UserArgs, validate_args
 from eks_cicd_access.trust import GITHUB_ISSUER, trust_policy_size
 
 BASE: dict[str, Any] = {"cluster_name": "my-cluster-1", "namespace": "my-test-ns"}
@@ -16,11 +16,11 @@ OIDC: dict[str, Any] = {"identity": "github-actions", "oidc_subjects": ["repo:ac
 def test_defaults_are_applied():
     """Unset arguments take the documented defaults, derived from the component name."""
     resolved = validate_args("ci", BASE)
-    assert resolved.identity == "iam-user" and resolved.role is None
-    assert resolved.user == UserArgs(
+    assert resolved.identity == "iam-user"
+    assert resolved.principal == UserArgs(
         name="ci", path="/", access_keys=["default"], pgp_key=None, permissions_boundary=None
     )
-    assert resolved.existing is None and resolved.create_policy
+    assert resolved.create_policy
     assert resolved.iam_policy_name == "ci-eks-describe-cluster"
     assert (resolved.kubernetes_username, resolved.kubernetes_groups) == ("ci", [])
     assert (resolved.role_name, resolved.role_binding_name) == ("ci-deployer", "ci-deployer-binding")
@@ -33,9 +33,8 @@ def test_oidc_defaults_are_applied():
     """An OIDC identity takes the documented defaults: role named after the component, path /, 3600 s,
     audience sts.amazonaws.com, the provider looked up; the policy and Kubernetes user follow the role."""
     resolved = validate_args("ci", {**BASE, "identity": "github-actions", "oidc_subjects": ["repo:a/b:pull_request"]})
-    assert resolved.user is None
-    role = resolved.role
-    assert role is not None
+    role = resolved.principal
+    assert isinstance(role, RoleArgs)
     assert (role.name, role.path, role.max_session_duration, role.permissions_boundary) == ("ci", "/", 3600, None)
     assert (role.issuer_url, role.audience, role.provider_arn, role.create_provider) == (
         "https://token.actions.githubusercontent.com",
@@ -45,8 +44,8 @@ def test_oidc_defaults_are_applied():
     )
     gitlab = validate_args(
         "ci", {**BASE, "identity": "gitlab-ci", "oidc_subjects": ["project_path:a/b:ref_type:tag:ref:v1"]}
-    ).role
-    assert gitlab is not None and gitlab.issuer_url == "https://gitlab.com"
+    ).principal
+    assert isinstance(gitlab, RoleArgs) and gitlab.issuer_url == "https://gitlab.com"
     named = validate_args(
         "ci", {**BASE, "identity": "github-actions", "oidc_subjects": ["repo:a/b:pull_request"], "iam_role_name": "r"}
     )
@@ -218,12 +217,12 @@ def subjects_of_size(size: int) -> list[str]:
 
 def test_oidc_limits_are_inclusive(stack):
     """A trust policy of exactly 2048 characters passes and 2049 fails; sessions of 3600 and 43200 s pass."""
-    assert validate_args("ci", {**BASE, **OIDC, "oidc_subjects": subjects_of_size(2048)}).role is not None
+    assert validate_args("ci", {**BASE, **OIDC, "oidc_subjects": subjects_of_size(2048)}).principal
     with pytest.raises(ValueError, match="about 2049 characters, over IAM's default limit of 2048"):
         validate_args("ci", {**BASE, **OIDC, "oidc_subjects": subjects_of_size(2049)})
     for seconds in (3600, 43200):
-        role = validate_args("ci", {**BASE, **OIDC, "max_session_duration": seconds}).role
-        assert role is not None and role.max_session_duration == seconds
+        role = validate_args("ci", {**BASE, **OIDC, "max_session_duration": seconds}).principal
+        assert isinstance(role, RoleArgs) and role.max_session_duration == seconds
 
 
 def test_a_bad_component_name_is_named_when_the_role_name_comes_from_it(stack):

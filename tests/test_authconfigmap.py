@@ -25,8 +25,9 @@ from kubernetes.client.exceptions import ApiException
 from urllib3 import HTTPSConnectionPool
 from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
-from eks_cicd_access import authconfigmap
-from eks_cicd_access.authconfigmap import (
+from eks_cicd_access.aws_auth import writer as authconfigmap
+from eks_cicd_access.aws_auth.entries import MAP_ROLES, MAP_USERS, AwsAuthError, MapKey
+from eks_cicd_access.aws_auth.writer import (
     DEFAULT_RETRY,
     REQUEST_TIMEOUT,
     AuthConfigMap,
@@ -37,7 +38,6 @@ from eks_cicd_access.authconfigmap import (
     WriteResult,
     connect,
 )
-from eks_cicd_access.aws_auth import MAP_ROLES, MAP_USERS, AwsAuthError, MapKey
 from testbed.apiserver.server import ApiError, Identity, KubeApiServer, Request, request_attributes
 from testbed.aws_auth_seed import ADMIN_TOKEN, DEPLOYER, NODE_ROLES
 from tests.conftest import ACCOUNT

@@ -8,7 +8,7 @@ import yaml
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from eks_cicd_access.aws_auth import (
+from eks_cicd_access.aws_auth.entries import (
     MAP_ROLES,
     MAP_USERS,
     AwsAuthError,

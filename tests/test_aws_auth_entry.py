@@ -21,9 +21,11 @@ import yaml
 from pulumi.output import Unknown
 from pulumi.runtime import proto
 
-from eks_cicd_access import EksCicdAccess, EksCicdAccessArgs, authconfigmap, aws_auth_entry
-from eks_cicd_access.authconfigmap import RetryPolicy
-from eks_cicd_access.aws_auth_entry import AwsAuthEntryProvider
+from eks_cicd_access import EksCicdAccess, EksCicdAccessArgs
+from eks_cicd_access.aws_auth import resource as aws_auth_entry
+from eks_cicd_access.aws_auth import writer as authconfigmap
+from eks_cicd_access.aws_auth.resource import AwsAuthEntryProvider
+from eks_cicd_access.aws_auth.writer import RetryPolicy
 from testbed.aws_auth_seed import ALICE, MAP_ACCOUNTS, NODE_ROLES, OTHER_USERS, TEAM_B, user_arn
 from tests.conftest import ACCOUNT, Cluster, Registration, Stack
 from tests.engine import HOST_WORKERS, CheckFailed, Engine, ProviderError, State, from_struct

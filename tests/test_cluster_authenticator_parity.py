@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
-from eks_cicd_access.aws_auth_entry import AwsAuthEntryProvider
+from eks_cicd_access.aws_auth.resource import AwsAuthEntryProvider
 from testbed.apiserver.authenticator import Principal, Unmapped, map_caller
 from testbed.controlplane.fixture import ControlPlane
 

@@ -34,9 +34,9 @@ import yaml
 from kubernetes.client import CoreV1Api, V1ConfigMap
 from kubernetes.client.exceptions import ApiException
 
-from eks_cicd_access import aws_auth_entry
-from eks_cicd_access.authconfigmap import AuthConfigMap, Entry, connect
-from eks_cicd_access.aws_auth import MAP_USERS
+from eks_cicd_access.aws_auth import resource as aws_auth_entry
+from eks_cicd_access.aws_auth.entries import MAP_USERS
+from eks_cicd_access.aws_auth.writer import AuthConfigMap, Entry, connect
 from testbed.aws_auth_seed import ALICE, MAP_ACCOUNTS, NODE_ROLES, OTHER_USERS, SEED, TEAM_B, user_arn
 from testbed.contention import (
     AWS_AUTH_PATH,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from eks_cicd_access.schema import package_schema
+from eks_cicd_access.plugin.schema import package_schema
 from testbed.engine_stack import REPO, pulumi_cli
 
 pytestmark = pytest.mark.engine
@@ -25,7 +25,8 @@ PLUGIN = REPO / "provider"
 #: A plugin whose schema gives ``AwsAuthEntry.key`` a type that does not exist.
 BROKEN_MAIN = """
 import json
-from eks_cicd_access import provider, schema
+from eks_cicd_access.plugin import schema
+from eks_cicd_access.plugin import servicer as provider
 
 broken = schema.package_schema()
 broken["resources"]["eks-cicd-access:index:AwsAuthEntry"]["inputProperties"]["key"] = {"type": "strnig"}

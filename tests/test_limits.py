@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from eks_cicd_access.args import (
+from eks_cicd_access.checks import (
     check_cluster_name,
     check_iam_name,
     check_iam_path,

@@ -10,9 +10,7 @@ import pulumi
 import pytest
 from kubernetes.client.exceptions import ApiException
 
-from eks_cicd_access.args import validate_args
-from eks_cicd_access.authconfigmap import _status_reason, _unavailable, _unreachable
-from eks_cicd_access.aws_auth import (
+from eks_cicd_access.aws_auth.entries import (
     MAP_ROLES,
     MAP_USERS,
     check_authentication_mode,
@@ -20,7 +18,9 @@ from eks_cicd_access.aws_auth import (
     map_key,
     parse_entries,
 )
+from eks_cicd_access.aws_auth.writer import _status_reason, _unavailable, _unreachable
 from eks_cicd_access.mapping import checked_access_entry_cluster, checked_cluster_name
+from eks_cicd_access.resolve import validate_args
 
 BASE: dict[str, Any] = {"cluster_name": "my-cluster-1", "namespace": "web"}
 OIDC: dict[str, Any] = {"identity": "github-actions", "oidc_subjects": ["repo:acme/web:environment:production"]}

@@ -23,7 +23,7 @@ from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime import proto, rpc
 from pulumi.runtime.proto import provider_pb2_grpc
 
-from eks_cicd_access.schema import VERSION, package_schema
+from eks_cicd_access.plugin.schema import VERSION, package_schema
 from testbed.controlplane.fixture import ControlPlane
 from testbed.engine_stack import REPO, aws_auth_writes, seed_foreign
 

@@ -18,13 +18,15 @@ import yaml
 
 from eks_cicd_access import args as args_module
 from eks_cicd_access.args import DEFAULTS, IDENTITIES, IDENTITY_MAPPINGS, OUTPUT_ARGUMENTS, EksCicdAccessArgs
-from eks_cicd_access.aws_auth_entry import TYPE_TOKEN as ENTRY
-from eks_cicd_access.aws_auth_entry import AwsAuthEntryArgs
+from eks_cicd_access.aws_auth.resource import TYPE_TOKEN as ENTRY
+from eks_cicd_access.aws_auth.resource import AwsAuthEntryArgs
+from eks_cicd_access.component import OUTPUTS
 from eks_cicd_access.component import TYPE_TOKEN as COMPONENT
-from eks_cicd_access.component import EksCicdAccess
-from eks_cicd_access.provider import InvalidInputs, component_args
-from eks_cicd_access.schema import VERSION, description, fields, package_schema, shape, token
-from eks_cicd_access.stack_config import _camel_keys, config_key
+from eks_cicd_access.plugin.naming import _camel_keys
+from eks_cicd_access.plugin.schema import VERSION, description, fields, package_schema, shape, token
+from eks_cicd_access.plugin.servicer import InvalidInputs, component_args
+from eks_cicd_access.resolve import RoleArgs, UserArgs, validate_args
+from eks_cicd_access.stack_config import config_key
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = package_schema()
@@ -33,6 +35,15 @@ SCHEMA = package_schema()
 def resource(token_: str) -> dict[str, Any]:
     found: dict[str, Any] = SCHEMA["resources"][token_]
     return found
+
+
+def test_the_checked_in_schema_is_the_generators_output():
+    """provider/schema.json is, byte for byte, the schema the plugin serves: a change to the arguments or outputs
+    shows in review as a change to it (regenerate: venv/bin/python -m testbed.docs)."""
+    from testbed.docs import SCHEMA as CHECKED_IN
+    from testbed.docs import schema_text
+
+    assert CHECKED_IN.read_text() == schema_text(), "run: venv/bin/python -m testbed.docs"
 
 
 def test_the_component_inputs_are_the_typeddict_in_camel_case():
@@ -58,16 +69,17 @@ def test_the_defaults_are_the_ones_validation_applies():
         if k != "role_rules"  # a oneOf: described, not typed
     }
     assert "default" not in inputs["roleRules"] and '`"deploy-rollback"`, default' in inputs["roleRules"]["description"]
-    resolved = args_module.validate_args("ci", {"cluster_name": "c", "namespace": "team-a"})
+    resolved = validate_args("ci", {"cluster_name": "c", "namespace": "team-a"})
     assert resolved.create_namespace is DEFAULTS["create_namespace"]
     assert (resolved.identity, resolved.identity_mapping) == (DEFAULTS["identity"], DEFAULTS["identity_mapping"])
     assert resolved.policy_resource_scope == DEFAULTS["policy_resource_scope"]
-    assert resolved.user is not None and resolved.user.path == DEFAULTS["iam_user_path"]
-    github = args_module.validate_args(
+    assert isinstance(resolved.principal, UserArgs) and resolved.principal.path == DEFAULTS["iam_user_path"]
+    github = validate_args(
         "ci", {"cluster_name": "c", "namespace": "n", "identity": "github-actions", "oidc_subjects": ["repo:a/b:*"]}
     )
-    assert github.role is not None
-    assert (github.role.audience, github.role.max_session_duration, github.role.path) == (
+    role = github.principal
+    assert isinstance(role, RoleArgs)
+    assert (role.audience, role.max_session_duration, role.path) == (
         DEFAULTS["oidc_audience"], DEFAULTS["max_session_duration"], DEFAULTS["iam_role_path"])  # fmt: skip
 
 
@@ -95,19 +107,10 @@ def test_role_rules_are_a_preset_or_typed_rules():
 
 
 def test_the_outputs_are_the_components_and_the_secrets_are_marked():
-    """The component's properties are its annotated outputs (camelCased), the ones it registers (``outputs``);
+    """The component's properties are its annotated outputs (camelCased), the ones it registers (``OUTPUTS``);
     the keys and both resources' kubeconfig inputs are secret."""
     properties = resource(COMPONENT)["properties"]
-    source = Path(typing.cast(Any, EksCicdAccess).__module__.replace(".", "/") + ".py")
-    tree = ast.parse((ROOT / "components" / source).read_text())
-    registered = next(
-        [str(k.value) for k in node.value.keys if isinstance(k, ast.Constant)]
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Assign)
-        and [getattr(t, "id", "") for t in node.targets] == ["outputs"]
-        and isinstance(node.value, ast.Dict)
-    )
-    assert list(properties) == [config_key(name) for name in registered]
+    assert list(properties) == [config_key(name) for name in OUTPUTS]
     assert {name for name, spec in properties.items() if spec.get("secret")} == {"secretAccessKey", "accessKeys"}
     assert resource(COMPONENT)["inputProperties"]["kubeconfig"]["secret"] is True
     assert resource(ENTRY)["inputProperties"]["kubeconfig"]["secret"] is True
@@ -240,7 +243,7 @@ def test_access_keys_go_out_as_the_access_key_type():
 
 def test_bad_construct_input_is_named_as_the_schema_spells_it():
     """A validation error from Construct names the field in camelCase, and so does its message."""
-    from eks_cicd_access import provider
+    from eks_cicd_access.plugin import servicer as provider
 
     with pytest.raises(InvalidInputs) as raised:
         provider.EksCicdAccessProvider().construct(
@@ -289,7 +292,7 @@ def test_an_entry_call_runs_while_every_thread_of_the_sdk_waits_on_the_engine() 
     import threading
     from concurrent.futures import ThreadPoolExecutor
 
-    from eks_cicd_access.provider import _call
+    from eks_cicd_access.plugin.servicer import _call
 
     async def with_the_default_executor_blocked() -> str:
         loop = asyncio.get_running_loop()

@@ -8,42 +8,29 @@ see it, because their logical names differ.
 
 from __future__ import annotations
 
-import contextvars
 import weakref
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from pulumi.runtime import settings
 
+from .sdk_internals import pending_rpcs
+from .served import served_deployment
+
 #: What each running program keeps (its claims, its cluster lookups), keyed by its resource monitor, with the
 #: run it belongs to: under mocks one monitor serves many programs (see ``_run``).
 _DEPLOYMENTS: weakref.WeakKeyDictionary[object, tuple[object, dict[str, dict[Any, Any]]]] = weakref.WeakKeyDictionary()
 _NO_MONITOR = type("NoMonitor", (), {})()
-#: The deployment a provider plugin is constructing for (``serving``): each Construct gets a fresh monitor client,
-#: so the plugin names the deployment itself.
-_SERVED: contextvars.ContextVar[str | None] = contextvars.ContextVar("eks_cicd_access_served", default=None)
 _SERVED_DEPLOYMENTS: dict[str, dict[str, dict[Any, Any]]] = {}
-
-
-@contextmanager
-def serving(deployment: str) -> Iterator[None]:
-    """Within this block, the running program is ``deployment`` (a plugin's Construct: its monitor's address and
-    stack), so that every instance it constructs for one deployment shares its claims and cluster lookups."""
-    token = _SERVED.set(deployment)
-    try:
-        yield
-    finally:
-        _SERVED.reset(token)
 
 
 def _run() -> object:
     """The program run now. One per process under the engine; under Pulumi mocks, where a test suite often calls
     ``set_mocks`` once for many tests, ``pulumi.runtime.test`` starts each test with a fresh list of pending RPCs,
     and that list is the run."""
-    manager = getattr(settings.SETTINGS, "rpc_manager", None)
-    return getattr(manager, "rpcs", _NO_MONITOR)
+    rpcs = pending_rpcs()
+    return _NO_MONITOR if rpcs is None else rpcs
 
 
 @dataclass(frozen=True)
@@ -60,7 +47,7 @@ def per_deployment(use: str, *, across_constructs: bool = True) -> dict[Any, Any
     the deployment's, unless ``across_constructs`` is false: then each Construct call has its own (what holds
     Outputs, which belong to the call that made them: the SDK keeps one call's pending work, and the engine may
     run several calls at once)."""
-    served = _SERVED.get()
+    served = served_deployment()
     if served is not None and across_constructs:
         return _SERVED_DEPLOYMENTS.setdefault(served, {}).setdefault(use, {})
     monitor, run = settings.get_monitor() or _NO_MONITOR, _run()

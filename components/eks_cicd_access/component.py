@@ -5,9 +5,8 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from .args import EksCicdAccessArgs, ResolvedArgs, validate_args
-from .aws_auth import MAP_USERS
-from .aws_auth_entry import serving_plugin
+from .args import EksCicdAccessArgs
+from .aws_auth.entries import MAP_USERS
 from .claims import Claim, claim
 from .cluster import authentication_mode, cluster_kubeconfig, lookup_cluster
 from .identity import AccessKey, existing_principal, iam_user, oidc_role
@@ -15,7 +14,8 @@ from .k8s_objects import namespace, role_and_binding
 from .mapping import access_entry, aws_auth_entry, route
 from .policy import describe_cluster_policy
 from .rbac import broad_rules, unserved_resources
-from .stack_config import schema_names, spelt
+from .resolve import ExistingArgs, ResolvedArgs, RoleArgs, UserArgs, validate_args
+from .stack_config import spelt
 from .trust import broad_subjects
 
 TYPE_TOKEN = "eks-cicd-access:index:EksCicdAccess"
@@ -30,36 +30,7 @@ POLICY_DESCRIPTIONS = {
 class EksCicdAccess(pulumi.ComponentResource):
     """CI access to exactly one namespace of an EKS cluster: deploy and roll back, nothing else.
 
-    Children, each named ``<name>-<suffix>``:
-
-    - ``-policy`` (``aws.iam.Policy``): allows only ``eks:DescribeCluster``, on
-      this cluster's ARN by default, so CI can build its kubeconfig.
-    - The identity, by ``identity``:
-      ``"iam-user"``: ``-user`` (``aws.iam.User``), ``-policy-attachment``
-      (``aws.iam.UserPolicyAttachment``, not the exclusive
-      ``aws.iam.PolicyAttachment``) and one ``-access-key-<label>``
-      (``aws.iam.AccessKey``) per label of ``access_keys`` (default one,
-      ``default``; none with ``create_access_key=False``). The secrets are
-      secret outputs.
-      ``"github-actions"`` / ``"gitlab-ci"``: ``-iam-role`` (``aws.iam.Role``)
-      that only the platform's OIDC tokens for ``oidc_subjects`` may assume,
-      ``-role-policy-attachment`` and, with ``create_oidc_provider``,
-      ``-oidc-provider``. No user and no stored key.
-    - ``-namespace`` (``kubernetes.core.v1.Namespace``, unless
-      ``create_namespace`` is false): retained on delete, because by then it
-      holds the workloads CI deployed.
-    - ``-role`` / ``-role-binding`` (``kubernetes.rbac.v1``): what the mapped
-      Kubernetes user may do, in that namespace only.
-    - The identity mapping, by ``identity_mapping``:
-      ``"aws-auth"``: ``-aws-auth-entry`` (``AwsAuthEntry``: a dynamic
-      resource in a Python program, the plugin's own otherwise) writes our one entry into ``kube-system/aws-auth``
-      (``mapUsers`` for a user, ``mapRoles`` for a role, path stripped) with
-      compare-and-swap, and removes only that entry on delete.
-      ``"access-entry"``: ``-access-entry`` (``aws.eks.AccessEntry``),
-      replaced whenever the principal is re-created.
-      ``"auto"``: one of these two, by the cluster's authentication mode, read at preview (the
-      ``identity_mapping`` output says which).
-      ``"none"``: nothing; map the principal yourself.
+    Its children, each named ``<name>-<suffix>``, are listed in docs/configuration.md ("Every resource it creates").
     """
 
     iam_user_name: pulumi.Output[str | None]
@@ -103,8 +74,8 @@ class EksCicdAccess(pulumi.ComponentResource):
         cluster_name = pulumi.Output.from_input(config.cluster_name)
 
         # --- AWS: the one permission CI needs, and who CI is ------------------
-        policy = (
-            aws.iam.Policy(
+        def describe_policy() -> aws.iam.Policy:
+            return aws.iam.Policy(
                 f"{name}-policy",
                 name=config.iam_policy_name,
                 description=POLICY_DESCRIPTIONS[config.identity],
@@ -114,18 +85,18 @@ class EksCicdAccess(pulumi.ComponentResource):
                 tags=config.tags,
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            if config.create_policy
-            else None
-        )
-        if config.user:
-            assert policy is not None
-            principal = iam_user(name, self, config.user, policy, config.tags)
-        elif config.role:
-            assert policy is not None
-            principal = oidc_role(name, self, config.role, policy, config.tags)
-        else:
-            assert config.existing is not None
-            principal = existing_principal(name, self, config.existing, policy)
+
+        policy: aws.iam.Policy | None
+        match config.principal:
+            case UserArgs() as user:
+                policy = describe_policy()
+                principal = iam_user(name, self, user, policy, config.tags)
+            case RoleArgs() as role:
+                policy = describe_policy()
+                principal = oidc_role(name, self, role, policy, config.tags)
+            case ExistingArgs() as existing:
+                policy = describe_policy() if existing.attach_policy else None
+                principal = existing_principal(name, self, existing, policy)
 
         # --- Kubernetes: one namespace, one Role, one RoleBinding --------------
         # Everything in the cluster waits for the checked namespace, so a bad one from an Output fails first.
@@ -191,32 +162,21 @@ class EksCicdAccess(pulumi.ComponentResource):
         self.kubernetes_username = pulumi.Output.from_input(config.kubernetes_username)
         self.kubeconfig = ci_kubeconfig
         self.identity_mapping = pulumi.Output.from_input(mapping)
-        outputs = {
-            "iam_user_name": self.iam_user_name,
-            "iam_user_arn": self.iam_user_arn,
-            "iam_role_arn": self.iam_role_arn,
-            "principal_arn": self.principal_arn,
-            "iam_policy_arn": self.iam_policy_arn,
-            "access_key_id": self.access_key_id,
-            "secret_access_key": self.secret_access_key,
-            "encrypted_secret_access_key": self.encrypted_secret_access_key,
-            "access_keys": self.access_keys,
-            "namespace": self.namespace,
-            "role_name": self.role_name,
-            "kubernetes_username": self.kubernetes_username,
-            "kubeconfig": self.kubeconfig,
-            "identity_mapping": self.identity_mapping,
-        }
-        # Served to another language, the engine records them by the schema's names.
-        self.register_outputs(schema_names(outputs) if serving_plugin() else outputs)
+        self.register_outputs({output: getattr(self, output) for output in OUTPUTS})
+
+
+#: The component's outputs: its attributes annotated ``pulumi.Output``, in order (the schema's too).
+OUTPUTS: tuple[str, ...] = tuple(
+    name for name, annotation in EksCicdAccess.__annotations__.items() if str(annotation).startswith("pulumi.Output[")
+)
 
 
 def warnings(config: ResolvedArgs) -> list[str]:
     """Valid but doubtful grants, said out loud: resources no built-in group serves, wildcard Role rules, subjects
     that admit any branch."""
     found = unserved_resources(config.role_rules) + broad_rules(config.role_rules)
-    if config.role:
-        found += broad_subjects(config.role.platform, config.role.subjects)
+    if isinstance(config.principal, RoleArgs):
+        found += broad_subjects(config.principal.platform, config.principal.subjects)
     return found
 
 
@@ -224,9 +184,12 @@ def claim_all(name: str, component: pulumi.Resource, config: ResolvedArgs) -> No
     """Claim, for this program, the IAM names this instance creates and, per cluster, the Kubernetes objects it
     creates and the principal it maps. A claim whose cluster or namespace is an Output is not checked."""
     account = component.get_provider("aws:iam/user:User")
-    iam = [Claim(f"IAM user {config.user.name!r}", account)] if config.user else []
-    if config.role:
-        iam.append(Claim(f"IAM role {config.role.name!r}", account))
+    iam = []
+    match config.principal:
+        case UserArgs(name=user):
+            iam.append(Claim(f"IAM user {user!r}", account))
+        case RoleArgs(name=role):
+            iam.append(Claim(f"IAM role {role!r}", account))
     if config.create_policy:
         iam.append(Claim(f"IAM policy {config.iam_policy_name!r}", account))
     claim(name, iam)
@@ -240,8 +203,7 @@ def claim_all(name: str, component: pulumi.Resource, config: ResolvedArgs) -> No
     ]
     if config.create_namespace:
         objects.append(Claim(f"Namespace {ns!r} of cluster {config.cluster_name!r}", cluster))
-    if config.existing and config.identity_mapping != "none":
-        objects.append(
-            Claim(f"the mapping of {config.existing.principal.arn!r} in cluster {config.cluster_name!r}", cluster)
-        )
+    if isinstance(config.principal, ExistingArgs) and config.identity_mapping != "none":
+        arn = config.principal.principal.arn
+        objects.append(Claim(f"the mapping of {arn!r} in cluster {config.cluster_name!r}", cluster))
     claim(name, objects)

@@ -8,8 +8,9 @@ from typing import TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from .args import DEFAULT_KEY_LABEL, ExistingArgs, RoleArgs, UserArgs
-from .aws_auth import MAP_ROLES, MAP_USERS, MapKey
+from .args import DEFAULT_KEY_LABEL
+from .aws_auth.entries import MAP_ROLES, MAP_USERS, MapKey
+from .resolve import ExistingArgs, RoleArgs, UserArgs
 from .trust import web_identity_trust_policy
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import re
 import sys
 import tempfile
 from collections.abc import Mapping
@@ -20,8 +19,7 @@ from typing import Any, NoReturn
 
 import yaml
 
-#: What EKS accepts as a cluster name (1-100 of ``A-Za-z0-9_-``, starting alphanumeric).
-_CLUSTER_NAME = re.compile(r"[0-9A-Za-z][A-Za-z0-9_-]{0,99}")
+from .checks import EKS_CLUSTER_NAME_RULE, is_eks_cluster_name
 
 #: The exec API version ``aws eks update-kubeconfig`` writes.
 EXEC_API_VERSION = "client.authentication.k8s.io/v1beta1"
@@ -108,11 +106,8 @@ def fetch_kubeconfig(
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
-    if not isinstance(cluster_name, str) or not _CLUSTER_NAME.fullmatch(cluster_name):
-        raise KubeconfigError(
-            f"cluster name {cluster_name!r} is not an EKS cluster name "
-            "(1-100 characters of A-Z, a-z, 0-9, '-' and '_', starting with a letter or digit)"
-        )
+    if not is_eks_cluster_name(cluster_name):
+        raise KubeconfigError(f"cluster name {cluster_name!r} is not an EKS cluster name ({EKS_CLUSTER_NAME_RULE})")
     region = region or region_from_environment(os.environ if environ is None else environ)
     try:
         eks = client or boto3.client("eks", region_name=region)

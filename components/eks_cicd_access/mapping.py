@@ -7,9 +7,9 @@ from typing import Any, cast
 import pulumi
 import pulumi_aws as aws
 
-from .args import checked_when_known
-from .aws_auth import MapKey, check_authentication_mode
-from .aws_auth_entry import AwsAuthEntry, MapKeyName, PluginAwsAuthEntry, entry_resource
+from .aws_auth.entries import MapKey, check_authentication_mode
+from .aws_auth.resource import AwsAuthEntry, MapKeyName, PluginAwsAuthEntry, entry_resource
+from .checks import checked_when_known
 from .cluster import first_field
 
 #: The routes of ``identity_mapping="auto"``, by the cluster's authentication mode.

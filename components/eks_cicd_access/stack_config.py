@@ -94,22 +94,6 @@ def config_keys() -> set[str]:
     return set(pulumi.runtime.get_config_env()) | set(pulumi.runtime.config.CONFIG.get())
 
 
-def schema_names(outputs: dict[str, Any]) -> dict[str, Any]:
-    """The component's outputs by their schema names (camelCase, ``accessKeys``' entries too), as the plugin
-    registers and returns them."""
-    named = {config_key(name): value for name, value in outputs.items()}
-    if "accessKeys" in named:
-        named["accessKeys"] = named["accessKeys"].apply(_camel_keys)
-    return named
-
-
-def _camel_keys(value: Any) -> Any:
-    """``{"label": {"encrypted_secret": ...}}`` -> ``{"label": {"encryptedSecret": ...}}`` (the ``AccessKey`` type)."""
-    if not isinstance(value, dict):
-        return value
-    return {label: {config_key(k): v for k, v in key.items()} for label, key in value.items()}
-
-
 def from_json(key: str, text: str) -> Any:
     """A JSON config value; invalid JSON is an error naming ``key`` and the position."""
     try:

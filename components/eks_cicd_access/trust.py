@@ -47,8 +47,8 @@ GITHUB = Platform(
     "repo",
     "owner/repository",
     "other repositories",
-    # Owners are letters, digits and '-'; repositories add '.' and '_'. Repositories
-    # created since July 2026 may be named by ID as well: acme@1234/web@5678.
+    # Owners are letters, digits and '-'; repositories add '.' and '_'. Newer repositories
+    # may be named by ID as well: acme@1234/web@5678 (docs/keyless-ci.md says since when).
     re.compile(r"repo:(?P<owner>[A-Za-z0-9][A-Za-z0-9-]*(@[0-9]+)?/[A-Za-z0-9._-]+(@[0-9]+)?):(?P<rest>.+)"),
     "repo:acme/web:environment:production",
 )

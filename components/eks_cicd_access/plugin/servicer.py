@@ -1,24 +1,19 @@
 """The ``eks-cicd-access`` provider plugin: the component and ``AwsAuthEntry`` for every Pulumi language.
 
 One process serves both resources of the schema (``schema.py``), with one servicer of our own,
-:class:`Servicer`:
+:class:`Servicer`, which extends the SDK's ``ProviderServicer``:
 
-- ``eks-cicd-access:index:EksCicdAccess`` through **Construct**. ``Servicer`` extends the SDK's
-  ``pulumi.provider.server.ProviderServicer``, whose Construct hands the component its inputs as
-  Outputs (secret, unknown during a preview, carrying their dependencies), exactly what a Python
-  program gives it. The component then registers its children with the engine itself.
-- ``eks-cicd-access:index:AwsAuthEntry`` through **Check, Diff, Create, Read, Update and Delete**,
-  each a thin adapter over ``AwsAuthEntryProvider`` (the same logic the Python path's dynamic
-  resource runs, called directly: no dynamic provider runs here). The blocking Kubernetes calls run
-  in threads, so the engine's parallel operations stay parallel; the compare-and-swap keeps them
-  from losing each other's entries.
+- ``eks-cicd-access:index:EksCicdAccess`` through **Construct**: the SDK hands the component its inputs as
+  Outputs, as a Python program would, and the component registers its children with the engine itself. It is
+  built inside ``served.serving``, so its ``aws-auth`` entry is the plugin's own resource, and as
+  :class:`ServedEksCicdAccess`, which registers its outputs by the schema's names.
+- ``eks-cicd-access:index:AwsAuthEntry`` through **Check, Diff, Create, Read, Update and Delete**, each a thin
+  adapter over ``AwsAuthEntryProvider`` (the logic of the Python path's dynamic resource, called directly), in
+  threads of their own.
 
-Why not ``pulumi.provider.experimental``: its Construct hands raw property values, not Outputs,
-and its schema analyzer cannot read our annotations (``Literal``, string annotations). Why not
-two processes: the engine starts one plugin per package.
-
-In a preview (``preview=True``) Create and Update return the planned state and touch nothing.
-Names on the wire are the schema's camelCase; messages name the fields as the schema spells them.
+In a preview (``preview=True``) Create and Update return the planned state and touch nothing. Names on the wire are
+the schema's camelCase; messages name the fields as the schema spells them. Why it is built this way (and not on
+``pulumi.provider.experimental``): docs/design.md.
 """
 
 from __future__ import annotations
@@ -36,22 +31,22 @@ import grpc
 import pulumi
 import pulumi.dynamic
 from google.protobuf import empty_pb2, struct_pb2
-from pulumi.output import Unknown
 from pulumi.provider.provider import ConstructResult, Provider
-from pulumi.provider.server import ProviderServicer, _create_provider_resource
+from pulumi.provider.server import ProviderServicer
 from pulumi.runtime import proto, rpc
-from pulumi.runtime._grpc_settings import _GRPC_CHANNEL_OPTIONS
 from pulumi.runtime.proto import provider_pb2_grpc
 
-from .args import DEFAULTS, EksCicdAccessArgs
-from .aws_auth import AwsAuthError
-from .aws_auth_entry import TYPE_TOKEN as ENTRY_TYPE
-from .aws_auth_entry import AwsAuthEntryProvider, use_plugin_resource
-from .claims import serving
-from .component import TYPE_TOKEN as COMPONENT_TYPE
-from .component import EksCicdAccess
-from .schema import VERSION, fields, inputs, schema_json
-from .stack_config import ARGUMENTS, RULE_KEYS, config_spelling, schema_names, spelt_as_config
+from ..args import DEFAULTS, EksCicdAccessArgs
+from ..aws_auth.entries import AwsAuthError
+from ..aws_auth.resource import TYPE_TOKEN as ENTRY_TYPE
+from ..aws_auth.resource import AwsAuthEntryProvider
+from ..component import OUTPUTS, EksCicdAccess
+from ..component import TYPE_TOKEN as COMPONENT_TYPE
+from ..sdk_internals import GRPC_CHANNEL_OPTIONS, Unknown, construct_options, provider_resource
+from ..served import serving
+from ..stack_config import ARGUMENTS, RULE_KEYS, config_spelling, spelt_as_config
+from .naming import schema_names
+from .schema import VERSION, inputs, schema_json
 
 
 def component_args(inputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -87,9 +82,17 @@ def _is_default(argument: str, value: Any) -> bool:
     return default is not None and type(value) is type(default) and value == default
 
 
+class ServedEksCicdAccess(EksCicdAccess):
+    """The component as the plugin serves it: its registered outputs by the schema's names, which the engine records
+    and other languages read."""
+
+    def register_outputs(self, outputs: pulumi.Inputs) -> None:
+        super().register_outputs(schema_names(dict(outputs)))
+
+
 def component_state(component: EksCicdAccess) -> dict[str, Any]:
     """The component's outputs, by their schema names."""
-    return schema_names({f.name: getattr(component, f.name) for f in fields(EksCicdAccess)})
+    return schema_names({output: getattr(component, output) for output in OUTPUTS})
 
 
 class InvalidInputs(pulumi.RunError):
@@ -114,7 +117,7 @@ class EksCicdAccessProvider(Provider):
             raise ValueError(f"unknown resource type {resource_type!r}")
         args: EksCicdAccessArgs = component_args(inputs)  # type: ignore[assignment]  # validated next
         try:
-            component = EksCicdAccess(name, args, options)
+            component = ServedEksCicdAccess(name, args, options)
         except ValueError as error:
             message = config_spelling(str(error))
             raise InvalidInputs(message.split(":", 1)[0], message) from None
@@ -193,7 +196,7 @@ class Servicer(ProviderServicer):
             raise
 
     def _construct_options(self, request: proto.ConstructRequest) -> pulumi.ResourceOptions:  # type: ignore[override]
-        options = ProviderServicer._construct_options(request)
+        options = construct_options(request)
         deployment = f"{request.monitorEndpoint}/{request.project}/{request.stack}"
         options.providers = {package: self._provider(deployment, ref) for package, ref in request.providers.items()}
         return options
@@ -201,7 +204,7 @@ class Servicer(ProviderServicer):
     def _provider(self, deployment: str, ref: str) -> pulumi.ProviderResource:
         found = self._providers.get((deployment, ref))
         if found is None:
-            found = self._providers[deployment, ref] = _create_provider_resource(ref)
+            found = self._providers[deployment, ref] = provider_resource(ref)
         return found
 
     async def CheckConfig(self, request: proto.CheckRequest, context: Any) -> proto.CheckResponse:
@@ -277,8 +280,7 @@ class Servicer(ProviderServicer):
 
 async def serve(engine_address: str) -> None:
     """Serve the plugin on a loopback port, printed on stdout as the engine expects, until stopped."""
-    use_plugin_resource()
-    server = grpc.aio.server(options=_GRPC_CHANNEL_OPTIONS)
+    server = grpc.aio.server(options=GRPC_CHANNEL_OPTIONS)
     provider_pb2_grpc.add_ResourceProviderServicer_to_server(
         Servicer(EksCicdAccessProvider(), [], engine_address=engine_address), server
     )

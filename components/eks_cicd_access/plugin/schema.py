@@ -29,14 +29,17 @@ import json
 import re
 import typing
 from dataclasses import dataclass
-from types import ModuleType
+from pathlib import Path
 from typing import Any
 
-from . import args as args_module
-from . import aws_auth_entry, component, identity, rbac
-from .stack_config import config_key, config_spelling
+from .. import args as args_module
+from .. import component, identity, rbac
+from ..aws_auth import resource as aws_auth_entry
+from ..stack_config import config_key, config_spelling
 
 PACKAGE = "eks-cicd-access"
+#: The component's description in the schema (the class docstring of generated SDKs): what it creates.
+COMPONENT_DESCRIPTION = Path(__file__).with_name("EksCicdAccess.md")
 #: The plugin's and the schema's version; the Python package's too.
 VERSION = "0.3.0"
 
@@ -224,10 +227,6 @@ def _enum_type(alias: Any) -> dict[str, Any]:
     }
 
 
-def _module_doc(module: ModuleType) -> str:
-    return description(inspect.getdoc(module) or "")
-
-
 def package_schema() -> dict[str, Any]:
     """The whole package schema, as ``pulumi package get-schema`` shows it."""
     component_inputs, component_required = inputs(args_module.EksCicdAccessArgs, args_module.DEFAULTS)
@@ -260,7 +259,7 @@ def package_schema() -> dict[str, Any]:
         "resources": {
             component.TYPE_TOKEN: {
                 "isComponent": True,
-                "description": description(inspect.getdoc(component.EksCicdAccess) or ""),
+                "description": description(COMPONENT_DESCRIPTION.read_text().strip()),
                 "inputProperties": component_inputs,
                 "requiredInputs": component_required,
                 "properties": component_outputs,
@@ -269,7 +268,7 @@ def package_schema() -> dict[str, Any]:
             aws_auth_entry.TYPE_TOKEN: {
                 "description": description(inspect.getdoc(aws_auth_entry.PluginAwsAuthEntry) or "")
                 + "\n\n"
-                + _module_doc(aws_auth_entry).split("Operations:", 1)[1].strip(),
+                + description(aws_auth_entry.OPERATIONS),
                 "inputProperties": entry_inputs,
                 "requiredInputs": entry_required,
                 "properties": entry_outputs,

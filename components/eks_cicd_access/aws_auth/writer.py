@@ -28,7 +28,7 @@ import yaml
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
-from .aws_auth import (
+from .entries import (
     AWS_AUTH,
     AWS_AUTH_NAME,
     AWS_AUTH_NAMESPACE,

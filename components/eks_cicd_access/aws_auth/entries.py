@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from .suggest import did_you_mean
+from ..suggest import did_you_mean
 
 #: Where the mapping lives; EKS reads no other name.
 AWS_AUTH_NAMESPACE = "kube-system"
