@@ -48,12 +48,13 @@ def test_the_declared_licence_is_the_shipped_file():
 
 def test_ci_builds_its_own_virtualenv_and_leaves_venv_alone(tmp_path):
     """.ci/run installs into .ci/venv with the README's setup command (``scripts/setup``, the pip the virtualenv
-    ships) and runs the README's test command there, replacing only that, never touches the developer's venv/, and
-    builds each tier's tool set before that tier."""
+    ships) and runs the README's test command there and on the lowest pulumi allowed, replacing only its own
+    virtualenvs, never touches the developer's venv/, and builds each tier's tool set before that tier."""
     assert block("setup") == ["scripts/setup"] and block("test") == ["venv/bin/python -m pytest"]
     checkout = tmp_path / "checkout"
     (checkout / ".ci").mkdir(parents=True)
     shutil.copy2(ROOT / ".ci" / "run", checkout / ".ci" / "run")
+    shutil.copy2(ROOT / "pyproject.toml", checkout / "pyproject.toml")
     (checkout / "scripts").mkdir()
     _executable(checkout / "scripts" / "tools", '#!/usr/bin/env bash\necho "tools $*" >> "$CALLS"\n')
     shutil.copy2(ROOT / "scripts" / "setup", checkout / "scripts" / "setup")
@@ -61,6 +62,8 @@ def test_ci_builds_its_own_virtualenv_and_leaves_venv_alone(tmp_path):
     (checkout / "venv" / "bin" / "python").write_text("the developer's interpreter\n")
     (checkout / ".ci" / "venv").mkdir()
     (checkout / ".ci" / "venv" / "stale").write_text("left over from the last CI run\n")
+    (checkout / ".ci" / "venv-lowest").mkdir()
+    (checkout / ".ci" / "venv-lowest" / "stale").write_text("left over from the last CI run\n")
     shims = tmp_path / "shims"
     shims.mkdir()
     _executable(shims / "python3", FAKE_PYTHON3)
@@ -72,10 +75,16 @@ def test_ci_builds_its_own_virtualenv_and_leaves_venv_alone(tmp_path):
 
     assert (checkout / "venv" / "bin" / "python").read_text() == "the developer's interpreter\n"
     assert not (checkout / ".ci" / "venv" / "stale").exists(), "CI must start from a fresh virtualenv"
+    assert not (checkout / ".ci" / "venv-lowest" / "stale").exists(), "and a fresh one for the lowest SDK"
     lines = calls.read_text().splitlines()
     assert "python -m pip install --quiet -r requirements-dev.txt" in lines
     assert "mypy " in lines
     assert "python -m pytest" in lines and "python -m pytest -m kubectl" in lines
+    # The fast tier also runs on the lowest pulumi the dependency range allows, read from pyproject.toml.
+    floor = re.search(r'"pulumi>=([0-9.]+),', (ROOT / "pyproject.toml").read_text())
+    assert floor is not None
+    lowest_install = f"python -m pip install --quiet -r requirements-dev.txt pulumi=={floor.group(1)}"
+    assert lines.index("python -m pytest -p no:cacheprovider") > lines.index(lowest_install)
     assert not [line for line in lines if "--upgrade" in line], "CI installs with the pip the virtualenv ships"
     # Each tier runs after the build of its own set of scripts/tool-sets, asked for by name.
     for tier in ("cluster", "engine", "languages"):
