@@ -6,7 +6,7 @@ The sibling of ``benchmarks/conflicts.py`` (the stand-in server): it starts one
 control plane (``testbed/controlplane``: etcd, kube-apiserver v1.37.2 and the
 rest, binaries from ``scripts/tools``) for the whole run, re-seeds
 ``kube-system/aws-auth`` (node roles, two other teams' users, an account)
-before each run, and runs ``tests.test_cluster_aws_auth.contention``: N
+before each run, and runs ``testbed.contention.contention``: N
 writers, each adding its own entry at the same moment (one thread and one
 connection each), **separate** (no coalescing, as N processes would write) or
 **coalesced** (one process, one kubeconfig: what the provider does), with the
@@ -30,7 +30,7 @@ from pathlib import Path
 
 from testbed.contention import Contention, contention, seeded
 from testbed.controlplane.fixture import ControlPlane, find_tools
-from testbed.engine_stack import CLUSTER_NAME
+from testbed.names import CLUSTER_NAME
 
 
 def spread(values: list[int] | list[float], fmt: str = "{}") -> str:

@@ -9,7 +9,7 @@
 #
 # mutmut puts only ./, src/ or source/ on the import path, so it runs on a copy of the repository with
 # components/ renamed src/. The fast test run (not the kubectl tier) is the test suite. The tests run in
-# mutants/, so it gets every top-level file of the copy (tests/test_repository.py reads LICENSE, CHANGELOG.md,
+# mutants/, so it gets every top-level file of the copy (tests/unit/test_repository.py reads LICENSE, CHANGELOG.md,
 # .ci/, .gitignore) and is made a git repository of its own (git check-ignore needs one).
 # scripts/mutation-equivalent.txt lists the surviving mutants judged equivalent, one line each, with why.
 #

@@ -4,9 +4,9 @@ node roles, other teams' users, an account, and the deployer who runs ``pulumi u
 from __future__ import annotations
 
 from testbed.apiserver.authenticator import Identity
+from testbed.names import ACCOUNT
 
 #: The account of the seeded entries (another account than moto's).
-SEED_ACCOUNT = "123412341234"
 NODE_ROLES = (
     "- rolearn: arn:aws:iam::123412341234:role/eks-node-group-role\n"
     "  username: system:node:{{EC2PrivateDNSName}}\n"
@@ -32,7 +32,7 @@ DEPLOYER = Identity("deployer", ("system:masters",))
 
 def user_arn(name: str) -> str:
     """An IAM user's ARN in the seeded entries' account."""
-    return f"arn:aws:iam::{SEED_ACCOUNT}:user/{name}"
+    return f"arn:aws:iam::{ACCOUNT}:user/{name}"
 
 
 ALICE, TEAM_B = user_arn("alice"), user_arn("team-b-ci")

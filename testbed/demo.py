@@ -37,7 +37,8 @@ from typing import Any
 import yaml
 
 from testbed.controlplane.fixture import TOOLS_SCRIPT, ControlPlane, find_tools
-from testbed.engine_stack import CLUSTER_NAME, Engine, Project, Refusals, engine_on_loopback
+from testbed.engine_stack import Engine, Project, Refusals, engine_on_loopback
+from testbed.names import CLUSTER_NAME
 from testbed.workload import IMAGE, manifest
 
 NAMESPACE = "my-test-ns"

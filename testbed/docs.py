@@ -70,7 +70,7 @@ def block(marker: str) -> list[str]:
 # docs/configuration.md's config and outputs tables are generated, between ``<!-- generated: NAME -->`` and
 # ``<!-- end generated -->``, from Pulumi.yaml (the program's keys, types and defaults), the package schema (every
 # argument's and output's description, generated in turn from the TypedDict and the annotated outputs) and the
-# program's exports. ``python -m testbed.docs`` rewrites them; ``tests/test_readme.py`` fails when they drift.
+# program's exports. ``python -m testbed.docs`` rewrites them; ``tests/unit/test_readme.py`` fails when they drift.
 
 CONFIGURATION = ROOT / "docs" / "configuration.md"
 _GENERATED = re.compile(r"(<!-- generated: ([\w-]+) -->\n)(.*?)(<!-- end generated -->)", re.DOTALL)

@@ -11,7 +11,7 @@ them (so boto3, the AWS CLI and the AWS stand-in reach them as they would reach 
   source either);
 - ``DescribeCluster``'s ``accessConfig``, and ``UpdateClusterConfig``'s one-way authentication-mode change.
 
-It keeps EKS's rules, each with EKS's exception name (``RULES`` in ``tests/test_eks_access.py`` lists them with
+It keeps EKS's rules, each with EKS's exception name (``RULES`` in ``testbed/test_eks_access.py`` lists them with
 their sources): one entry per principal, the principal must exist, reserved username and group prefixes, groups
 and username on ``STANDARD`` entries only, the mode ladder ``CONFIG_MAP`` -> ``API_AND_CONFIG_MAP`` -> ``API``.
 An entry binds the principal's unique id at creation, as EKS does.

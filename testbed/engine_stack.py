@@ -39,7 +39,6 @@ from typing import Any
 
 import boto3
 import yaml
-from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.iam.models import iam_backends
 from moto.server import ThreadedMotoServer
 from moto.sts.models import sts_backends
@@ -50,6 +49,7 @@ from testbed.controlplane.fixture import ControlPlane, find_tools, one_per_reque
 from testbed.controlplane.processes import free_port
 from testbed.docs import block
 from testbed.eks_access import AccessApi, ClusterAccess, moto_clusters, moto_principals, serve_on_moto
+from testbed.names import CLUSTER_NAME, MOTO_ACCOUNT, REGION
 
 REPO = Path(__file__).resolve().parents[1]
 #: The program files a user's checkout has: copied into each project directory.
@@ -57,11 +57,7 @@ PROGRAM_FILES = ("Pulumi.yaml", "Pulumi.dev.yaml", "__main__.py")
 HOST = REPO / "testbed" / "engine_host"
 AWS_STANDIN = REPO / "testbed" / "aws_standin" / "bin"
 PASSPHRASE = "engine-tier-test-passphrase"
-ACCOUNT = DEFAULT_ACCOUNT_ID
-REGION = "us-east-1"
-#: The EKS cluster of Pulumi.dev.yaml.
-CLUSTER_NAME = "my-cluster-1"
-#: ``pulumi`` commands may take this long on the busy 2-core box (an ``up`` of 50 instances takes minutes).
+#: How long one ``pulumi`` command may take (an ``up`` of 50 instances takes minutes on a small machine).
 TIMEOUT = float(os.environ.get("EKS_CICD_ENGINE_TIMEOUT", "600"))
 AWS_AUTH = "/api/v1/namespaces/kube-system/configmaps/aws-auth"
 #: What aws-auth holds before we come (the ``foreign`` fixture): the node role and another team's CI user.
@@ -89,14 +85,14 @@ class StsKeys(MutableMapping[str, Principal]):
         self.added: dict[str, Principal] = {}
 
     def _moto(self) -> dict[str, Principal]:
-        backend = iam_backends[ACCOUNT]["global"]
+        backend = iam_backends[MOTO_ACCOUNT]["global"]
         keys = {
             key.access_key_id: Principal(key.secret_access_key, user.arn, user_id=user.id)
             for user in list(backend.users.values())
             for key in list(user.access_keys)
             if key.status == "Active"
         }
-        for session in list(sts_backends[ACCOUNT]["aws"].assumed_roles):
+        for session in list(sts_backends[MOTO_ACCOUNT]["aws"].assumed_roles):
             role_id = session.user_id.split(":")[0]  # moto's UserId is ROLEID:SESSION
             keys[session.access_key_id] = Principal(
                 session.secret_access_key, session.arn, session_token=session.session_token, user_id=role_id
@@ -132,7 +128,7 @@ class Moto:
         self.sts_keys = StsKeys()
         #: EKS's access-entry API, emulated on this server (``testbed/eks_access.py``); ``access.on_change`` hears of
         #: each change (``sync_access_to`` hands them to the control plane's authenticator, as EKS does).
-        self.access = AccessApi(moto_principals(ACCOUNT), moto_clusters(ACCOUNT), account=ACCOUNT)
+        self.access = AccessApi(moto_principals(MOTO_ACCOUNT), moto_clusters(MOTO_ACCOUNT), account=MOTO_ACCOUNT)
 
     @property
     def url(self) -> str:

@@ -1,5 +1,5 @@
 """N instances of the component on one cluster under the real engine: what ``benchmarks/engine.py`` times and
-``tests/test_engine_scale.py`` counts (aws-auth reads and writes, DescribeCluster calls) on a fresh stack."""
+``tests/engine/test_engine_scale.py`` counts (aws-auth reads and writes, DescribeCluster calls) on a fresh stack."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The kubectl deploy/rollback commands, their seeds and checks, and the identities that run them.
 
-``tests/test_cluster_kubectl.py`` runs these on the real control plane: a
+``tests/cluster/test_cluster_kubectl.py`` runs these on the real control plane: a
 ``Deployments`` (there, the admin's view of the real API server through the
 real deployment controller) seeds each command's starting state and checks its
 effect. The component runs under mocks; ``render`` collects what kubectl needs
@@ -25,10 +25,11 @@ from moto import mock_aws
 from eks_cicd_access.rbac import DEPLOY_ROLLBACK, RoleRule
 from testbed.apiserver.authenticator import Principal
 from testbed.controlplane.fixture import KubectlRun
+from testbed.mocks import EksMocks, RecordingMonitor, Stack
+from testbed.names import ACCOUNT, REGION
+from testbed.provider_host import from_struct
 from testbed.workload import IMAGE, LAST_APPLIED, manifest
-from tests.conftest import ACCOUNT, REGION, EksMocks, RecordingMonitor, Stack
-from tests.engine import from_struct
-from tests.test_component import ENTRY, RECIPE, deploy
+from tests.support import ENTRY, RECIPE, deploy
 
 NAMESPACE = RECIPE["namespace"]
 OTHER_NAMESPACE = "team-b"
@@ -212,7 +213,7 @@ ROLE_ARGS: dict[str, Any] = {
     "iam_user_name": None,
 }
 #: What AssumeRoleWithWebIdentity hands the job: temporary credentials whose caller ARN names the
-#: role without its path (tests/test_iam.py shows STS doing so in moto).
+#: role without its path (tests/unit/test_iam.py shows STS doing so in moto).
 SESSION = {
     "AWS_ACCESS_KEY_ID": "ASIAWEBCIDEPLOY42XYZ",
     "AWS_SECRET_ACCESS_KEY": "session/secret/for/web-ci/EXAMPLE",

@@ -1,6 +1,6 @@
 """The kubectl table as the real API server's audit log tells it.
 
-``tests/test_cluster_kubectl.py`` runs the commands of ``tests/kubectl_commands.py`` against the
+``tests/cluster/test_cluster_kubectl.py`` runs the commands of ``tests/kubectl_commands.py`` against the
 real control plane; each command's requests are its audit events
 (``ControlPlane.kubectl``). Commands may run at once, each in a namespace of
 its own: ``in_namespace`` keeps the events of one command's namespace (every

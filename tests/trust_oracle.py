@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from testbed.names import ACCOUNT
+
 HERE = Path(__file__).resolve().parent / "iam_simulate"
-ACCOUNT = "123412341234"
 
 
 @dataclass(frozen=True)

@@ -92,7 +92,7 @@ KNOWN_VERBS = frozenset(
 
 _RULE_KEYS = tuple(RoleRule.__annotations__)
 
-#: What the real kube-apiserver serves, from its discovery (``tests/test_cluster_discovery.py`` regenerates and
+#: What the real kube-apiserver serves, from its discovery (``tests/cluster/test_cluster_discovery.py`` regenerates and
 #: compares it): each built-in API group (``""`` the core group) with its resources and subresources.
 API_RESOURCES_FILE = Path(__file__).with_name("data") / "api-resources.json"
 _API_RESOURCES = json.loads(API_RESOURCES_FILE.read_text())

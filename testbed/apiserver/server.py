@@ -12,7 +12,7 @@ the faults a real server will not produce on demand (``refuse_configmap_writes``
 409 on every write; ``after_configmap_read`` / ``before_configmap_write``: a
 hook between our read and our write, or a read never answered). The real
 control plane (``testbed/controlplane``, the ``cluster`` tier) judges
-everything else: RBAC, apply, rollouts. ``tests/test_cluster_standin_parity.py``
+everything else: RBAC, apply, rollouts. ``tests/cluster/test_cluster_standin_parity.py``
 puts the same requests to both and compares the answers.
 
 Every request is authenticated (a static token, or the ``k8s-aws-v1.`` token
@@ -88,8 +88,8 @@ def request_attributes(method: str, path: str, query_string: str = "") -> Attrib
 
 
 def forbidden_message(user: str, attrs: Attributes) -> str:
-    """The API server's 403 message for a denied request (``tests/test_cluster_standin_parity.py`` compares it with
-    the real one for ConfigMaps)."""
+    """The API server's 403 message for a denied request (``tests/cluster/test_cluster_standin_parity.py`` compares
+    it with the real one for ConfigMaps)."""
     if not attrs.resource:
         return f'forbidden: User "{user}" cannot {attrs.verb} path "{attrs.path}"'
     subject = attrs.resource + (f' "{attrs.name}"' if attrs.name else "")

@@ -47,7 +47,7 @@ from pulumi.runtime import rpc
 from testbed.aws_standin.kinds import KINDS, Aws, Kind, StandinError, State, optional_computed
 
 #: The pulumi-aws release whose schema the stand-in follows: the Python SDK the tests install (its property names
-#: are checked against it by tests/test_aws_standin.py), so the engine asks for this plugin version.
+#: are checked against it by testbed/aws_standin/test_aws_standin.py), so the engine asks for this plugin version.
 VERSION = importlib.metadata.version("pulumi_aws")
 MOTO_URL = "EKS_CICD_MOTO_URL"
 CLUSTERS = "EKS_CICD_STANDIN_CLUSTERS"
@@ -136,6 +136,11 @@ def named_by_user(kind: Kind, name: str, inputs: State) -> bool:
     autonamer's own pattern, ``<logical name>-<7 hex digits>``.)"""
     given = inputs.get(kind.autoname) if kind.autoname else None
     return isinstance(given, str) and re.fullmatch(rf"{re.escape(name)}-[0-9a-f]{{7}}", given) is None
+
+
+GET_CLUSTER = "aws:eks/getCluster:getCluster"
+#: The invokes it answers: the two the component calls.
+INVOKES = frozenset({GET_CLUSTER, "aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider"})
 
 
 class AwsStandin(Provider):
@@ -236,12 +241,10 @@ class AwsStandin(Provider):
         if calls:
             with open(calls, "a", encoding="utf-8") as log:
                 log.write(json.dumps({"tok": request.tok, "args": args}) + "\n")
-        if request.tok == "aws:eks/getCluster:getCluster":
-            return InvokeResponse(return_value={k: wire(v) for k, v in self._get_cluster(args["name"]).items()})
-        if request.tok == "aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider":
-            found = self._get_oidc_provider(args)
-            return InvokeResponse(return_value={k: wire(v) for k, v in found.items()})
-        raise StandinError(f"{request.tok}: not an invoke the AWS stand-in serves")
+        if request.tok not in INVOKES:
+            raise StandinError(f"{request.tok}: not an invoke the AWS stand-in serves")
+        found = self._get_cluster(args["name"]) if request.tok == GET_CLUSTER else self._get_oidc_provider(args)
+        return InvokeResponse(return_value={k: wire(v) for k, v in found.items()})
 
     def _get_cluster(self, name: str) -> State:
         """``aws:eks/getCluster``'s answer for a cluster moto holds, with the seeded endpoint and CA; its

@@ -3,4 +3,4 @@
 import pytest
 
 if __name__ == "__main__":
-    raise SystemExit(pytest.main(["-q", "tests/test_golden.py", "--record-golden", "-p", "no:cacheprovider"]))
+    raise SystemExit(pytest.main(["-q", "tests/unit/test_golden.py", "--record-golden", "-p", "no:cacheprovider"]))

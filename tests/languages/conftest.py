@@ -1,0 +1,8 @@
+"""The languages tier (``pytest -m languages``): every test in this folder runs the plugin from TypeScript, Go and
+YAML programs under the real CLI, or builds its generated Java SDK."""
+
+from __future__ import annotations
+
+from tests.support import tier_marker
+
+pytest_collection_modifyitems = tier_marker(__file__, "languages")
