@@ -12,7 +12,7 @@ front of moto (server mode) and the real control plane (``testbed/engine_stack.p
   for the update);
 - that every entry is written and the foreign ones are intact, and then destroys the stack.
 
-It prints the median and the range of each figure. The README's table is its output on the 2-core box. The
+It prints the median and the range of each figure; docs/performance.md has its output, dated. The
 cluster lives for the whole run; moto and the control plane are in-process or on 127.0.0.1.
 """
 

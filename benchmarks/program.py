@@ -14,7 +14,7 @@ per instance (``pulumi.dynamic`` pickles it with dill for every resource).
 
 The mocks answer ``getCluster`` and any read, and echo inputs, so the script
 also runs against older versions of the package (``PYTHONPATH=<old>/components``).
-Timings are wall-clock; the README gives the figures measured on the 2-core box.
+Timings are wall-clock; docs/performance.md gives the figures measured, dated.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Wall time of each test tier, as the README states it: run each tier ``--repeat`` times, print the range.
+"""Wall time of each test tier, as docs/performance.md states it: run each tier ``--repeat`` times, print the range.
 
     venv/bin/python -m benchmarks.tiers [--repeat 3] [--tier fast kubectl cluster engine]
 

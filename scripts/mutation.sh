@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Mutation testing of the package with mutmut 3.8, and the score net of the mutants judged equivalent.
 #
-#   scripts/mutation.sh            # 2.5-3 hours on 2 cores; not run in CI; resumable (below)
+#   scripts/mutation.sh            # hours (docs/performance.md); not run in CI; resumable (below)
 #   KEEP=1 scripts/mutation.sh     # keep the work directory after a finished run (mutmut show <name> there)
 #   MUTATION_PATHS="components/eks_cicd_access/arns.py" scripts/mutation.sh
 #                                  # mutate only these files (space-separated, globs allowed); every module is

@@ -14,8 +14,12 @@ not do):
 - ``engine_host/`` and ``language_hosts/``: our stand-ins for the Python, Node.js and Go language hosts, which the
   Go module proxy does not serve.
 - ``engine_stack.py``: the real Pulumi CLI driven against all of that; ``demo.py`` is ``scripts/demo``.
+- ``mocks.py``: Pulumi's unit-test mocks for the fast tier; ``provider_host.py``: the engine's side of a dynamic
+  resource (the SDK's own provider-host servicer, called in-process).
+- ``names.py``: the one cluster name, region and pair of accounts everything here and in ``tests/`` uses.
 - ``contention.py``, ``scale.py``, ``aws_auth_seed.py``, ``workload.py``: what tests and benchmarks share.
 - ``docs.py``: the README's and ``docs/``'s marked commands and generated tables.
 
-Nothing here imports from ``tests/`` or ``benchmarks/``.
+Each part's own tests sit beside it (``test_*.py``; ``pytest`` collects ``testbed/`` with ``tests/``). Nothing here
+imports from ``tests/`` or ``benchmarks/``.
 """

@@ -343,8 +343,8 @@ def test_a_role_its_attachment_and_an_oidc_provider(standin: Standin) -> None:
 
 def test_an_optional_computed_input_left_out_is_no_change(standin: Standin) -> None:
     """An OIDC provider made without thumbprintLists reads back with the list moto holds ([]); the same inputs again
-    are no change, as in pulumi-aws, where the input is optional and computed (seen failing before: every preview
-    planned ~ oidc-provider). A thumbprint given is still a change."""
+    are no change, as in pulumi-aws, where the input is optional and computed (without it, every preview
+    planned ``~ oidc-provider``). A thumbprint given is still a change."""
     inputs = {"url": "https://token.actions.githubusercontent.com", "clientIdLists": ["sts.amazonaws.com"]}
     _, props = standin.create("aws:iam/openIdConnectProvider:OpenIdConnectProvider", inputs)
     state = plain_map(props)

@@ -80,8 +80,8 @@ TOOL_SETS = REPO / "scripts" / "tool-sets"
 #: Seconds each startup step may take (the machine may be busy); EKS_CICD_CONTROL_PLANE_TIMEOUT overrides.
 STARTUP_TIMEOUT = float(os.environ.get("EKS_CICD_CONTROL_PLANE_TIMEOUT", "120"))
 #: Seconds ``scripts/tools`` may take: it builds what is missing, else answers at once. A cold build of the demo's
-#: set took 33 min on 2 cores with other work beside it (docs/performance.md), and the build says every 30 s that it
-#: is still going: the bound is for a build that never ends, not a slow one.
+#: set takes tens of minutes (docs/performance.md), and the build says every 30 s that it is still going: the bound
+#: is for a build that never ends, not a slow one.
 TOOLS_TIMEOUT = 7200.0
 NODE_NAME = "kwok-node-0"
 KWOK_NODE_ANNOTATION = "kwok.x-k8s.io/node"

@@ -3,8 +3,8 @@
 ``pytest -m cluster tests/cluster/test_cluster_aws_auth.py``. The ``control_plane``
 fixture (``testbed/controlplane``) is kube-apiserver v1.37.2 on etcd; every
 precondition here is checked by the real ``GuaranteedUpdate`` against etcd's
-revision, not by the stand-in of ``tests/apiserver``. Each test seeds
-``kube-system/aws-auth`` with the foreign fixtures of ``tests/conftest.py``
+revision, not by the stand-in of ``testbed/apiserver``. Each test seeds
+``kube-system/aws-auth`` with the foreign entries of ``testbed/aws_auth_seed.py``
 (node roles, two other teams' users, an account) and puts back what was there
 before (nothing, normally), since the control plane is shared by the session.
 
@@ -228,8 +228,8 @@ def test_every_write_after_an_editors_edit_is_refused_and_retried(stack, real, m
 @pytest.mark.parametrize(
     ("writers", "coalesce"),
     [
-        # 100 separate writers (100 processes at once) are beyond what the 60 s deadline holds on a loaded
-        # 2-core box: see the README's Limitations and benchmarks/conflicts_cluster.py.
+        # 100 separate writers (100 processes at once) are beyond what the 60 s deadline holds on a small, loaded
+        # machine: see docs/performance.md and benchmarks/conflicts_cluster.py.
         *(pytest.param(n, False, id=f"{n}-separate") for n in (5, 20, 50)),
         *(pytest.param(n, True, id=f"{n}-coalesced") for n in (5, 20, 50, 100)),
     ],

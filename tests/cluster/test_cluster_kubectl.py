@@ -17,7 +17,7 @@ user) is mapped to the same Kubernetes user; another namespace is tried with
 the default preset in both client modes, and for the role session and the
 existing role and user.
 
-``pytest -m cluster tests/cluster/test_cluster_kubectl.py`` (a few minutes on 2 cores).
+``pytest -m cluster tests/cluster/test_cluster_kubectl.py`` (a few minutes).
 """
 
 from __future__ import annotations

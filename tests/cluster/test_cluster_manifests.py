@@ -26,7 +26,6 @@ from testbed.contention import AWS_AUTH_PATH
 from testbed.controlplane.fixture import ApiError, ControlPlane
 from tests.support import VERSIONS, rendered_objects
 
-#: aws-auth seeded, and the engine harness: the aws-auth tests' fixture.
 RBAC = "/apis/rbac.authorization.k8s.io/v1"
 DRY_RUN = "?dryRun=All"
 

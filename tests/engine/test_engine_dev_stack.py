@@ -814,8 +814,8 @@ IDENTITIES: dict[str, dict[str, str]] = {
 @pytest.mark.parametrize("identity", IDENTITIES)
 def test_every_identity_has_nothing_to_change_after_up(engine: Engine, project: Project, identity: str) -> None:
     """After ``up``, ``preview --expect-no-changes`` passes for each identity: no input the provider computes (an
-    OIDC provider's thumbprintLists) is planned as a change. Seen failing with the stand-in before it mirrored
-    pulumi-aws's optional-computed inputs: ``~ oidc-provider``, ``~ iam-role``, ``~ aws-auth-entry``."""
+    OIDC provider's thumbprintLists) is planned as a change. A stand-in that does not mirror pulumi-aws's
+    optional-computed inputs fails it: ``~ oidc-provider``, ``~ iam-role``, ``~ aws-auth-entry``."""
     iam = engine.moto.client("iam")
     made: list[Any] = []
     if identity.endswith("looked up"):
@@ -900,7 +900,8 @@ def test_two_stacks_writing_at_the_same_moment_keep_every_entry(
     assert engine.plane.aws_auth_data() == foreign
 
 
-#: Version 0.1: the last commit with the whole-field ``ConfigMapPatch`` (the parent of 7c3a832, which replaced it).
+#: The upgrade scenarios check out these commits' program and package, so they are named by commit id.
+#: Version 0.1: the last commit with the whole-field ``ConfigMapPatch``.
 VERSION_0_1 = "c3b7903"
 #: Version 0.2.0: the last commit before the plugin (issue 16).
 VERSION_0_2 = "865af23"
@@ -924,7 +925,7 @@ def project_of(engine: Engine, root: Path, commit: str) -> Project:
     return project
 
 
-def to_todays_code(project: Project) -> None:
+def to_current_code(project: Project) -> None:
     """The project moved to this checkout's program and installed package, its stack config kept."""
     for file in ("__main__.py", "Pulumi.yaml"):
         shutil.copy(REPO / file, project.directory / file)
@@ -935,12 +936,12 @@ def test_a_stack_made_by_version_0_2_has_nothing_to_change(
     engine: Engine, foreign: dict[str, str], tmp_path: Path
 ) -> None:
     """The plugin changed nothing for Python programs: a dev stack made by 0.2.0's program and package, previewed
-    with today's, has no change at all (the same dynamic ``AwsAuthEntry``, inputs and outputs)."""
+    with the current ones, has no change at all (the same dynamic ``AwsAuthEntry``, inputs and outputs)."""
     project = project_of(engine, tmp_path, VERSION_0_2)
     try:
         project.create_dev_stack(engine.plane.admin_kubeconfig)
         project("up", "--yes")
-        to_todays_code(project)
+        to_current_code(project)
         mark = engine.plane.audit.mark()
         project("preview", "--expect-no-changes")
         assert aws_auth_writes(engine.plane, mark) == []
@@ -952,7 +953,7 @@ def test_a_stack_made_by_version_0_2_has_nothing_to_change(
 def test_a_stack_made_by_version_0_1_upgrades_with_one_up(
     engine: Engine, foreign: dict[str, str], tmp_path: Path
 ) -> None:
-    """A dev stack made by 0.1's program and package moves to today's code with one ``pulumi up``: no IAM resource
+    """A dev stack made by 0.1's program and package moves to the current code with one ``pulumi up``: no IAM resource
     is replaced, the key is the same, our aws-auth entry is in place and the foreign ones are intact."""
     project = project_of(engine, tmp_path, VERSION_0_1)
     try:
@@ -962,13 +963,13 @@ def test_a_stack_made_by_version_0_1_upgrades_with_one_up(
         before = project.outputs(secrets=True)
         assert map_users(engine.plane) == [TEAM_B, OUR_ENTRY]
         iam_before = sorted((r["type"], r["id"]) for r in project.resources() if r["type"].startswith("aws:"))
-        to_todays_code(project)
+        to_current_code(project)
         mark = engine.plane.audit.mark()
         upgraded = project("up", "--yes")
         assert "replaced" not in upgraded.stdout and "replace" not in upgraded.stdout, upgraded.stdout
         iam_after = sorted((r["type"], r["id"]) for r in project.resources() if r["type"].startswith("aws:"))
         assert iam_after == iam_before, "every IAM resource is the same one"
-        # the key answers to its labelled name through an alias, as the README's rotation section says
+        # the key answers to its labelled name through an alias, as docs/rotation.md says
         assert any(r["urn"].endswith("::cicd-access-access-key-default") for r in project.resources())
         after = project.outputs(secrets=True)
         assert (after["accessKeyId"], after["secretAccessKey"]) == (before["accessKeyId"], before["secretAccessKey"])

@@ -153,7 +153,7 @@ async def _struct(props: Mapping[str, Any], secret: set[str]) -> struct_pb2.Stru
 #: The threads of the ``AwsAuthEntry`` calls, apart from the event loop's default executor. That one runs the SDK's
 #: blocking RPCs of each Construct, and a RegisterResource of a component's own ``AwsAuthEntry`` child holds its
 #: thread until the engine has had our Check, Diff and Create for it: on a shared pool, those could wait behind it
-#: for a free thread for ever (with 6 threads on 2 cores, a rare hang of a YAML preview; with 1, every time).
+#: for a free thread for ever (a small shared pool hangs a YAML preview now and then; a pool of one, every time).
 _ENTRY_CALLS = ThreadPoolExecutor(max_workers=16, thread_name_prefix="aws-auth-entry")
 
 
