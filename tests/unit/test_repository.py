@@ -201,3 +201,35 @@ def test_nothing_imports_from_tests_but_tests():
         if script.is_file() and "-m tests." in script.read_text(errors="replace"):
             offenders.append(f"scripts/{script.name} runs a module of tests/")
     assert offenders == []
+
+
+def test_no_test_module_imports_another_or_a_conftest():
+    """What two test modules share lives in tests/support.py (or testbed/): no test module and no conftest.py imports
+    a test module or a conftest.py, so moving or deleting one test file breaks no other."""
+    importing = re.compile(r"^\s*(?:from|import) ([\w.]+)", re.MULTILINE)
+    offenders = []
+    for path in [*ROOT.glob("tests/**/*.py"), *ROOT.glob("testbed/**/*.py")]:
+        if "node_modules" in path.parts:
+            continue
+        for module in importing.findall(path.read_text()):
+            last = module.rsplit(".", 1)[-1]
+            # ``from tests import test_x`` names the module after ``import``: the bare package is refused too
+            if module == "tests" or (
+                module.startswith(("tests.", "testbed.")) and last.startswith(("test_", "conftest"))
+            ):
+                offenders.append(f"{path.relative_to(ROOT)} imports {module}")
+    assert offenders == []
+
+
+def test_each_tier_is_a_folder():
+    """A test's tier is its folder: no test file outside tests/<tier> or testbed/, and no module-level tier marker
+    that could disagree with the folder's conftest.py."""
+    tiers = {"unit", "kubectl", "cluster", "engine", "languages"}
+    stray = [p for p in ROOT.glob("tests/**/test_*.py") if p.relative_to(ROOT / "tests").parts[0] not in tiers]
+    assert stray == []
+    marked = [
+        str(p.relative_to(ROOT))
+        for p in [*ROOT.glob("tests/**/test_*.py"), *ROOT.glob("testbed/**/test_*.py")]
+        if re.search(r"^pytestmark = pytest\.mark\.(kubectl|cluster|engine|languages)\b", p.read_text(), re.MULTILINE)
+    ]
+    assert marked == []
