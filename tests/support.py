@@ -338,7 +338,7 @@ def tier_marker(conftest: str, marker: str) -> Callable[[list[pytest.Item]], Non
 
 
 @dataclass
-class RealCluster:
+class RealApiServer:
     """The real API server, with the methods the helpers above use of ``ApiServer`` (``kubeconfig``, ``host``,
     ``aws_auth``, ``writes``)."""
 

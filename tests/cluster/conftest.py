@@ -20,7 +20,7 @@ from tests.support import (
     STRANGER,
     USER,
     USER_ARN,
-    RealCluster,
+    RealApiServer,
     ci_kubeconfig,
     tier_marker,
 )
@@ -58,11 +58,11 @@ def ci(control_plane: ControlPlane) -> Iterator[Callable[..., KubectlRun]]:
 
 
 @pytest.fixture
-def real(control_plane: ControlPlane) -> Iterator[RealCluster]:
+def real(control_plane: ControlPlane) -> Iterator[RealApiServer]:
     """aws-auth seeded with node roles, two other teams' users and an account; the provider host."""
     host = ProviderHost()
     try:
         with seeded(control_plane):
-            yield RealCluster(control_plane, host, control_plane.audit.mark())
+            yield RealApiServer(control_plane, host, control_plane.audit.mark())
     finally:
         host.pool.shutdown(wait=True)

@@ -42,7 +42,7 @@ from testbed.controlplane.fixture import ApiError, ControlPlane
 from testbed.names import ACCOUNT
 from testbed.provider_host import HOST_WORKERS
 from tests.support import (
-    RealCluster,
+    RealApiServer,
     at_once,
     foreign_untouched,
     inputs,
@@ -145,7 +145,7 @@ def uncoalesced(props: dict[str, Any]) -> AuthConfigMap:
     return AuthConfigMap(connect(props["kubeconfig"]))
 
 
-def everything_is_in(real: RealCluster, ours: list[str], theirs: list[str]) -> None:
+def everything_is_in(real: RealApiServer, ours: list[str], theirs: list[str]) -> None:
     """mapUsers holds the two other teams' users (their exact text first), every editor entry and ours, each
     once; mapRoles and mapAccounts are byte-identical to what was seeded."""
     apiserver = real.as_apiserver

@@ -85,7 +85,7 @@ DROPPED = replace(UNMAPPED, name="set image (dropped key)")
 # -- the Deployments, as the admin sees them ---------------------------------------------------
 
 
-class RealCluster:
+class RealDeployments:
     """The commands' seeds and checks (``commands.Deployments``), done on the real control plane as the admin.
 
     Earlier deploys are writes with kubectl's own field managers: ``kubectl-client-side-apply`` for a
@@ -279,7 +279,7 @@ def _grant(plane: ControlPlane, access: Access, namespace: str) -> None:
     wait_for(f"RBAC allows {access.username} in {namespace}", allowed)
 
 
-def prepare(cluster: RealCluster, job: Job) -> Prepared:
+def prepare(cluster: RealDeployments, job: Job) -> Prepared:
     """A fresh namespace (and, for another namespace, a second one holding the Role), seeded."""
     plane = cluster.plane
     namespace = _fresh_namespace(plane)
@@ -289,7 +289,7 @@ def prepare(cluster: RealCluster, job: Job) -> Prepared:
     return Prepared(job, namespace, home)
 
 
-def run_prepared(cluster: RealCluster, prepared: Prepared, *, alone: bool) -> RealOutcome:
+def run_prepared(cluster: RealDeployments, prepared: Prepared, *, alone: bool) -> RealOutcome:
     """Run the command with the component's kubeconfig pointed at the control plane; check its effect."""
     job, plane = prepared.job, cluster.plane
     run = plane.kubectl(
@@ -307,18 +307,18 @@ def run_prepared(cluster: RealCluster, prepared: Prepared, *, alone: bool) -> Re
     return outcome
 
 
-def clean_up(cluster: RealCluster, prepared: Prepared) -> None:
+def clean_up(cluster: RealDeployments, prepared: Prepared) -> None:
     """Delete the job's namespaces (their pods with them: the kwok node holds 110 pods)."""
     for namespace in {prepared.namespace, prepared.home}:
         cluster.plane.api("DELETE", f"/api/v1/namespaces/{namespace}")
 
 
-def prepare_all(cluster: RealCluster, jobs: Sequence[Job]) -> list[Prepared]:
+def prepare_all(cluster: RealDeployments, jobs: Sequence[Job]) -> list[Prepared]:
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
         return list(pool.map(lambda job: prepare(cluster, job), jobs))
 
 
-def one(cluster: RealCluster, job: Job) -> RealOutcome:
+def one(cluster: RealDeployments, job: Job) -> RealOutcome:
     """Prepare, run (among others) and clean up one job."""
     prepared = prepare(cluster, job)
     try:
@@ -333,7 +333,7 @@ def one(cluster: RealCluster, job: Job) -> RealOutcome:
 @dataclass
 class Setup:
     plane: ControlPlane
-    cluster: RealCluster
+    cluster: RealDeployments
     accesses: dict[str, Access]
     made: dict[str, MadeElsewhere]
 
@@ -369,7 +369,7 @@ def setup(control_plane: ControlPlane) -> Iterator[Setup]:
             written.add((inputs["key"], inputs["arn"]))
         added |= set(access.principals) - set(plane.principals)
         plane.principals.update(access.principals)
-    found = Setup(plane, RealCluster(plane), accesses, made)
+    found = Setup(plane, RealDeployments(plane), accesses, made)
     try:
         yield found
     finally:

@@ -71,7 +71,7 @@ def test_every_rendered_object_is_accepted_by_the_real_server(stack, real, names
     """Namespace, Role, RoleBinding (every preset) and aws-auth after our edit pass the real API server's
     validation and admission as a dry run, come back as sent, and nothing is persisted by the dry run."""
     plane = real.plane
-    ns, role, binding, aws_auth = rendered_objects(stack, real.as_cluster, namespace=namespace, role_rules=preset)
+    ns, role, binding, aws_auth = rendered_objects(stack, real.as_apiserver, namespace=namespace, role_rules=preset)
     assert [o["kind"] for o in (ns, role, binding, aws_auth)] == ["Namespace", "Role", "RoleBinding", "ConfigMap"]
 
     answer = plane.api("POST", path_of(ns) + DRY_RUN, ns)
@@ -102,7 +102,7 @@ def test_the_real_server_refuses_what_the_schema_lets_through(stack, real, names
     DNS label, a binding to a kind that is no role, an aws-auth key that is no ConfigMap key: each passes the
     strict schema check, and the real server refuses each with 422 Invalid, persisting nothing."""
     plane = real.plane
-    ns, role, binding, aws_auth = rendered_objects(stack, real.as_cluster, namespace=namespace)
+    ns, role, binding, aws_auth = rendered_objects(stack, real.as_apiserver, namespace=namespace)
     plane.api("POST", path_of(ns), ns)
     no_verbs = {**role, "rules": [{**role["rules"][0], "verbs": []}]}
     dot_dot = {**role, "metadata": {**role["metadata"], "name": ".."}}
