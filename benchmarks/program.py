@@ -118,7 +118,8 @@ def provider_pickling() -> tuple[float, int] | None:
     try:
         from pulumi.dynamic.dynamic import serialize_provider
 
-        from eks_cicd_access.aws_auth.resource import AwsAuthEntryProvider
+        # the name every version has (0.4's aws_auth_entry re-exports it), so older packages are timed too
+        from eks_cicd_access.aws_auth_entry import AwsAuthEntryProvider
     except ImportError:
         return None
     provider = AwsAuthEntryProvider()

@@ -7,7 +7,7 @@ not do):
 - ``controlplane/``: a real Kubernetes control plane on loopback (kube-apiserver, controllers, scheduler, etcd,
   kwok, all built from source) with EKS's own aws-iam-authenticator as its token webhook; ``sts.py`` is our STS
   (a loopback proxy that checks each token's signature).
-- ``apiserver/``: our stand-in API server for the fast tier (ConfigMaps, RBAC and faults), checked against the
+- ``apiserver/``: our stand-in API server for the fast tier (ConfigMaps, authentication and faults), checked against the
   real one by the cluster tier.
 - ``aws_standin/``: our plugin in place of pulumi-aws, in front of moto in server mode.
 - ``eks_access.py``: our emulation of EKS's access-entry API on moto's server.

@@ -50,7 +50,7 @@ ROUTES = {
     "API_AND_CONFIG_MAP": ("aws-auth", "access-entry", "auto"),
     "API": ("access-entry", "auto"),
 }
-#: A cold build of the demo's tools on the 2-core machine (docs/performance.md).
+#: A cold build of the demo's tools on CI's machine (docs/performance.md).
 COLD_TIME = "20-35 minutes"
 COLD_DISK = "4 GB of Go module cache and 10 GB of Go build cache"
 OTHERS = {
@@ -121,8 +121,8 @@ def prerequisites() -> str:
     return (
         f"to build from source through the Go module proxy: {', '.join(missing)}.\n"
         f"    Needs Go ({version or 'not found: install Go first'}), network access to the Go module proxy, about "
-        f"{COLD_DISK}, and {COLD_TIME} on 2 cores (docs: cold-path figures); once built, the demo takes under a "
-        "minute. Progress follows, a line per tool and every 30 s."
+        f"{COLD_DISK}, and {COLD_TIME} on a 2-core machine (docs: cold-path figures); once built, the demo takes "
+        "under a minute. Progress follows, a line per tool and every 30 s."
     )
 
 

@@ -40,7 +40,7 @@ TYPES = ("STANDARD", "FARGATE_LINUX", "EC2_LINUX", "EC2_WINDOWS", "EC2", "HYBRID
 #: Username and group prefixes an access entry may not use: EKS's API refuses them, and so does the authenticator's
 #: DynamicFile backend as EKS configures it (``reservedPrefixConfig``).
 RESERVED_PREFIXES = ("system:", "eks:", "aws:", "amazon:", "iam:")
-#: ``ListAccessPolicies``: EKS's managed access policies (the AWS CLI's example answer, 2026).
+#: ``ListAccessPolicies``: EKS's managed access policies (the AWS CLI's example answer).
 POLICIES = tuple(
     f"arn:aws:eks::aws:cluster-access-policy/{name}"
     for name in (

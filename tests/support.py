@@ -36,7 +36,7 @@ DEV = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())["config"]
 #: Oldest minor checked: EKS's extended support reaches back about this far.
 OLDEST = (1, 29)
 USER_ARN = f"arn:aws:iam::{ACCOUNT}:user/ci-smoke"
-#: How long a controller may take to act on this busy machine.
+#: How long a controller may take to act on a busy machine.
 SETTLE = 90.0
 
 

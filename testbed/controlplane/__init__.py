@@ -1,5 +1,5 @@
 """A real Kubernetes control plane (etcd, kube-apiserver, controllers, scheduler, kwok) for the ``cluster`` tier.
 
-``fixture.ControlPlane`` runs it; ``conftest_plugin`` offers it to tests as the
+``fixture.ControlPlane`` runs it; ``tests/conftest.py`` offers it to tests as the
 session-scoped ``control_plane`` fixture.
 """

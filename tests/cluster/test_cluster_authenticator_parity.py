@@ -1,7 +1,7 @@
 """EKS's own authenticator reads ``aws-auth`` the same before our write, after it, and after our delete.
 
-Our writer keeps every foreign entry's bytes (``tests/unit/test_aws_auth.py``). What matters on a cluster is what
-aws-iam-authenticator (v0.7.8, EKS's code, the control plane's token webhook) makes of those bytes. For each
+Our writer keeps every foreign entry's bytes (``tests/unit/test_aws_auth_entries.py``). What matters on a cluster is
+what aws-iam-authenticator (v0.7.8, EKS's code, the control plane's token webhook) makes of those bytes. For each
 foreign layout people and tools write (block, indented with comments, flow, JSON, quoted keys, anchors, odd key
 case, a BOM, node roles with ``{{EC2PrivateDNSName}}`` and ``{{SessionName}}``, a foreign ARN mapped twice), every
 foreign principal is asked of the authenticator directly (no API server cache) before our entry goes in, after,

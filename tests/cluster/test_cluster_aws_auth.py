@@ -13,7 +13,7 @@ carry the ``kubernetes`` client's user agent (``OpenAPI-Generator/...``), the
 hostile editor's its own (``EDITOR_AGENT``). The engine's side of the dynamic
 resource is ``testbed/provider_host.py``'s (the SDK's own provider host servicer, four
 worker threads), with the component registered under mocks as in
-``tests/unit/test_aws_auth_entry.py``, whose helpers are reused.
+``tests/unit/test_aws_auth_resource.py``, whose helpers are reused.
 
 ``benchmarks/conflicts_cluster.py`` times ``contention`` (below) over repeated runs.
 """
@@ -33,7 +33,7 @@ import yaml
 from kubernetes.client import CoreV1Api, V1ConfigMap
 from kubernetes.client.exceptions import ApiException
 
-from eks_cicd_access.aws_auth import resource as aws_auth_entry
+from eks_cicd_access.aws_auth import resource as aws_auth_resource
 from eks_cicd_access.aws_auth.entries import MAP_USERS
 from eks_cicd_access.aws_auth.writer import AuthConfigMap, Entry, connect
 from testbed.aws_auth_seed import ALICE, MAP_ACCOUNTS, NODE_ROLES, OTHER_USERS, SEED, TEAM_B, user_arn
@@ -57,7 +57,7 @@ from tests.support import (
 EDITOR_AGENT = "hostile-editor/1.0"
 
 
-# --- the real cluster, shaped as tests/unit/test_aws_auth_entry.py's helpers expect -----------------
+# --- the real cluster, shaped as tests/unit/test_aws_auth_resource.py's helpers expect -----------------
 
 
 # --- a hostile editor: kubectl edit, in a loop ---------------------------------------------------
@@ -185,7 +185,7 @@ def test_instances_created_at_once_with_an_editor_between_our_reads_and_writes(s
 def test_separate_writers_from_the_same_stale_read_all_land(stack, real, monkeypatch, count):
     """Uncoalesced writers (as N processes would write), the first four held until all carry the same
     resourceVersion, with the editor looping: etcd refuses all but one of those writes, and all entries land."""
-    monkeypatch.setattr(aws_auth_entry, "_writer", uncoalesced)
+    monkeypatch.setattr(aws_auth_resource, "_writer", uncoalesced)
     editor = HostileEditor(real.plane)
     barrier = threading.Barrier(HOST_WORKERS, timeout=30)
     original = AuthConfigMap._write

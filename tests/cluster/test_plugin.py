@@ -30,7 +30,7 @@ from testbed.names import MOTO_ACCOUNT
 
 PLUGIN = REPO / "provider"
 TYPE = "eks-cicd-access:index:AwsAuthEntry"
-#: How long the plugin may take to print its port on the busy box.
+#: How long the plugin may take to print its port on a busy machine.
 START_TIMEOUT = 60
 
 

@@ -6,10 +6,10 @@ concurrent change makes the write fail with 409 Conflict instead of being
 overwritten), plus retries with full jitter until a deadline, and the edits
 that one process makes of one ``aws-auth`` through one connection coalesced
 into one read-merge-write. It imports nothing of Pulumi:
-the dynamic provider in ``aws_auth_entry`` is a thin adapter over it, and a
+the dynamic provider in ``resource`` is a thin adapter over it, and a
 provider plugin could serve the same code.
 
-Each edit is a pure function of the live ``data`` (``aws_auth``); only the
+Each edit is a pure function of the live ``data`` (``entries``); only the
 keys it returns changed are written, and every other key goes back exactly as
 it was read, in the same request, guarded by the same ``resourceVersion``.
 """

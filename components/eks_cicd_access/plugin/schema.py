@@ -34,7 +34,7 @@ from typing import Any
 
 from .. import args as args_module
 from .. import component, identity, rbac
-from ..aws_auth import resource as aws_auth_entry
+from ..aws_auth import resource
 from ..stack_config import config_key, config_spelling
 
 PACKAGE = "eks-cicd-access"
@@ -50,12 +50,12 @@ _ENUMS: dict[str, tuple[str, Any]] = {
     "Identity": ("Identity", args_module.Identity),
     "IdentityMapping": ("IdentityMapping", args_module.IdentityMapping),
     "PolicyResourceScope": ("PolicyResourceScope", args_module.PolicyResourceScope),
-    "MapKeyName": ("MapKey", aws_auth_entry.MapKeyName),
+    "MapKeyName": ("MapKey", resource.MapKeyName),
 }
 #: Outputs that the engine must keep encrypted, on top of secret inputs.
 SECRET_OUTPUTS = {
     component.TYPE_TOKEN: {"secret_access_key", "access_keys"},
-    aws_auth_entry.TYPE_TOKEN: {"kubeconfig"},
+    resource.TYPE_TOKEN: {"kubeconfig"},
 }
 #: Inputs that are secrets: each resource's writer kubeconfig.
 SECRET_INPUTS = {"kubeconfig"}
@@ -233,10 +233,8 @@ def package_schema() -> dict[str, Any]:
     component_outputs, component_outputs_required = outputs(
         component.EksCicdAccess, SECRET_OUTPUTS[component.TYPE_TOKEN]
     )
-    entry_inputs, entry_required = inputs(aws_auth_entry.AwsAuthEntryArgs)
-    entry_outputs, entry_outputs_required = outputs(
-        aws_auth_entry.AwsAuthEntryOutputs, SECRET_OUTPUTS[aws_auth_entry.TYPE_TOKEN]
-    )
+    entry_inputs, entry_required = inputs(resource.AwsAuthEntryArgs)
+    entry_outputs, entry_outputs_required = outputs(resource.AwsAuthEntryOutputs, SECRET_OUTPUTS[resource.TYPE_TOKEN])
     return {
         "name": PACKAGE,
         "displayName": "EKS CI/CD access",
@@ -265,10 +263,10 @@ def package_schema() -> dict[str, Any]:
                 "properties": component_outputs,
                 "required": component_outputs_required,
             },
-            aws_auth_entry.TYPE_TOKEN: {
-                "description": description(inspect.getdoc(aws_auth_entry.PluginAwsAuthEntry) or "")
+            resource.TYPE_TOKEN: {
+                "description": description(inspect.getdoc(resource.PluginAwsAuthEntry) or "")
                 + "\n\n"
-                + description(aws_auth_entry.OPERATIONS),
+                + description(resource.OPERATIONS),
                 "inputProperties": entry_inputs,
                 "requiredInputs": entry_required,
                 "properties": entry_outputs,

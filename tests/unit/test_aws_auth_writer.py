@@ -25,7 +25,7 @@ from kubernetes.client.exceptions import ApiException
 from urllib3 import HTTPSConnectionPool
 from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
-from eks_cicd_access.aws_auth import writer as authconfigmap
+from eks_cicd_access.aws_auth import writer as aws_auth_writer
 from eks_cicd_access.aws_auth.entries import MAP_ROLES, MAP_USERS, AwsAuthError, MapKey
 from eks_cicd_access.aws_auth.writer import (
     DEFAULT_RETRY,
@@ -309,7 +309,7 @@ def queued(key: str, count: int) -> Callable[[], None]:
     """Wait (bounded) until ``count`` edits of the coalescing group ``key`` are queued behind the write."""
 
     def wait() -> None:
-        group = authconfigmap._group(key)
+        group = aws_auth_writer._group(key)
         for _ in range(2000):
             with group.cond:
                 if len(group.queue) >= count:

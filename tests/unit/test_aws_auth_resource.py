@@ -19,8 +19,8 @@ import yaml
 from pulumi.output import Unknown
 from pulumi.runtime import proto
 
-from eks_cicd_access.aws_auth import resource as aws_auth_entry
-from eks_cicd_access.aws_auth import writer as authconfigmap
+from eks_cicd_access.aws_auth import resource as aws_auth_resource
+from eks_cicd_access.aws_auth import writer as aws_auth_writer
 from eks_cicd_access.aws_auth.resource import AwsAuthEntryProvider
 from eks_cicd_access.aws_auth.writer import RetryPolicy
 from testbed.aws_auth_seed import ALICE, NODE_ROLES, OTHER_USERS, TEAM_B, user_arn
@@ -58,7 +58,9 @@ def test_five_separate_writers_from_the_same_stale_read_all_land(stack, apiserve
     """Without coalescing (as five processes would write), four writes held until all carry the same
     resourceVersion: three are refused with 409, retried, and all seven entries are there."""
     monkeypatch.setattr(
-        aws_auth_entry, "_writer", lambda props: authconfigmap.AuthConfigMap(authconfigmap.connect(props["kubeconfig"]))
+        aws_auth_resource,
+        "_writer",
+        lambda props: aws_auth_writer.AuthConfigMap(aws_auth_writer.connect(props["kubeconfig"])),
     )
     names = [f"ci-{i}" for i in range(5)]
     registrations = register(stack, apiserver, names)
@@ -136,8 +138,8 @@ def test_a_concurrent_editor_thread_and_three_creates(stack, apiserver):
     (A client that rewrites aws-auth without pause, for longer than our retries last, can starve any optimistic
     writer, ours included: we then stop with the conflict error at the deadline and write nothing.)"""
     registrations = register(stack, apiserver, ["ci-a", "ci-b", "ci-c"])
-    editor = authconfigmap.AuthConfigMap(
-        authconfigmap.connect(apiserver.kubeconfig), retry=RetryPolicy(base_delay=0.001)
+    editor = aws_auth_writer.AuthConfigMap(
+        aws_auth_writer.connect(apiserver.kubeconfig), retry=RetryPolicy(base_delay=0.001)
     )
     written = list[tuple[float, str]]()
 
@@ -311,7 +313,7 @@ def test_a_few_conflicts_are_retried(stack, apiserver):
 def test_endless_conflicts_end_in_a_clear_error_at_the_deadline(stack, apiserver, monkeypatch):
     """When every write is refused, the provider stops at the deadline with an error naming kube-system/aws-auth
     and saying nothing of ours was written; nothing was."""
-    monkeypatch.setattr(authconfigmap, "DEFAULT_RETRY", RetryPolicy(deadline=0.5, base_delay=0.002, max_delay=0.02))
+    monkeypatch.setattr(aws_auth_writer, "DEFAULT_RETRY", RetryPolicy(deadline=0.5, base_delay=0.002, max_delay=0.02))
     (registration,) = register(stack, apiserver, ["ci"])
     before = apiserver.aws_auth()
     apiserver.server.refuse_configmap_writes = 10**9
@@ -543,7 +545,7 @@ def test_roles_created_while_node_groups_are_added(stack, apiserver):
     """Three CI roles created while eksctl adds three node groups (compare-and-swap each): every node role,
     old and new, is there with its exact text, and all three CI roles."""
     registrations = register_roles(stack, apiserver, ["ci-a", "ci-b", "ci-c"])
-    editor = authconfigmap.AuthConfigMap(authconfigmap.connect(apiserver.kubeconfig))
+    editor = aws_auth_writer.AuthConfigMap(aws_auth_writer.connect(apiserver.kubeconfig))
     node_groups = [
         f"- rolearn: arn:aws:iam::{ACCOUNT}:role/nodegroup-{i}\n  username: system:node:{{{{EC2PrivateDNSName}}}}\n"
         "  groups:\n  - system:bootstrappers\n  - system:nodes\n"
