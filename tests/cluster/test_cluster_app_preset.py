@@ -18,8 +18,7 @@ kubectl ignores (``get namespaces``, as in ``tests/kubectl_commands.py``).
 from __future__ import annotations
 
 import copy
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -28,9 +27,8 @@ import yaml
 from eks_cicd_access.rbac import APP, PRESETS, RoleRule
 from testbed.clients import MODES
 from testbed.controlplane.fixture import ControlPlane, KubectlRun
-from testbed.mocks import Stack
 from tests.kubectl_commands import IGNORED_DENIALS
-from tests.support import CI_MAP_USERS, USER, ci_kubeconfig, deploy, wait_for
+from tests.support import CI_MAP_USERS, USER, ci_kubeconfig
 
 #: The Kubernetes user aws-auth maps ``USER``'s key to: the RoleBinding's subject.
 USERNAME = CI_MAP_USERS[0]["username"]
@@ -184,42 +182,6 @@ def explain(done: list[tuple[str, KubectlRun]]) -> str:
         f"  {run.stderr.strip()[-600:]}"
         for label, run in done
     )
-
-
-def granted(control_plane: ControlPlane, namespace: str, rule: dict[str, Any]) -> bool:
-    """Whether kube-apiserver's authorizer lets ``USERNAME`` do the first verb of ``rule`` (a Role's) there."""
-    attributes = {"group": rule["apiGroups"][0], "resource": rule["resources"][0], "verb": rule["verbs"][0]}
-    review = {
-        "apiVersion": "authorization.k8s.io/v1",
-        "kind": "SubjectAccessReview",
-        "spec": {"user": USERNAME, "resourceAttributes": {"namespace": namespace, **attributes}},
-    }
-    answer = control_plane.api("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", review)
-    return bool(answer["status"].get("allowed"))
-
-
-@pytest.fixture
-def bound(control_plane: ControlPlane, stack: Stack) -> Iterator[Callable[[str | list[RoleRule]], str]]:
-    """``bound(role_rules)``: a fresh namespace holding the component's Role (those rules) and RoleBinding
-    (to ``USERNAME``) as rendered under mocks; its name, once RBAC applies them. Deleted afterwards."""
-    made: list[str] = []
-
-    def make(role_rules: str | list[RoleRule]) -> str:
-        namespace = f"app-{uuid.uuid4().hex[:6]}"
-        deploy(stack, namespace=namespace, kubernetes_username=USERNAME, role_rules=role_rules)
-        role = stack.of_type("kubernetes:rbac.authorization.k8s.io/v1:Role")[-1].inputs
-        binding = stack.of_type("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding")[-1].inputs
-        control_plane.api("POST", "/api/v1/namespaces", {"metadata": {"name": namespace}})
-        made.append(namespace)
-        rbac = f"/apis/rbac.authorization.k8s.io/v1/namespaces/{namespace}"
-        control_plane.api("POST", f"{rbac}/roles", role)
-        control_plane.api("POST", f"{rbac}/rolebindings", binding)
-        wait_for("RBAC applies the Role", lambda: granted(control_plane, namespace, role["rules"][0]), timeout=30)
-        return namespace
-
-    yield make
-    for namespace in made:
-        control_plane.api("DELETE", f"/api/v1/namespaces/{namespace}")
 
 
 def without(resource: str, verb: str) -> list[RoleRule]:
