@@ -13,7 +13,7 @@ from .identity import AccessKey, existing_principal, iam_user, oidc_role
 from .k8s_objects import namespace, role_and_binding
 from .mapping import access_entry, aws_auth_entry, route
 from .policy import describe_cluster_policy
-from .rbac import broad_rules, unserved_resources
+from .rbac import broad_rules, secret_readers, unserved_resources
 from .resolve import ExistingArgs, ResolvedArgs, RoleArgs, UserArgs, validate_args
 from .stack_config import spelt
 from .trust import broad_subjects
@@ -172,9 +172,10 @@ OUTPUTS: tuple[str, ...] = tuple(
 
 
 def warnings(config: ResolvedArgs) -> list[str]:
-    """Valid but doubtful grants, said out loud: resources no built-in group serves, wildcard Role rules, subjects
-    that admit any branch."""
-    found = unserved_resources(config.role_rules) + broad_rules(config.role_rules)
+    """Valid but doubtful grants, said out loud: resources no built-in group serves, wildcard Role rules, reading
+    Secrets, subjects that admit any branch."""
+    rules = config.role_rules
+    found = unserved_resources(rules) + broad_rules(rules) + secret_readers(rules)
     if isinstance(config.principal, RoleArgs):
         found += broad_subjects(config.principal.platform, config.principal.subjects)
     return found

@@ -1,8 +1,10 @@
 """The rules of the namespaced Role that CI is bound to.
 
-Three presets, or rules of your own. The default is the least that lets
-``kubectl`` deploy and roll back a Deployment; ``tests/`` prove each verb is
-needed by some command.
+Five presets, or rules of your own. The default is the least that lets
+``kubectl`` deploy and roll back a Deployment; ``app`` adds the objects that
+come with it; ``helm`` and ``helm-secrets`` are the least that lets Helm
+install, upgrade and roll back the same objects. ``tests/`` prove each verb
+is needed by some command.
 """
 
 from __future__ import annotations
@@ -66,7 +68,55 @@ APP: list[RoleRule] = [
     {"api_groups": ["networking.k8s.io"], "resources": ["ingresses"], "verbs": ["get", "create", "patch"]},
 ]
 
-PRESETS: dict[str, list[RoleRule]] = {"deploy-rollback": DEPLOY_ROLLBACK, "recipe": RECIPE, "app": APP}
+#: The ``app`` preset's objects as Helm manages them: Helm 4 applies each server-side (get, then patch; create when
+#: that patch creates it), ``--wait`` watches each kind and lists the Deployment's ReplicaSets for its status, and
+#: Helm deletes objects on ``--rollback-on-failure`` of a first install (an uninstall), or when a revision drops
+#: them. ``--wait`` and ``helm status`` also list Pods; refused, they carry on (``helm status`` warns that it cannot
+#: show them), so Pods are not granted.
+_HELM_OBJECTS: list[RoleRule] = [
+    {"api_groups": ["apps"], "resources": ["deployments"], "verbs": ["get", "watch", "create", "patch", "delete"]},
+    {"api_groups": ["apps"], "resources": ["replicasets"], "verbs": ["list"]},
+    {"api_groups": [""], "resources": ["services"], "verbs": ["get", "watch", "create", "patch", "delete"]},
+    {
+        "api_groups": ["autoscaling"],
+        "resources": ["horizontalpodautoscalers"],
+        "verbs": ["get", "watch", "create", "patch", "delete"],
+    },
+    {
+        "api_groups": ["networking.k8s.io"],
+        "resources": ["ingresses"],
+        "verbs": ["get", "watch", "create", "patch", "delete"],
+    },
+]
+
+#: ``helm upgrade --install --wait``, ``rollback`` (previous or named revision), ``history``, ``status``, ``list``,
+#: ``--history-max`` and ``--rollback-on-failure``, with release storage in ConfigMaps (``HELM_DRIVER=configmap``):
+#: each revision is a ConfigMap that Helm lists by label, creates, updates (superseded, deployed, failed) and
+#: deletes (pruned). The ConfigMap rule also serves the chart's own ConfigMaps. No Secrets.
+HELM: list[RoleRule] = [
+    *_HELM_OBJECTS,
+    {
+        "api_groups": [""],
+        "resources": ["configmaps"],
+        "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"],
+    },
+]
+
+#: As ``helm``, with Helm's default release storage, Secrets: CI may then read every Secret in the namespace
+#: (``pulumi up`` warns). Prefer ``helm`` with ``HELM_DRIVER=configmap``.
+HELM_SECRETS: list[RoleRule] = [
+    *_HELM_OBJECTS,
+    {"api_groups": [""], "resources": ["configmaps"], "verbs": ["get", "watch", "create", "patch", "delete"]},
+    {"api_groups": [""], "resources": ["secrets"], "verbs": ["get", "list", "create", "update", "delete"]},
+]
+
+PRESETS: dict[str, list[RoleRule]] = {
+    "deploy-rollback": DEPLOY_ROLLBACK,
+    "recipe": RECIPE,
+    "app": APP,
+    "helm": HELM,
+    "helm-secrets": HELM_SECRETS,
+}
 
 #: Verbs the API server knows for RBAC; anything else is a typo that would
 #: silently grant nothing.
@@ -195,6 +245,22 @@ def unserved_resources(rules: Sequence[RoleRule]) -> list[str]:
             warnings.append(
                 f"role_rules[{index}].resources: {resource!r} is not served by API group {named} in Kubernetes "
                 f"{KUBERNETES_VERSION}, so CI would get 403 Forbidden for it{did_you_mean(resource, served)}"
+            )
+    return warnings
+
+
+def secret_readers(rules: Sequence[RoleRule]) -> list[str]:
+    """A warning for each rule that lets CI read Secrets (``get``, ``list`` or ``watch`` on ``secrets``, or ``*``):
+    every Secret of the namespace, not only Helm's release records."""
+    warnings = []
+    for index, rule in enumerate(rules):
+        reads = [v for v in rule["verbs"] if v in ("get", "list", "watch", "*")]
+        core = "" in rule["api_groups"] or "*" in rule["api_groups"]
+        if reads and core and ("secrets" in rule["resources"]) and not rule.get("resource_names"):
+            warnings.append(
+                f"role_rules[{index}]: {', '.join(reads)} on secrets lets CI read every Secret in the namespace "
+                "(database passwords, tokens, TLS keys), not only Helm's release records; with Helm, prefer the "
+                "'helm' preset and HELM_DRIVER=configmap"
             )
     return warnings
 

@@ -80,12 +80,13 @@ MESSAGES: list[tuple[dict[str, Any], str]] = [
     ({"tags": {"k": "v" * 257}}, "tags['k']: the value is 257 characters; a tag value has at most 256"),
     (
         {"role_rules": "admin"},
-        "role_rules: unknown preset 'admin' (presets: app, deploy-rollback, recipe; or a list of rules)",
+        "role_rules: unknown preset 'admin' (presets: app, deploy-rollback, helm, helm-secrets, recipe; or a list "
+        "of rules)",
     ),
     (
         {"role_rules": "ap"},
-        "role_rules: unknown preset 'ap'; did you mean 'app'? (presets: app, deploy-rollback, recipe; or a list of "
-        "rules)",
+        "role_rules: unknown preset 'ap'; did you mean 'app'? (presets: app, deploy-rollback, helm, helm-secrets, "
+        "recipe; or a list of rules)",
     ),
     (
         {"identity": "github-action"},
@@ -115,7 +116,8 @@ MESSAGES: list[tuple[dict[str, Any], str]] = [
     ({"role_rules": []}, "role_rules: the list is empty; the Role would grant nothing"),
     (
         {"role_rules": None},
-        "role_rules: must be a preset name (app, deploy-rollback, recipe) or a list of rules, got NoneType",
+        "role_rules: must be a preset name (app, deploy-rollback, helm, helm-secrets, recipe) or a list of rules, "
+        "got NoneType",
     ),
     ({"role_rules": ["x"]}, "role_rules[0]: must be a mapping with api_groups, resources and verbs"),
     (

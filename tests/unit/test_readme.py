@@ -35,6 +35,7 @@ RUN_BY = {
     "rotation-add": "testbed/engine_stack.py",
     "rotation-drop": "testbed/engine_stack.py",
     "languages": "testbed/engine_stack.py",
+    "helm-upgrade": "tests/cluster/test_cluster_helm.py",
 }
 
 

@@ -5,7 +5,7 @@ from typing import Any
 import pulumi
 import pytest
 
-from eks_cicd_access.rbac import PRESETS, broad_rules, unserved_resources
+from eks_cicd_access.rbac import PRESETS, broad_rules, secret_readers, unserved_resources
 from eks_cicd_access.trust import GITHUB, GITLAB, broad_subjects
 from testbed.names import ACCOUNT
 from tests.support import deploy
@@ -117,3 +117,18 @@ def test_a_resource_no_built_in_group_serves_is_warned_about_with_the_one_meant(
 def test_a_subject_is_broad_when_it_admits_any_branch(platform, subject, broad):
     """A subject is broad exactly when an unreviewed branch's token would match it as IAM's StringLike does."""
     assert bool(broad_subjects(platform, [subject])) is broad
+
+
+def test_reading_secrets_is_warned_about_and_helm_is_not(stack, warned_on):
+    """``helm-secrets`` (and any rule reading Secrets) warns that CI reads every Secret of the namespace; ``helm``,
+    which stores releases in ConfigMaps, warns of nothing."""
+    deploy(stack, role_rules="helm-secrets")
+    assert [message for message, _ in warned_on] == [
+        "role_rules[6]: get, list on secrets lets CI read every Secret in the namespace (database passwords, tokens, "
+        "TLS keys), not only Helm's release records; with Helm, prefer the 'helm' preset and HELM_DRIVER=configmap"
+    ]
+    warned_on.clear()
+    deploy(stack, role_rules="helm")
+    assert warned_on == []
+    named: Any = [{"api_groups": [""], "resources": ["secrets"], "verbs": ["get"], "resource_names": ["tls"]}]
+    assert secret_readers(named) == [], "a rule naming its Secrets reads only those"
