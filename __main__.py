@@ -12,6 +12,7 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from eks_cicd_access import EksCicdAccess, EksCicdAccessArgs, cluster_kubeconfig, context_kubeconfig, validate_args
+from eks_cicd_access.resolve import writes_kubernetes
 from eks_cicd_access.stack_config import (
     ARGUMENTS,
     ConfigError,
@@ -64,7 +65,7 @@ def config_value(key: str) -> Any:
         value = from_json(key, text) if kind == "array" and text is not None else text
     if key == "roleRules" and value:
         value = role_rules_from_config(value)
-    elif key == "tags" and value:
+    elif key in ("tags", "accessPolicies") and value:
         value = from_json(key, value)
     return None if value == declared.get("default") or value is None else value
 
@@ -93,20 +94,22 @@ if unknown := unknown_config_keys(config_keys(), pulumi.get_project(), DECLARED)
     raise pulumi.RunError("\n".join(unknown))
 try:
     arguments = component_args()
-    validate_args(NAME, arguments)
+    resolved = validate_args(NAME, arguments)
 except ConfigError as error:
     raise pulumi.RunError(str(error)) from None
 except ValueError as error:
     raise pulumi.RunError(config_spelling(str(error))) from None
 
-kubeconfig = cluster_access()
-provider = k8s.Provider("cluster", kubeconfig=kubeconfig, enable_server_side_apply=True)
+# With roleRules "none", createNamespace false and access policies on an access entry, nothing goes to the
+# Kubernetes API: no provider and no kubeconfig, for a cluster whose API this machine cannot reach.
+options = pulumi.ResourceOptions()
+if writes_kubernetes(resolved):
+    kubeconfig = cluster_access()
+    provider = k8s.Provider("cluster", kubeconfig=kubeconfig, enable_server_side_apply=True)
+    arguments = cast(EksCicdAccessArgs, {**arguments, "kubeconfig": kubeconfig})
+    options = pulumi.ResourceOptions(providers=[provider])
 with spelt_as_config():  # its warnings name the config's keys, as the errors above do
-    access = EksCicdAccess(
-        NAME,
-        {**arguments, "kubeconfig": kubeconfig},
-        opts=pulumi.ResourceOptions(providers=[provider]),
-    )
+    access = EksCicdAccess(NAME, arguments, opts=options)
 
 pulumi.export("accessKeyId", access.access_key_id)
 pulumi.export("secretAccessKey", access.secret_access_key)

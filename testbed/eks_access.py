@@ -7,8 +7,8 @@ them (so boto3, the AWS CLI and the AWS stand-in reach them as they would reach 
 - ``CreateAccessEntry``, ``DescribeAccessEntry``, ``ListAccessEntries``, ``UpdateAccessEntry``,
   ``DeleteAccessEntry``;
 - ``AssociateAccessPolicy``, ``DisassociateAccessPolicy``, ``ListAssociatedAccessPolicies`` and
-  ``ListAccessPolicies``: stored and validated; nothing enforces a policy here (EKS's authorizer is not open
-  source either);
+  ``ListAccessPolicies``: stored and validated, and handed on like any change: EKS's authorizer is not open source,
+  so the sync stands in for it with the equivalent RBAC (``testbed/access_policy_rbac.py``);
 - ``DescribeCluster``'s ``accessConfig``, and ``UpdateClusterConfig``'s one-way authentication-mode change.
 
 It keeps EKS's rules, each with EKS's exception name (``RULES`` in ``testbed/test_eks_access.py`` lists them with
@@ -19,7 +19,8 @@ An entry binds the principal's unique id at creation, as EKS does.
 EKS hands its access entries to aws-iam-authenticator as a file (its ``DynamicFile`` backend) and switches the
 authenticator's backends with the cluster's mode. That sync is EKS-internal, and ours here: ``on_change`` is told
 of every change, and the control plane (``ControlPlane.write_access_entries``, ``set_authentication_mode``)
-writes the files the real authenticator reads.
+writes the files the real authenticator reads, and (``write_access_policies``) the RBAC standing in for the
+associated access policies.
 """
 
 from __future__ import annotations
@@ -268,6 +269,7 @@ class AccessApi:
             held = entry.policies.get(policy, {"associatedAt": now})
             entry.policies[policy] = {**held, "accessScope": {"type": scope["type"], "namespaces": namespaces},
                                       "modifiedAt": now}  # fmt: skip
+            self._changed(cluster)
             return {
                 "clusterName": cluster,
                 "principalArn": principal_arn,
@@ -279,6 +281,7 @@ class AccessApi:
             entry = self._entry(cluster, principal_arn)
             if entry.policies.pop(policy, None) is None:
                 raise EksError(404, "ResourceNotFoundException", POLICY_NOT_FOUND)
+            self._changed(cluster)
             return {}
 
     def list_associated(self, cluster: str, principal_arn: str) -> dict[str, Any]:

@@ -43,6 +43,7 @@ from moto.iam.models import iam_backends
 from moto.server import ThreadedMotoServer
 from moto.sts.models import sts_backends
 
+from testbed.access_policy_rbac import desired_objects
 from testbed.apiserver.authenticator import Principal
 from testbed.aws_standin.provider import CLUSTERS, MOTO_URL
 from testbed.controlplane.fixture import ControlPlane, find_tools, one_per_request, tool_bin
@@ -230,7 +231,8 @@ class Engine:
 
 def sync_access_to(plane: ControlPlane) -> Callable[[str, ClusterAccess], None]:
     """What EKS does inside: hand the access entries and the authentication mode of the control plane's cluster to
-    its aws-iam-authenticator (the ``DynamicFile`` backend's file, user-id strict; ``dynamicBackendModePath``)."""
+    its aws-iam-authenticator (the ``DynamicFile`` backend's file, user-id strict; ``dynamicBackendModePath``), and
+    enforce the entries' access policies (here as RBAC, ``testbed/access_policy_rbac.py``: a stand-in)."""
 
     def changed(name: str, held: ClusterAccess) -> None:
         if name != plane.cluster_name:
@@ -245,6 +247,8 @@ def sync_access_to(plane: ControlPlane) -> Callable[[str, ClusterAccess], None]:
         plane.write_access_entries(users, roles)
         if plane.authentication_mode != held.mode:
             plane.set_authentication_mode(held.mode)
+        # EKS's access-policy authorizer, stood in for by RBAC (ours: testbed/access_policy_rbac.py).
+        plane.write_access_policies(desired_objects(held.entries.values()))
 
     return changed
 

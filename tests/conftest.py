@@ -115,6 +115,7 @@ def engine(control_plane: Any) -> Iterator[Any]:
         finally:
             control_plane.principals = before
             control_plane.write_access_entries([])
+            control_plane.write_access_policies([])
             control_plane.set_authentication_mode(mode)
 
 

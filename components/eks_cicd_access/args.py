@@ -18,10 +18,12 @@ from .trust import DEFAULT_AUDIENCE, GITLAB_ISSUER
 Identity = Literal["iam-user", "github-actions", "gitlab-ci", "existing"]
 IdentityMapping = Literal["aws-auth", "access-entry", "auto", "none"]
 PolicyResourceScope = Literal["cluster", "any"]
+AccessScope = Literal["namespace", "cluster"]
 
 IDENTITIES: tuple[str, ...] = typing.get_args(Identity)
 IDENTITY_MAPPINGS: tuple[str, ...] = typing.get_args(IdentityMapping)
 POLICY_RESOURCE_SCOPES: tuple[str, ...] = typing.get_args(PolicyResourceScope)
+ACCESS_SCOPES: tuple[str, ...] = typing.get_args(AccessScope)
 
 #: The defaults of the arguments whose default is one plain value (the schema's ``default``); the others are
 #: derived from other arguments, and their docstrings say how.
@@ -75,6 +77,20 @@ SYSTEM_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease", "default")
 OUTPUT_ARGUMENTS = frozenset({"cluster_name", "namespace", "kubeconfig", "oidc_provider_arn"})
 #: Arguments that may be Outputs; every other one must be known while the program runs.
 OUTPUT_ARGUMENTS = frozenset({"cluster_name", "namespace", "kubeconfig", "oidc_provider_arn"})
+
+
+class AccessPolicy(TypedDict):
+    """One EKS managed access policy associated with CI's access entry (keys as in Python and in every language)."""
+
+    policy: str
+    """The managed policy's name, e.g. ``AmazonEKSViewPolicy`` (``AmazonEKSEditPolicy``, ``AmazonEKSAdminPolicy``,
+    ``AmazonEKSAdminViewPolicy``, ``AmazonEKSClusterAdminPolicy``); see docs/access-policies.md for what each
+    grants."""
+    namespaces: NotRequired[list[str]]
+    """The namespaces it applies in. Default: the component's ``namespace``. Not with ``scope`` ``"cluster"``."""
+    scope: NotRequired[AccessScope]
+    """``"namespace"`` (default): only in ``namespaces``; ``"cluster"``: in every namespace and for cluster-wide
+    resources, only when asked for by name."""
 
 
 class EksCicdAccessArgs(TypedDict):
@@ -135,12 +151,20 @@ class EksCicdAccessArgs(TypedDict):
     """Name of the Role. Default ``"<name>-deployer"``."""
     role_binding_name: NotRequired[str]
     """Name of the RoleBinding. Default ``"<role_name>-binding"``."""
-    role_rules: NotRequired[str | list[RoleRule]]
-    """A preset (``"deploy-rollback"``, default; ``"recipe"``; ``"app"``) or a list of rules."""
+    role_rules: NotRequired[str | list[RoleRule] | None]
+    """A preset (``"deploy-rollback"``, default; ``"recipe"``; ``"app"``; ``"helm"``; ``"helm-secrets"``, see
+    docs/helm.md) or a list of rules; ``"none"``: no Role and no RoleBinding (for ``access_policies`` alone; see
+    docs/access-policies.md)."""
     identity_mapping: NotRequired[IdentityMapping]
     """How EKS learns who CI is: ``"aws-auth"`` (default in 0.x), ``"access-entry"``, ``"auto"`` (recommended: an
     access entry when the cluster's authentication mode includes ``API``, ``aws-auth`` on a ``CONFIG_MAP`` cluster,
     decided at preview from ``getCluster``; needs a plain ``cluster_name``) or ``"none"`` (map it yourself)."""
+    access_policies: NotRequired[list[AccessPolicy]]
+    """EKS managed access policies associated with CI's access entry, each
+    ``{"policy": NAME, "namespaces": [...], "scope": "namespace" | "cluster"}``: Kubernetes permissions granted
+    through the AWS API alone, for a cluster whose Kubernetes API the deployer cannot reach. Only with an access
+    entry (``identity_mapping`` ``"access-entry"``, or ``"auto"`` when it takes one). Broad: see
+    docs/access-policies.md. Default: none."""
     create_access_key: NotRequired[bool]
     """Create an access key for the user (``iam-user``). Default ``True``; ``False``: no key at all."""
     access_keys: NotRequired[list[str]]

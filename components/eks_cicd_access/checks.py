@@ -13,7 +13,8 @@ from typing import Any
 
 import pulumi
 
-from .args import RESERVED_PREFIXES, SYSTEM_NAMESPACES
+from .access_policies import MANAGED_POLICIES, PolicyAssociation
+from .args import ACCESS_SCOPES, RESERVED_PREFIXES, SYSTEM_NAMESPACES, AccessPolicy
 from .suggest import did_you_mean
 
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -172,3 +173,74 @@ def has_output(value: object) -> bool:
     if isinstance(value, list | tuple):
         return any(has_output(v) for v in value)
     return False
+
+
+_POLICY_KEYS = tuple(AccessPolicy.__annotations__)
+
+
+def check_access_policies(value: object, allow_system: bool = False) -> list[PolicyAssociation]:
+    """``access_policies``: a non-empty list of ``{policy, namespaces, scope}``, each a managed policy named once,
+    ``namespaces`` (default: the component's, ``None`` here) non-empty DNS-1123 labels listed once, and none with
+    a cluster scope."""
+    if not isinstance(value, list):
+        raise ValueError(
+            f"access_policies: must be a list of {{policy, namespaces, scope}} objects, got {type(value).__name__}"
+        )
+    if not value:
+        raise ValueError("access_policies: the list is empty; leave access_policies out for no access policy")
+    found: list[PolicyAssociation] = []
+    for index, item in enumerate(value):
+        where = f"access_policies[{index}]"
+        if not isinstance(item, dict):
+            raise ValueError(
+                f"{where}: must be a mapping with policy (and namespaces or scope), got {type(item).__name__}"
+            )
+        for key in item:
+            if key not in _POLICY_KEYS:
+                raise ValueError(
+                    f"{where}: unknown key {key!r}{did_you_mean(str(key), _POLICY_KEYS)} "
+                    f"(allowed: {', '.join(_POLICY_KEYS)})"
+                )
+        name = item.get("policy")
+        if not isinstance(name, str) or name not in MANAGED_POLICIES:
+            meant = did_you_mean(str(name).rsplit("/", 1)[-1], MANAGED_POLICIES) if isinstance(name, str) else ""
+            raise ValueError(
+                f"{where}.policy: {name!r} is not a managed access policy of EKS that this component associates "
+                f"({', '.join(MANAGED_POLICIES)}){meant}"
+            )
+        if any(held.policy == name for held in found):
+            raise ValueError(
+                f"{where}.policy: {name!r} is listed twice (EKS keeps one association per policy); list it once "
+                "with all its namespaces"
+            )
+        scope = check_choice(f"{where}.scope", item.get("scope", "namespace"), ACCESS_SCOPES)
+        namespaces = item.get("namespaces")
+        if scope == "cluster" and namespaces is not None:
+            raise ValueError(
+                f"{where}.namespaces: scope 'cluster' applies in every namespace and takes none; remove namespaces, "
+                "or remove scope for these namespaces only"
+            )
+        found.append(
+            PolicyAssociation(
+                name, scope, None if namespaces is None else _policy_namespaces(where, namespaces, allow_system)
+            )
+        )
+    return found
+
+
+def _policy_namespaces(where: str, namespaces: object, allow_system: bool) -> tuple[str, ...]:
+    if not isinstance(namespaces, list):
+        raise ValueError(f"{where}.namespaces: must be a list of namespaces, got {type(namespaces).__name__}")
+    if not namespaces:
+        raise ValueError(
+            f"{where}.namespaces: the list is empty; leave namespaces out for the component's namespace, or set scope "
+            "'cluster' for every namespace"
+        )
+    for index, namespace in enumerate(namespaces):
+        try:
+            check_namespace(namespace, allow_system=allow_system)
+        except ValueError as error:
+            raise ValueError(f"{where}.namespaces[{index}]: {str(error).removeprefix('namespace: ')}") from None
+        if namespace in namespaces[:index]:
+            raise ValueError(f"{where}.namespaces[{index}]: {namespace!r} is listed twice")
+    return tuple(namespaces)

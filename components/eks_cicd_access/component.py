@@ -5,13 +5,14 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
+from .access_policies import MANAGED_POLICIES
 from .args import EksCicdAccessArgs
 from .aws_auth.entries import MAP_USERS
 from .claims import Claim, claim
 from .cluster import authentication_mode, cluster_kubeconfig, lookup_cluster
 from .identity import AccessKey, existing_principal, iam_user, oidc_role
 from .k8s_objects import namespace, role_and_binding
-from .mapping import access_entry, aws_auth_entry, route
+from .mapping import access_entry, access_policy_associations, aws_auth_entry, check_policies_route, route
 from .policy import describe_cluster_policy
 from .rbac import broad_rules, secret_readers, unserved_resources
 from .resolve import ExistingArgs, ResolvedArgs, RoleArgs, UserArgs, validate_args
@@ -54,8 +55,8 @@ class EksCicdAccess(pulumi.ComponentResource):
     ``access_key_id`` and ``secret_access_key`` are the last label's."""
     namespace: pulumi.Output[str]
     """The namespace CI may deploy to."""
-    role_name: pulumi.Output[str]
-    """Name of the Role bound to the CI user."""
+    role_name: pulumi.Output[str | None]
+    """Name of the Role bound to the CI user; ``None`` with ``role_rules="none"`` (no Role)."""
     kubernetes_username: pulumi.Output[str]
     """The Kubernetes user the IAM principal is mapped to."""
     kubeconfig: pulumi.Output[str]
@@ -69,6 +70,15 @@ class EksCicdAccess(pulumi.ComponentResource):
         claim_all(name, self, config)
         for warning in warnings(config):
             pulumi.log.warn(spelt(warning), resource=self)
+
+        # "auto" is decided now, from the cluster as it is: which resource to register cannot wait for an Output.
+        # validate_args refuses "auto" with a cluster_name that is an Output, so the name here is plain. It is decided
+        # before any resource is registered, so that access policies on an aws-auth route are refused first.
+        auto = config.identity_mapping == "auto"
+        mode = authentication_mode(self, config.cluster_name) if auto and isinstance(config.cluster_name, str) else None
+        mapping = route(config.identity_mapping, mode)
+        if config.access_policies and isinstance(config.cluster_name, str):
+            check_policies_route(config.cluster_name, mapping, mode)
 
         cluster = lookup_cluster(self, config.cluster_name)
         cluster_name = pulumi.Output.from_input(config.cluster_name)
@@ -102,24 +112,23 @@ class EksCicdAccess(pulumi.ComponentResource):
         # Everything in the cluster waits for the checked namespace, so a bad one from an Output fails first.
         checked_namespace = pulumi.Output.from_input(config.namespace)
         ns = namespace(name, self, checked_namespace, config.create_namespace)
-        role_name = role_and_binding(
-            name,
-            self,
-            namespace=ns,
-            role_name=config.role_name,
-            role_binding_name=config.role_binding_name,
-            rules=config.role_rules,
-            username=config.kubernetes_username,
-        )
+        # role_rules "none": no Role, no RoleBinding (with create_namespace=False, nothing in Kubernetes at all).
+        none: pulumi.Output[str | None] = pulumi.Output.from_input(None)
+        role_name: pulumi.Output[str | None] = none
+        if config.role_rules is not None:
+            role_name = role_and_binding(
+                name,
+                self,
+                namespace=ns,
+                role_name=config.role_name,
+                role_binding_name=config.role_binding_name,
+                rules=config.role_rules,
+                username=config.kubernetes_username,
+            )
 
         # --- Identity mapping: IAM principal -> Kubernetes user ----------------
         ci_kubeconfig = cluster_kubeconfig(cluster, cluster_name)
         mapped_cluster = pulumi.Output.all(cluster_name, checked_namespace).apply(lambda a: a[0])
-        # "auto" is decided now, from the cluster as it is: which resource to register cannot wait for an Output.
-        # validate_args refuses "auto" with a cluster_name that is an Output, so the name here is plain.
-        auto = config.identity_mapping == "auto"
-        mode = authentication_mode(self, config.cluster_name) if auto and isinstance(config.cluster_name, str) else None
-        mapping = route(config.identity_mapping, mode)
         if mapping == "aws-auth":
             aws_auth_entry(
                 name,
@@ -133,7 +142,7 @@ class EksCicdAccess(pulumi.ComponentResource):
                 kubeconfig=config.kubeconfig if config.kubeconfig is not None else ci_kubeconfig,
             )
         elif mapping == "access-entry":
-            access_entry(
+            entry = access_entry(
                 name,
                 self,
                 cluster=cluster,
@@ -144,8 +153,10 @@ class EksCicdAccess(pulumi.ComponentResource):
                 groups=config.kubernetes_groups,
                 tags=config.tags,
             )
+            access_policy_associations(
+                name, self, entry=entry, associations=config.access_policies, namespace=checked_namespace
+            )
 
-        none: pulumi.Output[str | None] = pulumi.Output.from_input(None)
         is_user = principal.map_key is MAP_USERS
         self.iam_user_name = principal.user_name or none
         self.iam_user_arn = principal.arn if is_user else none
@@ -174,10 +185,37 @@ OUTPUTS: tuple[str, ...] = tuple(
 def warnings(config: ResolvedArgs) -> list[str]:
     """Valid but doubtful grants, said out loud: resources no built-in group serves, wildcard Role rules, reading
     Secrets, subjects that admit any branch."""
-    rules = config.role_rules
+    rules = config.role_rules or []
     found = unserved_resources(rules) + broad_rules(rules) + secret_readers(rules)
     if isinstance(config.principal, RoleArgs):
         found += broad_subjects(config.principal.platform, config.principal.subjects)
+    return found + broad_policies(config)
+
+
+NO_SECRETS = "views, with no Secrets, exec or impersonation"
+
+
+def broad_policies(config: ResolvedArgs) -> list[str]:
+    """What each access policy asked for grants beyond deploying, said plainly: Secrets, exec, impersonation, a
+    cluster scope (docs/access-policies.md)."""
+    found = []
+    for index, association in enumerate(config.access_policies):
+        policy = MANAGED_POLICIES[association.policy]
+        grants = [
+            what
+            for what, granted in (
+                ("reads Secrets", policy.reads_secrets),
+                ("may exec into pods", policy.exec),
+                ("may impersonate service accounts", policy.impersonation),
+            )
+            if granted
+        ]
+        where = "in every namespace (scope 'cluster')" if association.scope == "cluster" else "in its namespaces"
+        if grants or association.scope == "cluster":
+            found.append(
+                f"access_policies[{index}]: {policy.name} {where}: {', '.join(grants) or NO_SECRETS} "
+                "(see docs/access-policies.md)"
+            )
     return found
 
 
@@ -198,10 +236,12 @@ def claim_all(name: str, component: pulumi.Resource, config: ResolvedArgs) -> No
         return
     cluster, ns = (account, config.cluster_name), config.namespace
     where = f"in namespace {ns!r} of cluster {config.cluster_name!r}"
-    objects = [
-        Claim(f"Role {config.role_name!r} {where}", cluster),
-        Claim(f"RoleBinding {config.role_binding_name!r} {where}", cluster),
-    ]
+    objects = []
+    if config.role_rules is not None:
+        objects += [
+            Claim(f"Role {config.role_name!r} {where}", cluster),
+            Claim(f"RoleBinding {config.role_binding_name!r} {where}", cluster),
+        ]
     if config.create_namespace:
         objects.append(Claim(f"Namespace {ns!r} of cluster {config.cluster_name!r}", cluster))
     if isinstance(config.principal, ExistingArgs) and config.identity_mapping != "none":

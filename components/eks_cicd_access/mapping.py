@@ -7,6 +7,7 @@ from typing import Any, cast
 import pulumi
 import pulumi_aws as aws
 
+from .access_policies import PolicyAssociation
 from .aws_auth.entries import MapKey, check_authentication_mode
 from .aws_auth.resource import AwsAuthEntry, MapKeyName, PluginAwsAuthEntry, entry_resource
 from .checks import checked_when_known
@@ -30,6 +31,51 @@ def route(identity_mapping: str, mode: str | None) -> str:
             f"(one of {sorted(AUTO_ROUTES)}); set 'access-entry' or 'aws-auth'"
         )
     return AUTO_ROUTES[mode]
+
+
+def check_policies_route(cluster_name: str, mapping: str, mode: str | None) -> None:
+    """Access policies need an access entry: refuse ``identity_mapping="auto"`` that took ``aws-auth`` (the
+    cluster's mode ``mode``), before anything is registered."""
+    if mapping != "access-entry":
+        raise ValueError(
+            f"access_policies: identity_mapping 'auto' maps CI through {mapping} on cluster {cluster_name!r} "
+            f"(authentication mode {mode or 'CONFIG_MAP'!r}), which has no access entry to associate access policies "
+            f"with. Turn access entries on with `aws eks update-cluster-config --name {cluster_name} --access-config "
+            "authenticationMode=API_AND_CONFIG_MAP`, or remove access_policies. Nothing was written."
+        )
+
+
+def access_policy_associations(
+    name: str,
+    parent: pulumi.Resource,
+    *,
+    entry: aws.eks.AccessEntry,
+    associations: list[PolicyAssociation],
+    namespace: pulumi.Input[str],
+) -> list[aws.eks.AccessPolicyAssociation]:
+    """``<name>-access-policy-<policy>`` for each association: the managed policy on CI's access entry, scoped to
+    its namespaces (the component's ``namespace`` by default) or to the cluster. Each takes the entry's cluster and
+    principal, so it waits for the entry (and fails with it)."""
+    created = []
+    for association in associations:
+        if association.scope == "cluster":
+            scope = aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster")
+        else:
+            namespaces: list[pulumi.Input[str]] = (
+                list(association.namespaces) if association.namespaces is not None else [namespace]
+            )
+            scope = aws.eks.AccessPolicyAssociationAccessScopeArgs(type="namespace", namespaces=namespaces)
+        created.append(
+            aws.eks.AccessPolicyAssociation(
+                f"{name}-access-policy-{association.policy}",
+                cluster_name=entry.cluster_name,
+                principal_arn=entry.principal_arn,
+                policy_arn=association.arn,
+                access_scope=scope,
+                opts=pulumi.ResourceOptions(parent=parent, depends_on=[entry]),
+            )
+        )
+    return created
 
 
 def checked_cluster_name(cluster_name: str, access_configs: Any) -> str:

@@ -175,7 +175,7 @@ def resolve_role_rules(role_rules: str | Sequence[RoleRule]) -> list[RoleRule]:
         if role_rules not in PRESETS:
             raise ValueError(
                 f"role_rules: unknown preset {role_rules!r}{did_you_mean(role_rules, PRESETS)} (presets: "
-                f"{', '.join(sorted(PRESETS))}; or a list of rules)"
+                f"{', '.join(sorted(PRESETS))}; a list of rules; or 'none')"
             )
         return [_copy_rule(rule) for rule in PRESETS[role_rules]]
     if not isinstance(role_rules, list | tuple):

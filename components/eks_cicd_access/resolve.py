@@ -13,6 +13,7 @@ from typing import Any
 
 import pulumi
 
+from .access_policies import PolicyAssociation
 from .args import (
     DEFAULT_KEY_LABEL,
     DEFAULTS,
@@ -28,6 +29,7 @@ from .args import (
 )
 from .arns import PrincipalArn, check_policy_arn, check_principal_arn
 from .checks import (
+    check_access_policies,
     check_choice,
     check_cluster_name,
     check_iam_name,
@@ -42,7 +44,7 @@ from .checks import (
     check_tags,
     has_output,
 )
-from .rbac import RoleRule, resolve_role_rules
+from .rbac import PRESETS, RoleRule, resolve_role_rules
 from .suggest import did_you_mean
 from .trust import (
     GITHUB_ISSUER,
@@ -110,8 +112,11 @@ class ResolvedArgs:
     kubernetes_groups: list[str]
     role_name: str
     role_binding_name: str
-    role_rules: list[RoleRule]
+    #: ``None``: no Role and no RoleBinding (``role_rules="none"``).
+    role_rules: list[RoleRule] | None
     identity_mapping: str
+    #: The access policies to associate with the access entry (empty: none).
+    access_policies: list[PolicyAssociation]
     tags: dict[str, str]
     kubeconfig: pulumi.Input[str] | None
 
@@ -208,11 +213,57 @@ def validate_args(name: str, args: Mapping[str, Any]) -> ResolvedArgs:
             "role_name" if "role_name" in args else "name",
             partial(check_object_name, "role_binding_name"),
         ),
-        role_rules=resolve_role_rules(args.get("role_rules", DEFAULTS["role_rules"])),
+        role_rules=_role_rules(args),
         identity_mapping=_identity_mapping(args),
+        access_policies=_access_policies(args, allow_system),
         tags=check_tags(args.get("tags", {})),
         kubeconfig=_kubeconfig(args.get("kubeconfig")),
     )
+
+
+#: ``role_rules`` that mean no Role and no RoleBinding: ``None`` in Python, ``"none"`` in every language and config.
+NO_ROLE = (None, "none")
+
+
+def _role_rules(args: Mapping[str, Any]) -> list[RoleRule] | None:
+    rules = args.get("role_rules", DEFAULTS["role_rules"])
+    if rules not in NO_ROLE and not isinstance(rules, str | list | tuple):
+        raise ValueError(
+            f"role_rules: must be a preset name ({', '.join(sorted(PRESETS))}), a list of rules, or 'none' for no "
+            f"Role, got {type(rules).__name__}"
+        )
+    if rules not in NO_ROLE:
+        return resolve_role_rules(rules)
+    for field in ("role_name", "role_binding_name"):
+        if field in args:
+            raise ValueError(
+                f"{field}: role_rules is {rules!r}, which creates no Role and no RoleBinding; remove {field}"
+            )
+    return None
+
+
+def _access_policies(args: Mapping[str, Any], allow_system: bool) -> list[PolicyAssociation]:
+    if "access_policies" not in args:
+        return []
+    policies = check_access_policies(args["access_policies"], allow_system)
+    mapping = args.get("identity_mapping", DEFAULTS["identity_mapping"])
+    if mapping not in ("access-entry", "auto"):
+        raise ValueError(
+            f"access_policies: EKS associates access policies with an access entry, and identity_mapping is "
+            f"{mapping!r}, which makes none; set identity_mapping='access-entry' (or 'auto' on a cluster whose "
+            "authentication mode includes API), or remove access_policies"
+        )
+    return policies
+
+
+def writes_kubernetes(config: ResolvedArgs) -> bool:
+    """Whether the component may send anything to the Kubernetes API: a namespace, a Role and RoleBinding, or an
+    ``aws-auth`` entry (``"auto"`` may take one, unless access policies hold it to an access entry). When not, it
+    needs no Kubernetes provider and no kubeconfig: the route for a cluster whose API the deployer cannot reach."""
+    maybe_aws_auth = config.identity_mapping == "aws-auth" or (
+        config.identity_mapping == "auto" and not config.access_policies
+    )
+    return config.create_namespace or config.role_rules is not None or maybe_aws_auth
 
 
 def _identity_mapping(args: Mapping[str, Any]) -> str:

@@ -474,6 +474,62 @@ def _entry_delete(aws: Aws, ident: str, state: State) -> None:
     aws.eks.delete_access_entry(clusterName=cluster, principalArn=principal)
 
 
+# -- aws:eks/accessPolicyAssociation:AccessPolicyAssociation ------------------------------------------
+# Served by the same emulation (AssociateAccessPolicy, ListAssociatedAccessPolicies, DisassociateAccessPolicy). The
+# id is pulumi-aws's: "CLUSTER#PRINCIPAL_ARN#POLICY_ARN". Every input replaces (pulumi-aws has no update for it).
+
+
+def _association_ident(ident: str) -> tuple[str, str, str]:
+    cluster, principal, policy = ident.split("#", 2)
+    return cluster, principal, policy
+
+
+def _association_read(aws: Aws, ident: str, state: State) -> State | None:
+    cluster, principal, policy = _association_ident(ident)
+    try:
+        held = aws.eks.list_associated_access_policies(clusterName=cluster, principalArn=principal)
+    except ClientError as error:
+        if _missing(error):
+            return None
+        raise
+    found = next((p for p in held["associatedAccessPolicies"] if p["policyArn"] == policy), None)
+    if found is None:
+        return None
+    scope = found["accessScope"]
+    return {
+        "clusterName": cluster,
+        "principalArn": principal,
+        "policyArn": policy,
+        "accessScope": {"type": scope["type"], "namespaces": list(scope.get("namespaces") or [])},
+        "associatedAt": found["associatedAt"].isoformat(),
+        "modifiedAt": found["modifiedAt"].isoformat(),
+    }
+
+
+def _association_create(aws: Aws, inputs: State) -> tuple[str, State]:
+    scope = dict(inputs["accessScope"])
+    call_scope: dict[str, Any] = {"type": scope["type"]}
+    if scope.get("namespaces"):
+        call_scope["namespaces"] = list(scope["namespaces"])
+    aws.eks.associate_access_policy(
+        clusterName=inputs["clusterName"],
+        principalArn=inputs["principalArn"],
+        policyArn=inputs["policyArn"],
+        accessScope=call_scope,
+    )
+    ident = f"{inputs['clusterName']}#{inputs['principalArn']}#{inputs['policyArn']}"
+    return ident, _read_back(_association_read, aws, ident, inputs)
+
+
+def _association_delete(aws: Aws, ident: str, state: State) -> None:
+    cluster, principal, policy = _association_ident(ident)
+    try:
+        aws.eks.disassociate_access_policy(clusterName=cluster, principalArn=principal, policyArn=policy)
+    except ClientError as error:
+        if not _missing(error):  # gone with its entry: EKS deletes an entry's associations with it
+            raise
+
+
 def _read_back(read: Callable[[Aws, str, State], State | None], aws: Aws, ident: str, state: State) -> State:
     found = read(aws, ident, state)
     if found is None:
@@ -598,6 +654,16 @@ KINDS: dict[str, Kind] = {
             delete=_entry_delete,
             update=_entry_update,
             defaults={"type": "STANDARD"},
+        ),
+        Kind(
+            "aws:eks/accessPolicyAssociation:AccessPolicyAssociation",
+            inputs=frozenset({"clusterName", "principalArn", "policyArn", "accessScope", "region"}),
+            supported=frozenset({"clusterName", "principalArn", "policyArn", "accessScope"}),
+            replace_on=frozenset({"clusterName", "principalArn", "policyArn", "accessScope"}),
+            computed=frozenset({"associatedAt", "modifiedAt"}),
+            create=_association_create,
+            read=_association_read,
+            delete=_association_delete,
         ),
     )
 }

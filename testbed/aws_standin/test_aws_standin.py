@@ -65,6 +65,10 @@ SDK = {
         aws.iam.OpenIdConnectProvider,
     ),
     "aws:eks/accessEntry:AccessEntry": (aws.eks.AccessEntryArgs, aws.eks.AccessEntry),
+    "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": (
+        aws.eks.AccessPolicyAssociationArgs,
+        aws.eks.AccessPolicyAssociation,
+    ),
 }
 DOCUMENT = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "eks:*", "Resource": "*"}]})
 
@@ -415,6 +419,33 @@ def test_an_access_entry_is_created_read_updated_and_deleted_against_the_eks_emu
         standin.create(token, inputs)
     standin.delete(token, ident, updated)
     assert standin.read(token, ident, updated)[0] in (None, "")
+
+
+def test_an_access_policy_association_is_created_read_and_deleted_against_the_eks_emulation(standin: Standin) -> None:
+    """aws:eks/accessPolicyAssociation:AccessPolicyAssociation against the emulation: pulumi-aws's id
+    (CLUSTER#PRINCIPAL#POLICY), the scope read back, a changed scope replaces, gone after delete and with its entry."""
+    token = "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"
+    standin.iam.create_user(UserName="policy-ci")
+    principal = f"arn:aws:iam::{ACCOUNT}:user/policy-ci"
+    cluster = "policy-cluster"
+    role = standin.iam.create_role(RoleName="policy-cluster", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    standin.eks.create_cluster(name=cluster, roleArn=role, resourcesVpcConfig={"subnetIds": ["subnet-1"]},
+                               accessConfig={"authenticationMode": "API"})  # fmt: skip
+    standin.create("aws:eks/accessEntry:AccessEntry", {"clusterName": cluster, "principalArn": principal})
+    policy = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy"
+    inputs = {"clusterName": cluster, "principalArn": principal, "policyArn": policy,
+              "accessScope": {"type": "namespace", "namespaces": ["web"]}}  # fmt: skip
+    ident, _ = standin.create(token, inputs)
+    assert ident == f"{cluster}#{principal}#{policy}"
+    _, state = standin.read(token, ident, inputs)
+    assert state["accessScope"] == {"type": "namespace", "namespaces": ["web"]}
+    assert standin.diff(token, state, {**inputs, "accessScope": {"type": "cluster"}})[1] == ["accessScope"]
+    standin.delete(token, ident, state)
+    assert standin.read(token, ident, state)[0] in (None, "")
+    standin.create(token, inputs)
+    standin.eks.delete_access_entry(clusterName=cluster, principalArn=principal)
+    assert standin.read(token, ident, state)[0] in (None, "")
+    standin.delete(token, ident, state)  # already gone with its entry: not an error
 
 
 def test_the_plugin_on_path_serves_as_pulumi_aws(moto_url: str) -> None:

@@ -462,6 +462,41 @@ class ControlPlane:
             "authenticator/access-entries.json", json.dumps({**content, "LastUpdatedDateTime": str(int(time.time()))})
         )
 
+    def write_access_policies(self, objects: Sequence[Mapping[str, Any]]) -> None:
+        """Make the RBAC objects that stand in for EKS's access-policy authorizer exactly ``objects``
+        (``testbed.access_policy_rbac.desired_objects``): each written (created, or replaced), and every other object
+        labelled ``access_policy_rbac.LABEL`` deleted. A RoleBinding in a namespace that does not exist is skipped
+        (see that module). Ours: on EKS it is a webhook authorizer, not RBAC."""
+        from testbed.access_policy_rbac import LABEL
+
+        kinds_by_plural = {"rolebindings": "RoleBinding", "clusterrolebindings": "ClusterRoleBinding",
+                           "clusterroles": "ClusterRole"}  # fmt: skip
+        rbac = "/apis/rbac.authorization.k8s.io/v1"
+
+        def path(obj: Mapping[str, Any]) -> str:
+            meta, plural = obj["metadata"], obj["kind"].lower() + "s"
+            where = f"/namespaces/{meta['namespace']}" if "namespace" in meta else ""
+            return f"{rbac}{where}/{plural}/{meta['name']}"
+
+        wanted = {path(obj): obj for obj in objects}
+        for plural in kinds_by_plural:
+            held = self.api("GET", f"{rbac}/{plural}?labelSelector={LABEL}")
+            for item in held.get("items") or []:
+                found = path({"kind": kinds_by_plural[plural], "metadata": item["metadata"]})
+                if found not in wanted:
+                    self.request("DELETE", found)
+        for where, obj in wanted.items():
+            code, _ = self.request("PUT", where, obj)
+            if code == 404:
+                collection = where.rsplit("/", 1)[0]
+                code, answer = self.request("POST", collection, obj)
+                if code == 404 and obj["kind"] == "RoleBinding":
+                    continue  # its namespace does not exist (yet)
+                if code >= 400:
+                    raise ApiError(code, json.dumps(answer))
+            elif code >= 400:
+                raise ApiError(code, where)
+
     def sign_token(self, key_id: str, secret: str, session_token: str | None = None) -> str:
         """A token as ``aws eks get-token`` makes it (its own code, awscli's ``TokenGenerator``, in this process:
         no AWS CLI start per token), for this cluster, signed with the given credentials."""

@@ -26,7 +26,14 @@ def test_defaults_are_applied():
     assert (resolved.role_name, resolved.role_binding_name) == ("ci-deployer", "ci-deployer-binding")
     assert (resolved.policy_resource_scope, resolved.identity_mapping) == ("cluster", "aws-auth")
     assert (resolved.create_namespace, resolved.tags, resolved.kubeconfig) == (True, {}, None)
-    assert resolved.role_rules[0]["verbs"] == ["get", "list", "watch", "create", "patch"]
+    assert resolved.role_rules is not None and resolved.role_rules[0]["verbs"] == [
+        "get",
+        "list",
+        "watch",
+        "create",
+        "patch",
+    ]
+    assert resolved.access_policies == []
 
 
 def test_oidc_defaults_are_applied():
@@ -99,8 +106,17 @@ BAD_INPUTS = [
     ({"namspace": "typo"}, r"namspace: is not an argument of EksCicdAccess; did you mean 'namespace'\?"),
     ({"cluster_name": 123}, r"cluster_name: must be a string or a pulumi\.Output\[str\], got int 123"),
     ({"namespace": ["web"]}, r"namespace: must be a string or a pulumi\.Output\[str\], got list \['web'\]"),
-    ({"role_rules": None}, "role_rules: must be a preset name .* or a list of rules, got NoneType"),
-    ({"role_rules": 3}, "role_rules: must be a preset name .* or a list of rules, got int"),
+    ({"role_rules": 5}, "role_rules: must be a preset name .*, a list of rules, or 'none' for no Role, got int"),
+    ({"role_rules": None, "role_name": "r"}, "role_name: role_rules is None, which creates no Role"),
+    (
+        {"access_policies": [{"policy": "AmazonEKSViewPolcy"}], "identity_mapping": "access-entry"},
+        "access_policies\\[0\\].policy: 'AmazonEKSViewPolcy' is not a managed access policy",
+    ),
+    ({"access_policies": [{"policy": "AmazonEKSViewPolicy"}]}, "access_policies: EKS associates access policies"),
+    (
+        {"access_policies": [{"policy": "AmazonEKSViewPolicy", "namespaces": ["Web"]}], "identity_mapping": "auto"},
+        "access_policies\\[0\\].namespaces\\[0\\]: 'Web' is not a DNS-1123 label",
+    ),
     ({"iam_user_name": pulumi.Output.from_input("u")}, "iam_user_name: must be a plain value, not a pulumi.Output"),
     ({"kubernetes_username": pulumi.Output.from_input("u")}, "kubernetes_username: must be a plain value"),
     ({"kubernetes_groups": [pulumi.Output.from_input("g")]}, "kubernetes_groups: must be a plain value"),

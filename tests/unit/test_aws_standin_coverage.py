@@ -26,8 +26,19 @@ from tests.support import deploy
         },
         {"identity": "existing", "principal_arn": f"arn:aws:iam::{ACCOUNT}:role/ci/web", "iam_user_name": None},
         {"identity_mapping": "access-entry"},
+        {
+            "identity_mapping": "access-entry",
+            "role_rules": "none",
+            "role_name": None,
+            "role_binding_name": None,
+            "create_namespace": False,
+            "access_policies": [
+                {"policy": "AmazonEKSViewPolicy"},
+                {"policy": "AmazonEKSEditPolicy", "scope": "cluster"},
+            ],
+        },
     ],
-    ids=["iam-user", "github-actions", "existing", "access-entry"],
+    ids=["iam-user", "github-actions", "existing", "access-entry", "access-policies"],
 )
 def test_every_type_and_invoke_the_component_uses_is_served(stack: Stack, args: dict[str, Any]) -> None:
     """Whatever identity and mapping, the component registers only AWS types the stand-in serves and calls only its

@@ -108,8 +108,8 @@ def test_warnings_from_config_name_the_configs_keys(stack, monkeypatch):
         ("[]", "roleRules: the list is empty; the Role would grant nothing"),
         (
             "admin",
-            "roleRules: unknown preset 'admin' (presets: app, deploy-rollback, helm, helm-secrets, recipe; or a list "
-            "of rules)",
+            "roleRules: unknown preset 'admin' (presets: app, deploy-rollback, helm, helm-secrets, recipe; a list of "
+            "rules; or 'none')",
         ),
     ],
 )

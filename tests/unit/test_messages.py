@@ -20,6 +20,7 @@ from eks_cicd_access.aws_auth.entries import (
 )
 from eks_cicd_access.aws_auth.writer import _status_reason, _unavailable, _unreachable
 from eks_cicd_access.mapping import checked_access_entry_cluster, checked_cluster_name
+from eks_cicd_access.rbac import PRESETS
 from eks_cicd_access.resolve import validate_args
 
 BASE: dict[str, Any] = {"cluster_name": "my-cluster-1", "namespace": "web"}
@@ -27,6 +28,11 @@ OIDC: dict[str, Any] = {"identity": "github-actions", "oidc_subjects": ["repo:ac
 GITHUB_EXAMPLE = "e.g. 'repo:acme/web:environment:production'"
 IAM_CHARSET = "A-Z, a-z, 0-9 and +=,.@_-"
 OBJECT_RULE = "must be 1-253 characters without '/' or '%', and not '.' or '..'"
+ENTRY: dict[str, Any] = {"identity_mapping": "access-entry"}
+POLICY_NAMES = (
+    "AmazonEKSViewPolicy, AmazonEKSEditPolicy, AmazonEKSAdminPolicy, AmazonEKSAdminViewPolicy, "
+    "AmazonEKSClusterAdminPolicy"
+)
 MESSAGES: list[tuple[dict[str, Any], str]] = [
     (
         {"namespace": "Web"},
@@ -80,13 +86,13 @@ MESSAGES: list[tuple[dict[str, Any], str]] = [
     ({"tags": {"k": "v" * 257}}, "tags['k']: the value is 257 characters; a tag value has at most 256"),
     (
         {"role_rules": "admin"},
-        "role_rules: unknown preset 'admin' (presets: app, deploy-rollback, helm, helm-secrets, recipe; or a list "
-        "of rules)",
+        "role_rules: unknown preset 'admin' (presets: app, deploy-rollback, helm, helm-secrets, recipe; a list of "
+        "rules; or 'none')",
     ),
     (
         {"role_rules": "ap"},
         "role_rules: unknown preset 'ap'; did you mean 'app'? (presets: app, deploy-rollback, helm, helm-secrets, "
-        "recipe; or a list of rules)",
+        "recipe; a list of rules; or 'none')",
     ),
     (
         {"identity": "github-action"},
@@ -115,9 +121,89 @@ MESSAGES: list[tuple[dict[str, Any], str]] = [
     ),
     ({"role_rules": []}, "role_rules: the list is empty; the Role would grant nothing"),
     (
-        {"role_rules": None},
-        "role_rules: must be a preset name (app, deploy-rollback, helm, helm-secrets, recipe) or a list of rules, "
-        "got NoneType",
+        {"role_rules": 5},
+        f"role_rules: must be a preset name ({', '.join(sorted(PRESETS))}), a list of rules, or 'none' for no Role, "
+        "got int",
+    ),
+    (
+        {"role_rules": "none", "role_binding_name": "b"},
+        "role_binding_name: role_rules is 'none', which creates no Role and no RoleBinding; remove role_binding_name",
+    ),
+    (
+        {"access_policies": [{"policy": "AmazonEKSViewPolicy"}], "identity_mapping": "aws-auth"},
+        "access_policies: EKS associates access policies with an access entry, and identity_mapping is 'aws-auth', "
+        "which makes none; set identity_mapping='access-entry' (or 'auto' on a cluster whose authentication mode "
+        "includes API), or remove access_policies",
+    ),
+    (
+        {**ENTRY, "access_policies": {"policy": "AmazonEKSViewPolicy"}},
+        "access_policies: must be a list of {policy, namespaces, scope} objects, got dict",
+    ),
+    (
+        {**ENTRY, "access_policies": []},
+        "access_policies: the list is empty; leave access_policies out for no access policy",
+    ),
+    (
+        {**ENTRY, "access_policies": ["AmazonEKSViewPolicy"]},
+        "access_policies[0]: must be a mapping with policy (and namespaces or scope), got str",
+    ),
+    (
+        {**ENTRY, "access_policies": [{"policy": "AmazonEKSViewPolicy", "namespace": ["web"]}]},
+        "access_policies[0]: unknown key 'namespace'; did you mean 'namespaces'? (allowed: policy, namespaces, scope)",
+    ),
+    (
+        {**ENTRY, "access_policies": [{"policy": "AmazonEKSEditPolcy"}]},
+        f"access_policies[0].policy: 'AmazonEKSEditPolcy' is not a managed access policy of EKS that this component "
+        f"associates ({POLICY_NAMES}); did you mean 'AmazonEKSEditPolicy'?",
+    ),
+    (
+        {**ENTRY, "access_policies": [{"policy": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy"}]},
+        f"access_policies[0].policy: 'arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy' is not a managed "
+        f"access policy of EKS that this component associates ({POLICY_NAMES}); did you mean 'AmazonEKSViewPolicy'?",
+    ),
+    (
+        {**ENTRY, "access_policies": [{"namespaces": ["web"]}]},
+        f"access_policies[0].policy: None is not a managed access policy of EKS that this component associates "
+        f"({POLICY_NAMES})",
+    ),
+    (
+        {**ENTRY, "access_policies": [{"policy": "AmazonEKSViewPolicy"}, {"policy": "AmazonEKSViewPolicy"}]},
+        "access_policies[1].policy: 'AmazonEKSViewPolicy' is listed twice (EKS keeps one association per policy); "
+        "list it once with all its namespaces",
+    ),
+    (
+        {**ENTRY, "access_policies": [{"policy": "AmazonEKSViewPolicy", "scope": "namespaces"}]},
+        "access_policies[0].scope: 'namespaces' is not one of 'namespace', 'cluster'; did you mean 'namespace'?",
+    ),
+    (
+        {**ENTRY, "access_policies": [{"policy": "AmazonEKSViewPolicy", "scope": "cluster", "namespaces": ["web"]}]},
+        "access_policies[0].namespaces: scope 'cluster' applies in every namespace and takes none; remove namespaces, "
+        "or remove scope for these namespaces only",
+    ),
+    (
+        {**ENTRY, "access_policies": [{"policy": "AmazonEKSViewPolicy", "namespaces": []}]},
+        "access_policies[0].namespaces: the list is empty; leave namespaces out for the component's namespace, or set "
+        "scope 'cluster' for every namespace",
+    ),
+    (
+        {**ENTRY, "access_policies": [{"policy": "AmazonEKSViewPolicy", "namespaces": "web"}]},
+        "access_policies[0].namespaces: must be a list of namespaces, got str",
+    ),
+    (
+        {**ENTRY, "access_policies": [{"policy": "AmazonEKSViewPolicy", "namespaces": ["web", "Api"]}]},
+        "access_policies[0].namespaces[1]: 'Api' is not a DNS-1123 label (1-63 characters of a-z, 0-9 and '-', "
+        "starting and ending with a letter or digit)",
+    ),
+    (
+        {**ENTRY, "access_policies": [{"policy": "AmazonEKSViewPolicy", "namespaces": ["kube-system"]}]},
+        "access_policies[0].namespaces[0]: 'kube-system' is a system namespace (kube-system, kube-public, "
+        "kube-node-lease, default): deploy rights there reach what runs the cluster (CoreDNS, kube-proxy, the VPC "
+        "CNI) and whatever else was put there. Use a namespace of your own, or set allow_system_namespace=True if "
+        "that is really meant",
+    ),
+    (
+        {**ENTRY, "access_policies": [{"policy": "AmazonEKSViewPolicy", "namespaces": ["web", "web"]}]},
+        "access_policies[0].namespaces[1]: 'web' is listed twice",
     ),
     ({"role_rules": ["x"]}, "role_rules[0]: must be a mapping with api_groups, resources and verbs"),
     (
@@ -382,6 +468,20 @@ def test_aws_auth_messages():
         "identity_mapping='aws-auth': cluster 'prod' uses authentication mode 'API', which does not read "
         "kube-system/aws-auth. Set identity_mapping='access-entry' (config identityMapping: access-entry). "
         "Nothing was written."
+    )
+
+
+def test_access_policies_route_message():
+    """identity_mapping 'auto' that took aws-auth (a CONFIG_MAP cluster) cannot carry access policies."""
+    from eks_cicd_access.mapping import check_policies_route
+
+    with pytest.raises(ValueError) as raised:
+        check_policies_route("prod", "aws-auth", "CONFIG_MAP")
+    assert str(raised.value) == (
+        "access_policies: identity_mapping 'auto' maps CI through aws-auth on cluster 'prod' (authentication mode "
+        "'CONFIG_MAP'), which has no access entry to associate access policies with. Turn access entries on with "
+        "`aws eks update-cluster-config --name prod --access-config authenticationMode=API_AND_CONFIG_MAP`, or "
+        "remove access_policies. Nothing was written."
     )
 
 

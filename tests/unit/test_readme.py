@@ -36,6 +36,7 @@ RUN_BY = {
     "rotation-drop": "testbed/engine_stack.py",
     "languages": "testbed/engine_stack.py",
     "helm-upgrade": "tests/cluster/test_cluster_helm.py",
+    "access-policies": "tests/engine/test_engine_access_policies.py",
 }
 
 

@@ -114,8 +114,9 @@ def test_the_outputs_are_the_components_and_the_secrets_are_marked():
     assert resource(COMPONENT)["inputProperties"]["kubeconfig"]["secret"] is True
     assert resource(ENTRY)["inputProperties"]["kubeconfig"]["secret"] is True
     assert resource(ENTRY)["properties"]["kubeconfig"]["secret"] is True
-    assert set(resource(COMPONENT)["required"]) == {"principalArn", "namespace", "roleName", "kubernetesUsername",
-                                                     "kubeconfig", "identityMapping"}  # fmt: skip
+    # roleName is optional: null with roleRules "none" (no Role).
+    assert set(resource(COMPONENT)["required"]) == {"principalArn", "namespace", "kubernetesUsername", "kubeconfig",
+                                                     "identityMapping"}  # fmt: skip
 
 
 def test_the_entry_resource_is_a_custom_resource_of_its_typeddict():
@@ -261,10 +262,11 @@ def test_the_versions_agree():
 
 def test_the_program_config_is_typed_as_the_schema():
     """Pulumi.yaml's config keys are schema inputs of the same type (the program and the plugin take one set of
-    arguments); config spells the two structured ones, ``roleRules`` and ``tags``, as text (a preset or JSON)."""
+    arguments); config spells the structured ones, ``roleRules``, ``tags`` and ``accessPolicies``, as text (a preset or
+    JSON)."""
     inputs = resource(COMPONENT)["inputProperties"]
     config = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]
-    as_text = {"roleRules", "tags"}
+    as_text = {"roleRules", "tags", "accessPolicies"}
     program_only = {"kubeContext", "kubeconfig"}  # the program's own (tests/unit/test_config.py)
     for key, spec in config.items():
         if key in program_only:

@@ -44,12 +44,17 @@ COMPONENT_DESCRIPTION = Path(__file__).with_name("EksCicdAccess.md")
 VERSION = "0.3.0"
 
 #: The object types, by their Python (and schema) name.
-_OBJECTS: dict[str, type] = {"RoleRule": rbac.RoleRule, "AccessKey": identity.AccessKey}
+_OBJECTS: dict[str, type] = {
+    "RoleRule": rbac.RoleRule,
+    "AccessKey": identity.AccessKey,
+    "AccessPolicy": args_module.AccessPolicy,
+}
 #: The enums, by their Python name: the schema's name, and the ``Literal`` of their values.
 _ENUMS: dict[str, tuple[str, Any]] = {
     "Identity": ("Identity", args_module.Identity),
     "IdentityMapping": ("IdentityMapping", args_module.IdentityMapping),
     "PolicyResourceScope": ("PolicyResourceScope", args_module.PolicyResourceScope),
+    "AccessScope": ("AccessScope", args_module.AccessScope),
     "MapKeyName": ("MapKey", resource.MapKeyName),
 }
 #: Outputs that the engine must keep encrypted, on top of secret inputs.
