@@ -1,4 +1,4 @@
-"""EKS access policies on the real control plane: what CI may do under AmazonEKSViewPolicy and AmazonEKSEditPolicy.
+"""EKS access policies on the real control plane: what CI may do under the View, Edit and Admin policies.
 
 CI's access entry (its own key, known to STS with its unique id) is made through the emulation of EKS's access-entry
 API (``testbed/eks_access.py``), whose sync hands it to the real aws-iam-authenticator as EKS does, and stands in for
@@ -10,6 +10,7 @@ bound in each namespace of the association's scope). No Role or RoleBinding of t
 - View: reads Deployments, refused Secrets and writes; another namespace refused;
 - Edit: applies a Deployment, reads Secrets, and RBAC allows ``pods/exec`` and impersonating service accounts;
   another namespace refused;
+- Admin: as Edit, and binds roles to anyone in its namespace; another namespace refused;
 - the ``verify`` command (``python -m eks_cicd_access.verify``) passes for the policy associated, and reports an
   association it was not told of as a surprise that names the emulated binding as its source.
 
@@ -146,6 +147,15 @@ def edit(policies: Policies) -> Iterator[Policies]:
     policies.disassociate("AmazonEKSEditPolicy")
 
 
+@pytest.fixture
+def admin(policies: Policies) -> Iterator[Policies]:
+    """AmazonEKSAdminPolicy associated in NAMESPACE only, disassociated afterwards."""
+    policies.associate("AmazonEKSAdminPolicy", [NAMESPACE])
+    until("the admin binding is enforced", lambda: policies.can("create", "rolebindings"))
+    yield policies
+    policies.disassociate("AmazonEKSAdminPolicy")
+
+
 def forbidden(done: KubectlRun) -> bool:
     return done.returncode != 0 and "Forbidden" in done.stderr
 
@@ -179,6 +189,24 @@ def test_edit_applies_reads_secrets_and_may_exec_and_impersonate(edit: Policies)
     assert not edit.can("get", "secrets", OTHER)
 
 
+def test_admin_also_writes_roles_and_binds_them_in_its_namespace(admin: Policies) -> None:
+    """AmazonEKSAdminPolicy in one namespace: what Edit allows, and RBAC writes: CI makes a Role and binds it to
+    anyone there (the real API server's escalation check lets it, as CI holds the Role's permissions); another
+    namespace is refused."""
+    rbac = f"/apis/rbac.authorization.k8s.io/v1/namespaces/{NAMESPACE}"
+    role = ["create", "role", "pod-reader", "--verb=get", "--resource=pods", "-n"]
+    bind = ["create", "rolebinding", "stranger-reads-pods", "--role=pod-reader", "--user=stranger", "-n"]
+    try:
+        for args in (role, bind):
+            done = admin.ci(*args, NAMESPACE)
+            assert done.returncode == 0, f"Admin writes Roles and RoleBindings, as AWS documents: {done.stderr}"
+        assert admin.ci("get", "secret", "db", "-n", NAMESPACE).returncode == 0
+        assert forbidden(admin.ci(*role, OTHER)), "the policy reached a namespace not in its scope"
+    finally:
+        admin.plane.request("DELETE", f"{rbac}/rolebindings/stranger-reads-pods")
+        admin.plane.request("DELETE", f"{rbac}/roles/pod-reader")
+
+
 def test_disassociating_takes_the_grant_away(policies: Policies) -> None:
     """After DisassociateAccessPolicy the emulated binding is gone, and so is what it allowed."""
     policies.associate("AmazonEKSViewPolicy", [NAMESPACE])
@@ -207,10 +235,13 @@ def verify(plane: ControlPlane, *args: str) -> tuple[int, dict[str, Any]]:
     return done.returncode, json.loads(done.stdout)
 
 
-@pytest.mark.parametrize("policy", ["AmazonEKSViewPolicy", "AmazonEKSEditPolicy"])
+FIXTURES = {"AmazonEKSViewPolicy": "view", "AmazonEKSEditPolicy": "edit", "AmazonEKSAdminPolicy": "admin"}
+
+
+@pytest.mark.parametrize("policy", sorted(FIXTURES))
 def test_verify_passes_for_the_policy_associated(request: pytest.FixtureRequest, policy: str) -> None:
     """verify, told of the policy associated, finds what it grants and nothing more: exit 0, no surprise."""
-    associated: Policies = request.getfixturevalue("view" if policy == "AmazonEKSViewPolicy" else "edit")
+    associated: Policies = request.getfixturevalue(FIXTURES[policy])
     status, answer = verify(associated.plane, "--access-policy", policy)
     assert (status, answer["ok"], answer["surprises"]) == (0, True, []), answer["surprises"]
 
@@ -222,6 +253,10 @@ PROBED = {
         ("list", "pods", ""), ("get", "secrets", ""), ("create", "pods", "exec"),
         ("impersonate", "serviceaccounts", ""),
     },
+    "AmazonEKSAdminPolicy": {
+        ("list", "pods", ""), ("get", "secrets", ""), ("create", "pods", "exec"),
+        ("create", "rolebindings", ""), ("create", "roles", ""),
+    },
 }  # fmt: skip
 
 
@@ -232,7 +267,7 @@ def test_verify_reports_an_association_it_was_not_told_of_and_its_source(
     """verify, told of no access policy while one is associated: surprises (exit 1) for what it grants that verify
     probes (Pods and their logs; with Edit also Secrets, pods/exec, impersonation), each naming the emulated
     RoleBinding and ClusterRole as its source."""
-    associated: Policies = request.getfixturevalue("view" if policy == "AmazonEKSViewPolicy" else "edit")
+    associated: Policies = request.getfixturevalue(FIXTURES[policy])
     status, answer = verify(associated.plane)
     assert (status, answer["ok"]) == (1, False), answer
     surprising = {(c["verb"], c["resource"], c.get("subresource") or "") for c in answer["surprises"]}
