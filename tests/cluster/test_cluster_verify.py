@@ -13,6 +13,7 @@ extra is a real binding; kube-apiserver's RBAC authorizer gives every answer and
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -26,6 +27,7 @@ import pytest
 from eks_cicd_access.probes import ELSEWHERE, PROBES
 from eks_cicd_access.rbac import PRESETS
 from testbed.controlplane.fixture import ControlPlane, KubectlRun, client_env
+from testbed.docs import block
 from tests.support import CI_MAP_USERS, USER, ci_kubeconfig, wait_for
 
 USERNAME = str(CI_MAP_USERS[0]["username"])
@@ -333,6 +335,31 @@ def test_each_probe_that_catches_an_extra_is_what_catches_it(
     unseen = verify("admin", namespace, without=tuple(probed))
     assert all(c["namespace"] == ELSEWHERE for c in unseen.surprises()), unseen.surprises()
     assert unseen.returncode == (1 if unseen.surprises() else 0), unseen.explain()
+
+
+def test_the_readme_commands_pass_on_the_default_role(
+    control_plane: ControlPlane, ci: Callable[..., KubectlRun], bound: Callable[[str], str], tmp_path: Path
+) -> None:
+    """The README's verify commands, as CI (its exec kubeconfig and key) and as the admin, pass on the component's
+    default Role. What differs from what you type: the namespace is the test's, and ``--as`` names its CI user."""
+    namespace = bound("deploy-rollback")
+    program = Path(sys.executable).with_name("eks-cicd-verify")
+    for marker, kubeconfig, credentials in (
+        ("verify", ci_kubeconfig(control_plane), USER),
+        ("verify-admin", control_plane.admin_kubeconfig, {}),
+    ):
+        (command,) = block(marker)
+        args = shlex.split(command.replace("my-test-ns", namespace).replace("my-test-user", USERNAME))
+        assert args[0] == program.name, command
+        home = tmp_path / marker
+        home.mkdir()
+        (home / "kubeconfig").write_text(kubeconfig)
+        env = {**client_env(home, credentials), "KUBECONFIG": str(home / "kubeconfig")}
+        done = subprocess.run([str(program), *args[1:]], env=env, cwd=home, capture_output=True, text=True,
+                              timeout=120)  # fmt: skip
+        print(f"$ {command}\n{done.stdout}{done.stderr}")
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert done.stdout.splitlines()[-1].startswith("OK: "), done.stdout
 
 
 def test_the_cli_refuses_bad_usage_with_status_2(verify: Callable[..., Verified]) -> None:

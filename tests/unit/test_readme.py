@@ -35,8 +35,10 @@ RUN_BY = {
     "rotation-add": "testbed/engine_stack.py",
     "rotation-drop": "testbed/engine_stack.py",
     "languages": "testbed/engine_stack.py",
-    "helm-upgrade": "tests/cluster/test_cluster_helm.py",
     "access-policies": "tests/engine/test_engine_access_policies.py",
+    "verify": "tests/cluster/test_cluster_verify.py",
+    "verify-admin": "tests/cluster/test_cluster_verify.py",
+    "helm-upgrade": "tests/cluster/test_cluster_helm.py",
 }
 
 
