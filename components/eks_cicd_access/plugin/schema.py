@@ -252,6 +252,10 @@ def package_schema() -> dict[str, Any]:
             "go": {
                 "importBasePath": "eks-cicd-access.invalid/sdk/go/ekscicdaccess",
                 "generateResourceContainerTypes": True,
+                # Go's code generator marks an object type an input only when a property reaches it through an
+                # Input or directly plain, not through a plain array (``accessPolicies``), and then names the
+                # undefined ``AccessPolicyArgs``: generate every type's input form.
+                "generateExtraInputTypes": True,
             },
             "python": {"packageName": "pulumi_eks_cicd_access"},
         },
