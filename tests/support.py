@@ -5,6 +5,7 @@ cluster tier's kubectl helpers. Fixtures are in the ``conftest.py`` files; doubl
 
 from __future__ import annotations
 
+import copy
 import json
 import runpy
 import threading
@@ -23,6 +24,7 @@ from kubernetes_validate.utils import all_versions
 
 from eks_cicd_access import EksCicdAccess, EksCicdAccessArgs
 from eks_cicd_access.kubeconfig import build_kubeconfig
+from eks_cicd_access.rbac import RoleRule
 from testbed.apiserver.server import KubeApiServer
 from testbed.aws_auth_seed import ADMIN_TOKEN, MAP_ACCOUNTS, NODE_ROLES, OTHER_USERS
 from testbed.contention import AWS_AUTH_PATH, OUR_AGENT, aws_auth_writes
@@ -371,3 +373,18 @@ class RealApiServer:
         """Itself, for helpers typed with the stand-in's ``ApiServer`` (they use ``kubeconfig``, ``host``,
         ``aws_auth``)."""
         return cast(ApiServer, self)
+
+
+def without_verb(preset: Sequence[RoleRule], resource: str, verb: str) -> list[RoleRule]:
+    """``preset``'s rules with ``verb`` removed from ``resource`` only (a rule left with no verbs is dropped): the
+    Role of a "each verb is needed" proof."""
+    rules: list[RoleRule] = []
+    for rule in copy.deepcopy(list(preset)):
+        if resource in rule["resources"] and verb in rule["verbs"]:
+            others = [r for r in rule["resources"] if r != resource]
+            if others:
+                rules.append({**rule, "resources": others, "verbs": list(rule["verbs"])})
+            rule["resources"], rule["verbs"] = [resource], [v for v in rule["verbs"] if v != verb]
+        if rule["verbs"]:
+            rules.append(rule)
+    return rules

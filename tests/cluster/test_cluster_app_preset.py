@@ -17,7 +17,6 @@ kubectl ignores (``get namespaces``, as in ``tests/kubectl_commands.py``).
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -28,7 +27,7 @@ from eks_cicd_access.rbac import APP, PRESETS, RoleRule
 from testbed.clients import MODES
 from testbed.controlplane.fixture import ControlPlane, KubectlRun
 from tests.kubectl_commands import IGNORED_DENIALS
-from tests.support import CI_MAP_USERS, USER, ci_kubeconfig
+from tests.support import CI_MAP_USERS, USER, ci_kubeconfig, without_verb
 
 #: The Kubernetes user aws-auth maps ``USER``'s key to: the RoleBinding's subject.
 USERNAME = CI_MAP_USERS[0]["username"]
@@ -184,20 +183,6 @@ def explain(done: list[tuple[str, KubectlRun]]) -> str:
     )
 
 
-def without(resource: str, verb: str) -> list[RoleRule]:
-    """The ``app`` preset with ``verb`` removed from ``resource`` only (a rule left with no verbs is dropped)."""
-    rules: list[RoleRule] = []
-    for rule in copy.deepcopy(APP):
-        if resource in rule["resources"] and verb in rule["verbs"]:
-            others = [r for r in rule["resources"] if r != resource]
-            if others:
-                rules.append({**rule, "resources": others, "verbs": list(rule["verbs"])})
-            rule["resources"], rule["verbs"] = [resource], [v for v in rule["verbs"] if v != verb]
-        if rule["verbs"]:
-            rules.append(rule)
-    return rules
-
-
 #: For each verb of the preset (resource, verb): the first command that no longer works without it, in
 #: each client mode tried (kubectl's default unless the mode matters).
 NEEDED_BY: dict[tuple[str, str], dict[str, str]] = {
@@ -269,7 +254,7 @@ def test_each_verb_is_needed(
 ) -> None:
     """Without this one verb, RBAC refuses it to the first command that needs it (which then does not work)."""
     for mode, expected in NEEDED_BY[resource, verb].items():
-        namespace = bound(without(resource, verb))
+        namespace = bound(without_verb(APP, resource, verb))
         done = run_pipeline(as_ci, k8s, namespace, mode)
         label, last = done[-1]
         assert (label, works(last)) == (expected, False), f"{mode}:\n{explain(done)}"

@@ -20,7 +20,6 @@ none of its requests.
 
 from __future__ import annotations
 
-import copy
 import os
 import re
 import shlex
@@ -35,7 +34,7 @@ import yaml
 from eks_cicd_access.rbac import PRESETS, RoleRule
 from testbed.controlplane.fixture import NEVER_READY_IMAGE, ControlPlane, KubectlRun
 from testbed.docs import block
-from tests.support import ROOT, USER, ci_kubeconfig
+from tests.support import ROOT, USER, ci_kubeconfig, without_verb
 
 CHART = ROOT / "testbed" / "charts" / "web"
 RELEASE = "web"
@@ -227,20 +226,6 @@ def _resources(run: KubectlRun) -> set[tuple[str, str]]:
     return {(str(e.get("verb")), str((e.get("objectRef") or {}).get("resource"))) for e in run.requests}
 
 
-def without(preset: str, resource: str, verb: str) -> list[RoleRule]:
-    """The preset with ``verb`` removed from ``resource`` only (a rule left with no verbs is dropped)."""
-    rules: list[RoleRule] = []
-    for rule in copy.deepcopy(PRESETS[preset]):
-        if resource in rule["resources"] and verb in rule["verbs"]:
-            others = [r for r in rule["resources"] if r != resource]
-            if others:
-                rules.append({**rule, "resources": others, "verbs": list(rule["verbs"])})
-            rule["resources"], rule["verbs"] = [resource], [v for v in rule["verbs"] if v != verb]
-        if rule["verbs"]:
-            rules.append(rule)
-    return rules
-
-
 INSTALL = "upgrade --install (install)"
 UNINSTALL = "install --rollback-on-failure"
 #: For each verb of each Helm preset, the first command that no longer works without it. ``helm-secrets`` shares
@@ -305,7 +290,7 @@ def test_each_helm_verb_is_needed(
     verb: str,
 ) -> None:
     """Without this one verb, RBAC refuses it to the first Helm command that needs it (which then fails)."""
-    namespace = bound(without(preset, resource, verb))
+    namespace = bound(without_verb(PRESETS[preset], resource, verb))
     done = run_pipeline(control_plane, as_ci, namespace, DRIVERS[preset])
     label, last, _ = done[-1]
     assert (label, works(label, last)) == (NEEDED_BY[preset, resource, verb], False), explain(done)
