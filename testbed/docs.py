@@ -109,14 +109,16 @@ def json_text(value: object) -> str:
 
 def outputs_table() -> str:
     """The program's stack outputs, in the order it exports them, each described as the schema describes it."""
-    from eks_cicd_access.plugin.schema import package_schema
+    from eks_cicd_access.plugin.schema import COMPONENT_SECRET_OUTPUTS, package_schema
+    from eks_cicd_access.stack_config import config_key
 
     properties = package_schema()["resources"]["eks-cicd-access:index:EksCicdAccess"]["properties"]
+    secret = {config_key(name) for name in COMPONENT_SECRET_OUTPUTS}
     exports = re.findall(r'pulumi\.export\("(\w+)"', (ROOT / "__main__.py").read_text())
     rows = ["| Stack output | Secret | Meaning |", "|---|---|---|"]
     for name in exports:
         spec = properties[name]
-        rows.append(f"| `{name}` | {'**yes**' if spec.get('secret') else 'no'} | {_cell(spec['description'])} |")
+        rows.append(f"| `{name}` | {'**yes**' if name in secret else 'no'} | {_cell(spec['description'])} |")
     return "\n".join(rows) + "\n"
 
 

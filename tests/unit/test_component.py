@@ -15,6 +15,7 @@ from eks_cicd_access.cluster import first_field
 from eks_cicd_access.component import TYPE_TOKEN
 from eks_cicd_access.kubeconfig import build_kubeconfig
 from eks_cicd_access.mapping import AUTO_ROUTES, checked_access_entry_cluster, checked_cluster_name, route
+from eks_cicd_access.plugin.schema import COMPONENT_SECRET_OUTPUTS
 from testbed.names import ACCOUNT, CLUSTER_CA, CLUSTER_ENDPOINT, cluster_arn
 from tests.support import ENTRY, OUTPUTS, deploy
 
@@ -137,10 +138,10 @@ def test_user_key_and_non_exclusive_attachment(stack):
 
 
 def test_secret_key_is_secret(stack):
-    """The secret access key is a secret output, and the engine is told to encrypt AccessKey.secret in state."""
+    """The key outputs the plugin's schema leaves unmarked (``COMPONENT_SECRET_OUTPUTS``) are secret by value, and
+    the engine is told to encrypt AccessKey.secret in state."""
     out = deploy(stack)
-    value, secret = out["secret_access_key"]
-    assert value and secret, "secret_access_key must be set and secret"
+    assert {name for name, (value, secret) in out.items() if secret and value} == COMPONENT_SECRET_OUTPUTS
     assert out["access_key_id"] == ("AKIAIOSFODNN7EXAMPLE", False)
     assert "secret" in stack.one("aws:iam/accessKey:AccessKey").additional_secret_outputs
 

@@ -57,11 +57,14 @@ _ENUMS: dict[str, tuple[str, Any]] = {
     "AccessScope": ("AccessScope", args_module.AccessScope),
     "MapKeyName": ("MapKey", resource.MapKeyName),
 }
-#: Outputs that the engine must keep encrypted, on top of secret inputs.
-SECRET_OUTPUTS = {
-    component.TYPE_TOKEN: {"secret_access_key", "access_keys"},
-    resource.TYPE_TOKEN: {"kubeconfig"},
-}
+#: The custom resource's outputs that the schema marks secret, on top of secret inputs (each SDK then asks the engine
+#: for them encrypted, with ``additionalSecretOutputs``).
+SECRET_OUTPUTS = {resource.TYPE_TOKEN: {"kubeconfig"}}
+#: The component's secret outputs, which the schema does not mark: they are secret by value (the plugin's Construct
+#: returns them as secrets, and every SDK keeps a secret it is given; the languages tier checks ``stack output`` and
+#: ``stack export`` from each). Marked, pulumi-language-java (v1.13.0) gives the component
+#: ``ComponentResourceOptions.additionalSecretOutputs``, which the Java SDK does not have: its SDK would not compile.
+COMPONENT_SECRET_OUTPUTS = {"secret_access_key", "access_keys"}
 #: Inputs that are secrets: each resource's writer kubeconfig.
 SECRET_INPUTS = {"kubeconfig"}
 
@@ -235,9 +238,7 @@ def _enum_type(alias: Any) -> dict[str, Any]:
 def package_schema() -> dict[str, Any]:
     """The whole package schema, as ``pulumi package get-schema`` shows it."""
     component_inputs, component_required = inputs(args_module.EksCicdAccessArgs, args_module.DEFAULTS)
-    component_outputs, component_outputs_required = outputs(
-        component.EksCicdAccess, SECRET_OUTPUTS[component.TYPE_TOKEN]
-    )
+    component_outputs, component_outputs_required = outputs(component.EksCicdAccess, set())
     entry_inputs, entry_required = inputs(resource.AwsAuthEntryArgs)
     entry_outputs, entry_outputs_required = outputs(resource.AwsAuthEntryOutputs, SECRET_OUTPUTS[resource.TYPE_TOKEN])
     return {
