@@ -11,8 +11,10 @@ import stat
 import subprocess
 import sys
 import tomllib
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from eks_cicd_access.plugin.schema import PACKAGE, VERSION
 from testbed.docs import block
 from tests.support import ROOT
 
@@ -27,6 +29,7 @@ for tool in python ruff mypy; do
   chmod +x "$3/bin/$tool"
 done
 """
+MAVEN = {"m": "http://maven.apache.org/POM/4.0.0"}
 FAKE_NPM = '#!/usr/bin/env bash\necho "npm $*" >> "$CALLS"\n'
 
 
@@ -122,6 +125,16 @@ def test_no_shipped_file_points_outside_the_repository():
     assert offenders == [str(Path(__file__).relative_to(ROOT))] * 2  # only this test names the markers
 
 
+def test_the_java_example_carries_what_the_sdks_gradle_build_adds_to_its_jar():
+    """The generated Java SDK's ``Utilities`` reads ``com/pulumi/eks-cicd-access/version.txt`` from the classpath
+    and its Gradle build writes it with ``plugin.json`` (name, version): the Maven example holds both, at the
+    plugin's version."""
+    resources = ROOT / "examples" / "java" / "src" / "main" / "resources" / "com" / "pulumi" / "eks-cicd-access"
+    assert (resources / "version.txt").read_text() == VERSION
+    plugin = {"resource": True, "name": PACKAGE, "version": VERSION}
+    assert json.loads((resources / "plugin.json").read_text()) == plugin
+
+
 def test_the_changelog_names_the_packaged_version():
     """CHANGELOG.md (Keep a Changelog) has an Unreleased section, then pyproject.toml's version as newest release."""
     version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
@@ -131,9 +144,20 @@ def test_the_changelog_names_the_packaged_version():
 
 def test_the_examples_use_the_pinned_pulumi_sdks():
     """The TypeScript and Go examples require the SDK of scripts/tool-versions' CLI: on Node.js 20 a loose ``^3``
-    resolves to 3.248.0, too old for the generated SDK (README, "Using it from TypeScript, Go or YAML")."""
-    pinned = re.search(r"^PULUMI_VERSION=v(\S+)$", (ROOT / "scripts" / "tool-versions").read_text(), re.MULTILINE)
-    assert pinned
+    resolves to 3.248.0, too old for the generated SDK (docs/other-languages.md). The Java example's ``pom.xml``
+    requires the pinned ``com.pulumi:pulumi``."""
+    versions = (ROOT / "scripts" / "tool-versions").read_text()
+    pinned = re.search(r"^PULUMI_VERSION=v(\S+)$", versions, re.MULTILINE)
+    java = re.search(r"^PULUMI_JAVA_SDK_VERSION=(\S+)$", versions, re.MULTILINE)
+    assert pinned and java
+    pom = ET.parse(ROOT / "examples" / "java" / "pom.xml").getroot()
+    found = {
+        f"{d.findtext('m:groupId', namespaces=MAVEN)}:{d.findtext('m:artifactId', namespaces=MAVEN)}": d.findtext(
+            "m:version", namespaces=MAVEN
+        )
+        for d in pom.iterfind("m:dependencies/m:dependency", MAVEN)
+    }
+    assert found["com.pulumi:pulumi"] == java[1]
     for example in ("typescript", "typescript-entry"):
         manifest = json.loads((ROOT / "examples" / example / "package.json").read_text())
         assert manifest["dependencies"]["@pulumi/pulumi"] == pinned[1], example
