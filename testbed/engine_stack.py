@@ -455,7 +455,8 @@ def readme_rotation_step(step: str) -> list[str]:
 
 
 #: The examples of the languages tier, by the name the README's "... only" comments use for them.
-LANGUAGE_NAMES = {"typescript": "TypeScript", "typescript-entry": "TypeScript", "go": "Go", "yaml": "YAML"}
+LANGUAGE_NAMES = {"typescript": "TypeScript", "typescript-entry": "TypeScript", "go": "Go", "yaml": "YAML",
+                  "java": "Java"}  # fmt: skip
 
 
 def readme_language_commands(example: str) -> list[str]:

@@ -1,4 +1,4 @@
-// One team's CI (a GitHub Actions role) and one more mapped role, from Go.
+// Two teams' CI (a GitHub Actions role, an IAM user with a key) and one more mapped role, from Go.
 package main
 
 import (
@@ -25,6 +25,14 @@ func main() {
 		if err != nil {
 			return err
 		}
+		user, err := access.NewEksCicdAccess(ctx, "team-go-user", &access.EksCicdAccessArgs{
+			ClusterName: pulumi.String(clusterName),
+			Namespace:   pulumi.String("team-go-user"),
+			Kubeconfig:  kubeconfig,
+		})
+		if err != nil {
+			return err
+		}
 		entry, err := access.NewAwsAuthEntry(ctx, "deployer", &access.AwsAuthEntryArgs{
 			Cluster:    pulumi.String(clusterName),
 			Key:        access.MapKeyMapRoles,
@@ -36,6 +44,9 @@ func main() {
 			return err
 		}
 		ctx.Export("teamRoleArn", team.IamRoleArn)
+		ctx.Export("userAccessKeyId", user.AccessKeyId)
+		ctx.Export("userSecretAccessKey", user.SecretAccessKey)
+		ctx.Export("userAccessKeys", user.AccessKeys)
 		ctx.Export("mappedUser", entry.Username)
 		return nil
 	})

@@ -27,5 +27,6 @@ const teamB = new access.EksCicdAccess("team-b", {
 export const teamAUser = teamA.iamUserName;
 export const teamAAccessKeyId = teamA.accessKeyId;
 export const teamASecretAccessKey = teamA.secretAccessKey;
+export const teamAAccessKeys = teamA.accessKeys;
 export const teamBRoleArn = teamB.iamRoleArn;
 export const teamBKubeconfig = teamB.kubeconfig;

@@ -1,5 +1,5 @@
-"""The languages tier (``pytest -m languages``): every test in this folder runs the plugin from TypeScript, Go and
-YAML programs under the real CLI, or builds its generated Java SDK."""
+"""The languages tier (``pytest -m languages``): every test in this folder runs the plugin from TypeScript, Go,
+YAML, Java and generated-Python programs under the real CLI."""
 
 from __future__ import annotations
 

@@ -4,9 +4,11 @@ Each example of ``examples/`` runs with the commands of ``docs/other-languages.m
 line by line, from a copy of ``examples/`` beside a link to ``provider/`` (so its ``../../provider`` resolves as
 in a checkout), against the session's control plane and the AWS stand-in (moto behind a stand-in plugin: no
 AWS). TypeScript and Go run under our stand-ins for their language hosts (``testbed/language_hosts``, built by
-``scripts/tools`` from the CLI's own code generators: the real hosts are not served here); YAML under the real
-``pulumi-language-yaml``. What each must show: ``preview`` writes nothing, ``up`` writes every entry of ours
-beside the foreign ones (the node role, another team's user), ``destroy`` removes exactly ours.
+``scripts/tools`` from the CLI's own code generators: the real hosts are not served here); YAML and Java under
+the real ``pulumi-language-yaml`` and ``pulumi-language-java`` (Java's with Maven, its dependencies from Maven
+Central). What each must show: ``preview`` writes nothing, ``up`` writes every entry of ours beside the foreign
+ones (the node role, another team's user), the component's key outputs are secret in ``stack output`` and in
+``stack export`` (the schema does not mark them: they are secret by value), ``destroy`` removes exactly ours.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ import os
 import shlex
 import shutil
 import subprocess
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +38,16 @@ from testbed.engine_stack import (
     readme_language_commands,
 )
 from testbed.names import MOTO_ACCOUNT
+from testbed.workload import IMAGE, manifest
+from tests.support import wait_for
 
-#: Java's host is only for its SDK (``test_the_java_sdk_...``), not on the examples' ``PATH``.
 EXAMPLE_ROLE = f"arn:aws:iam::{MOTO_ACCOUNT}:role/deployer"
 RELEASE_BOT = {"rolearn": f"arn:aws:iam::{MOTO_ACCOUNT}:role/release-bot", "username": "release-bot", "groups": []}
+#: The component's type, and the signature of a secret value in a stack's state.
+COMPONENT = "eks-cicd-access:index:EksCicdAccess"
+SECRET_SIG = "4dabf18193072939515e22adb298388d"
+#: Team A's component, and the outputs its ``secretAccessKey`` and ``accessKeys`` are exported as.
+TEAM_A_KEYS = ("team-a", "teamASecretAccessKey", "teamAAccessKeys")
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +68,8 @@ def consumer_env(engine: Engine, root: Path) -> dict[str, str]:
     env["GOFLAGS"] = "-mod=mod"
     env["npm_config_cache"] = subprocess.run(["npm", "config", "get", "cache"], capture_output=True, text=True,
                                              check=True, timeout=60).stdout.strip()  # fmt: skip
+    # Maven (run by pulumi-language-java) keeps the machine's repository, or the one MAVEN_OPTS names (CI's cold run)
+    env["MAVEN_OPTS"] = os.environ.get("MAVEN_OPTS") or f"-Dmaven.repo.local={Path.home() / '.m2' / 'repository'}"
     return env
 
 
@@ -130,12 +141,24 @@ def run_example(languages: Engine, foreign: dict[str, str], tmp_path: Path) -> I
                 delete_namespace(languages.plane, namespace)
 
 
-def up_then_destroy(project: Project, example: str, engine: Engine, foreign: dict[str, str]) -> dict[str, Any]:
+def up_then_destroy(
+    project: Project,
+    example: str,
+    engine: Engine,
+    foreign: dict[str, str],
+    keys: tuple[str, str, str] | None = None,
+    while_up: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
     """The documented ``pulumi up`` (its summary printed), the stack's outputs, then its ``pulumi destroy``, which
-    must leave aws-auth exactly as it was found."""
+    must leave aws-auth exactly as it was found. With ``keys`` (the component's name, and the outputs its
+    ``secretAccessKey`` and ``accessKeys`` are exported as), those must stay secret (``keys_stay_secret``);
+    ``while_up`` is called with the outputs, secrets shown, before the destroy."""
     up = run_readme(project, example, engine.plane, until="pulumi preview")["pulumi up"]
     print(f"\n{example} up:", up[up.rindex("Resources:") :].strip())
     roles = engine.moto.client("iam").list_roles()["Roles"]
+    shown = keys_stay_secret(project, *keys) if keys else project.outputs(secrets=True)
+    if while_up:
+        while_up(shown)
     found = {
         "entries": ours(engine),
         "outputs": project.outputs(),
@@ -146,6 +169,24 @@ def up_then_destroy(project: Project, example: str, engine: Engine, foreign: dic
     print(f"{example} destroy:", down[down.rindex("Resources:") :].split("\n\n")[0].strip())
     assert engine.plane.aws_auth_data() == foreign
     return found
+
+
+def keys_stay_secret(project: Project, component: str, key: str, keys: str) -> dict[str, Any]:
+    """The component ``component``'s key, exported as ``key``, and its keys by label, as ``keys``: ``[secret]`` in
+    ``stack output --json``; with ``--show-secrets``, moto's key and the map holding it; in ``stack export``, the
+    key's plaintext nowhere, and the component's own ``secretAccessKey`` and ``accessKeys`` encrypted. The stack's
+    outputs with their secrets shown."""
+    hidden = project.outputs()
+    assert (hidden[key], hidden[keys]) == ("[secret]", "[secret]"), hidden
+    shown = project.outputs(secrets=True)
+    assert shown[key] and [k["secret"] for k in shown[keys].values()] == [shown[key]], shown
+    exported = project("stack", "export").stdout
+    assert shown[key] not in exported, "the key is in the state in plaintext"
+    [state] = [r for r in json.loads(exported)["deployment"]["resources"]
+               if r["type"] == COMPONENT and r["urn"].endswith(f"::{component}")]  # fmt: skip
+    for name in ("secretAccessKey", "accessKeys"):
+        assert SECRET_SIG in state["outputs"][name], f"{component}'s {name} is not a secret in the state"
+    return shown
 
 
 def test_typescript_two_teams(languages: Engine, run_example: Any, foreign: dict[str, str]) -> None:
@@ -160,11 +201,10 @@ def test_typescript_two_teams(languages: Engine, run_example: Any, foreign: dict
     typecheck = subprocess.run(["npx", "tsc", "--noEmit"], cwd=project.directory, env=project.env,
                                capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
     assert typecheck.returncode == 0, typecheck.stdout + typecheck.stderr
-    found = up_then_destroy(project, "typescript", languages, foreign)
+    found = up_then_destroy(project, "typescript", languages, foreign, TEAM_A_KEYS)
     assert [u["username"] for u in found["entries"]["mapUsers"]] == ["team-a"]
     assert [r["username"] for r in found["entries"]["mapRoles"]] == ["team-b"]
     assert found["outputs"]["teamAUser"] == "team-a" and found["outputs"]["teamBRoleArn"].endswith(":role/team-b")
-    assert found["outputs"]["teamASecretAccessKey"] == "[secret]", "the key must be a secret output"
     assert found["roles"]["team-b"]["MaxSessionDuration"] == 7200, "a number from TypeScript is the integer it was"
 
 
@@ -183,14 +223,16 @@ def test_typescript_standalone_entry(languages: Engine, run_example: Any, foreig
 def test_go_team_and_entry(languages: Engine, run_example: Any, foreign: dict[str, str]) -> None:
     """From Go: ``package add`` generates the SDK and points go.mod at it; the program and the SDK build and
     vet; ``up`` maps the team's role and the entry's beside the foreign ones; ``destroy`` removes exactly them."""
-    project = run_example("go", ["team-go"])
+    project = run_example("go", ["team-go", "team-go-user"])
     gomod = (project.directory / "go.mod").read_text()
     assert "replace eks-cicd-access.invalid/sdk/go => ./sdks/eks-cicd-access" in gomod, gomod
     vet = subprocess.run(["go", "vet", ".", "eks-cicd-access.invalid/sdk/go/..."], cwd=project.directory,
                          env=project.env, capture_output=True, text=True, timeout=600, check=False)  # fmt: skip
     assert vet.returncode == 0, vet.stdout + vet.stderr
-    found = up_then_destroy(project, "go", languages, foreign)
+    keys = ("team-go-user", "userSecretAccessKey", "userAccessKeys")
+    found = up_then_destroy(project, "go", languages, foreign, keys)
     assert sorted(r["username"] for r in found["entries"]["mapRoles"]) == ["deployer", "team-go"]
+    assert [u["username"] for u in found["entries"]["mapUsers"]] == ["team-go-user"]
     assert found["outputs"]["mappedUser"] == "deployer"
 
 
@@ -198,11 +240,59 @@ def test_yaml_two_teams_and_an_entry(languages: Engine, run_example: Any, foreig
     """From YAML (the plugin named in ``packages:``): ``up`` maps team A's user, team B's role and the release bot
     beside the foreign entries; ``destroy`` leaves aws-auth exactly as it found it."""
     project = run_example("yaml", ["team-a", "team-b"])
-    found = up_then_destroy(project, "yaml", languages, foreign)
+    found = up_then_destroy(project, "yaml", languages, foreign, TEAM_A_KEYS)
     assert [u["username"] for u in found["entries"]["mapUsers"]] == ["team-a"]
     assert sorted(r["username"] for r in found["entries"]["mapRoles"]) == ["release-bot", "team-b"]
     assert RELEASE_BOT in found["entries"]["mapRoles"]
     assert found["outputs"]["teamAUser"] == "team-a" and found["outputs"]["teamBRoleArn"].endswith(":role/team-b")
+
+
+#: A Python program of the plugin's generated Python SDK (``pulumi_eks_cicd_access``): a remote component, as a
+#: program in any other language has it, not the package's own ``EksCicdAccess``.
+PYTHON_SDK_PROGRAM = """
+import pulumi
+import pulumi_eks_cicd_access as access
+
+config = pulumi.Config()
+team = access.EksCicdAccess("team-py", cluster_name=config.require("clusterName"), namespace="team-py",
+                            kubeconfig=config.require_secret("kubeconfig"))
+pulumi.export("secretAccessKey", team.secret_access_key)
+pulumi.export("accessKeys", team.access_keys)
+"""
+
+
+def test_python_sdk_keeps_the_keys_secret(languages: Engine, foreign: dict[str, str], tmp_path: Path) -> None:
+    """From the generated Python SDK (``gen-sdk --language python``, pip-installed): ``up`` maps the team's user
+    beside the foreign entries and its keys stay secret though the schema does not mark them; ``destroy`` leaves
+    aws-auth exactly as it found it."""
+    generated = pulumi_cli(tmp_path, "package", "gen-sdk", str(REPO / "provider"), "--language", "python", "--out",
+                           "sdk", tier="languages")  # fmt: skip
+    assert generated.returncode == 0, generated.stderr
+    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(tmp_path / "site"),
+           str(tmp_path / "sdk" / "python")]  # fmt: skip
+    installed = subprocess.run(pip, capture_output=True, text=True, timeout=300, check=False)
+    assert installed.returncode == 0, installed.stderr
+    manifest = {"name": "team-py", "runtime": "python", "packages": {"eks-cicd-access": str(REPO / "provider")}}
+    project = Project.make(languages, tmp_path, "team-py", {"Pulumi.yaml": yaml.safe_dump(manifest),
+                                                            "__main__.py": PYTHON_SDK_PROGRAM})  # fmt: skip
+    project.env["PYTHONPATH"] = str(tmp_path / "site")
+    project("login", project.backend)
+    project("stack", "init", "dev")
+    project("config", "set", "aws:region", "us-east-1")
+    project("config", "set", "clusterName", "my-cluster-1")
+    for key in ("kubeconfig", "kubernetes:kubeconfig"):
+        project("config", "set", "--secret", key, stdin=languages.plane.admin_kubeconfig)
+    try:
+        up = project("up", "--yes").stdout
+        print("\npython sdk up:", up[up.rindex("Resources:") :].strip())
+        assert [u["username"] for u in ours(languages)["mapUsers"]] == ["team-py"]
+        keys_stay_secret(project, "team-py", "secretAccessKey", "accessKeys")
+        down = project("destroy", "--yes").stdout
+        print("python sdk destroy:", down[down.rindex("Resources:") :].split("\n\n")[0].strip())
+        assert languages.plane.aws_auth_data() == foreign
+    finally:
+        project("destroy", "--yes", "--skip-preview", ok=None)
+        delete_namespace(languages.plane, "team-py")
 
 
 def failed_yaml_preview(engine: Engine, root: Path, resources: dict[str, Any], *, ok: bool | None = False) -> str:
@@ -278,48 +368,47 @@ def test_yaml_package_add_generates_then_stops_at_link(languages: Engine, tmp_pa
     assert "linking package: method Link not implemented" in added.stderr, added.stderr
 
 
-#: A Maven build of the generated Java SDK (pulumi-java writes a Gradle one; Gradle is not installed here), with
-#: the dependencies its build.gradle lists and the Java SDK of scripts/tool-versions.
-JAVA_POM = """<?xml version="1.0" encoding="UTF-8"?>
-<project xmlns="http://maven.apache.org/POM/4.0.0">
-  <modelVersion>4.0.0</modelVersion>
-  <groupId>com.pulumi</groupId>
-  <artifactId>eks-cicd-access</artifactId>
-  <version>0.0.0</version>
-  <properties>
-    <maven.compiler.release>11</maven.compiler.release>
-    <project.build.sourceEncoding>UTF-8</project.build.sourceEncoding>
-  </properties>
-  <dependencies>
-    <dependency><groupId>com.google.code.findbugs</groupId><artifactId>jsr305</artifactId><version>3.0.2</version></dependency>
-    <dependency><groupId>com.google.code.gson</groupId><artifactId>gson</artifactId><version>2.8.9</version></dependency>
-    <dependency><groupId>com.pulumi</groupId><artifactId>pulumi</artifactId><version>{sdk}</version></dependency>
-  </dependencies>
-  <build><plugins><plugin>
-    <groupId>org.apache.maven.plugins</groupId><artifactId>maven-compiler-plugin</artifactId><version>3.13.0</version>
-  </plugin></plugins></build>
-</project>
-"""
+def ci_deploys_and_rolls_back(engine: Engine, outputs: dict[str, Any], namespace: str) -> None:
+    """Team A's CI, with the stack's kubeconfig and key and nothing else, through real kubectl: sets the image of
+    a Deployment in ``namespace``, undoes it, and is refused in ``default``."""
+    credentials = {"AWS_ACCESS_KEY_ID": outputs["teamAAccessKeyId"],
+                   "AWS_SECRET_ACCESS_KEY": outputs["teamASecretAccessKey"]}  # fmt: skip
+
+    def kubectl(*args: str) -> Any:
+        return engine.plane.kubectl(args, kubeconfig=outputs["teamAKubeconfig"], credentials=credentials, timeout=120)
+
+    def image() -> str:
+        found = engine.plane.api("GET", f"/apis/apps/v1/namespaces/{namespace}/deployments/web")
+        return str(found["spec"]["template"]["spec"]["containers"][0]["image"])
+
+    engine.plane.api("POST", f"/apis/apps/v1/namespaces/{namespace}/deployments", manifest(1, namespace))
+    try:
+        # The authenticator reads aws-auth through a watch: CI is admitted once it has the entry.
+        wait_for("CI admitted", lambda: kubectl("-n", namespace, "get", "deployment", "web").returncode == 0, 30)
+        run = kubectl("-n", namespace, "set", "image", "deployment/web", f"app={IMAGE.format(2)}")
+        assert run.returncode == 0 and image() == IMAGE.format(2), run.stderr
+        run = kubectl("-n", namespace, "rollout", "undo", "deployment/web")
+        assert run.returncode == 0 and image() == IMAGE.format(1), run.stderr
+        elsewhere = kubectl("-n", "default", "get", "deployments")
+        assert elsewhere.returncode != 0 and "forbidden" in elsewhere.stderr.lower(), elsewhere.stderr
+    finally:
+        engine.plane.api("DELETE", f"/apis/apps/v1/namespaces/{namespace}/deployments/web")
 
 
-def test_the_java_sdk_generates_and_compiles_but_for_one_generator_defect(tmp_path: Path) -> None:
-    """``gen-sdk --language java`` (pulumi-language-java, the newest version served) writes the SDK, and Maven
-    compiles all of it against the pinned Java SDK but one call: for a component with secret outputs that
-    generator emits ``ComponentResourceOptions.additionalSecretOutputs``, which the Java SDK does not have. An
-    upstream defect, pinned here: a generator without it makes this fail, and the documented note with it."""
-    done = pulumi_cli(tmp_path, "package", "gen-sdk", str(REPO / "provider"), "--language", "java", "--out", "sdk",
-                      tier="languages")  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    sdk = tmp_path / "sdk" / "java"
-    assert (sdk / "src/main/java/com/pulumi/ekscicdaccess/AwsAuthEntry.java").exists()
-    versions = (REPO / "scripts" / "tool-versions").read_text()
-    java_sdk = next(
-        line.split("=", 1)[1] for line in versions.splitlines() if line.startswith("PULUMI_JAVA_SDK_VERSION=")
-    )
-    (sdk / "pom.xml").write_text(JAVA_POM.format(sdk=java_sdk))
-    maven = subprocess.run(["mvn", "-q", "-B", "compile"], cwd=sdk, capture_output=True, text=True, timeout=900,
-                           check=False)  # fmt: skip
-    errors = {line.split(":[", 1)[0].rsplit("/", 1)[-1] for line in maven.stdout.splitlines()
-              if line.startswith("[ERROR] /") and ".java:[" in line}  # fmt: skip
-    assert maven.returncode != 0 and errors == {"EksCicdAccess.java"}, maven.stdout[-3000:]
-    assert "symbol:   method additionalSecretOutputs(java.util.List<java.lang.String>)" in maven.stdout
+def test_java_two_teams_and_an_entry(languages: Engine, run_example: Any, foreign: dict[str, str]) -> None:
+    """From Java, under the real pulumi-language-java and Maven: ``gen-sdk`` writes the SDK, which compiles with no
+    edit beside the program against the pinned ``com.pulumi:pulumi`` (tests/unit/test_repository.py); ``up`` maps
+    team A's user, team B's role and
+    the entry beside the foreign ones, team A's keys stay secret, and its key deploys and rolls back through real
+    kubectl in its namespace alone; ``destroy`` leaves aws-auth exactly as it found it."""
+    project = run_example("java", ["team-a", "team-b"])
+    sdk = project.directory / "sdks" / "eks-cicd-access" / "java" / "src" / "main" / "java" / "com" / "pulumi"
+    assert (sdk / "ekscicdaccess" / "EksCicdAccess.java").exists(), "no SDK where pom.xml reads it"
+    found = up_then_destroy(project, "java", languages, foreign, TEAM_A_KEYS,
+                            while_up=lambda shown: ci_deploys_and_rolls_back(languages, shown, "team-a"))  # fmt: skip
+    assert [u["username"] for u in found["entries"]["mapUsers"]] == ["team-a"]
+    assert sorted(r["username"] for r in found["entries"]["mapRoles"]) == ["release-bot", "team-b"]
+    entry = {"rolearn": EXAMPLE_ROLE, "username": "release-bot", "groups": ["release-bots"]}
+    assert entry in found["entries"]["mapRoles"]
+    assert found["outputs"]["teamAUser"] == "team-a" and found["outputs"]["teamBRoleArn"].endswith(":role/team-b")
+    assert found["outputs"]["mappedUser"] == "release-bot"
