@@ -14,6 +14,7 @@ import yaml
 
 from eks_cicd_access.component import TYPE_TOKEN
 from testbed.docs import DOCUMENTS, ROOT, blocks, marked
+from testbed.engine_stack import LANGUAGE_NAMES, readme_language_commands
 from tests.support import ENTRY
 
 README = (ROOT / "README.md").read_text()
@@ -69,6 +70,22 @@ def test_the_typescript_example_is_the_example_the_languages_tier_runs():
     source = (ROOT / "examples" / "typescript" / "index.ts").read_text()
     typescript = [b.text for b in BLOCKS if b.language == "typescript"]
     assert typescript and all(code in source for code in typescript)
+
+
+def test_the_languages_table_gives_the_commands_the_languages_tier_runs():
+    """Each example row of the README's languages table names its example's language, and its SDK cell gives
+    exactly the SDK commands (``npm``, ``package add``, ``gen-sdk``) the languages tier runs for it, from
+    docs/other-languages.md's block; every example that block serves has a row."""
+    section = README[README.index("## Using it from") : README.index("## Limitations")]
+    rows = [[cell.strip() for cell in line.strip().strip("|").split("|")] for line in section.splitlines()
+            if line.startswith("| ") and not line.startswith("| Language")]  # fmt: skip
+    table = {example.strip("`").removeprefix("examples/"): (language, sdk) for language, example, sdk, _ in rows
+             if example != "none"}  # fmt: skip
+    assert set(table) == set(LANGUAGE_NAMES) - {"typescript-entry"}
+    for example, (language, sdk) in table.items():
+        assert language == LANGUAGE_NAMES[example], example
+        run = [c for c in readme_language_commands(example) if c.startswith(("npm ", "pulumi package "))]
+        assert re.findall(r"`((?:npm|pulumi) [^`]*)`", sdk) == run, example
 
 
 def run_block(stack, monkeypatch, code: str) -> dict[str, Any]:
