@@ -38,7 +38,8 @@ from testbed.engine_stack import (
     readme_language_commands,
 )
 from testbed.names import MOTO_ACCOUNT
-from testbed.workload import IMAGE, manifest
+from testbed.workload import IMAGE
+from testbed.workload import manifest as deployment
 from tests.support import wait_for
 
 EXAMPLE_ROLE = f"arn:aws:iam::{MOTO_ACCOUNT}:role/deployer"
@@ -57,10 +58,11 @@ def languages(engine: Engine) -> Engine:
 
 
 def consumer_env(engine: Engine, root: Path) -> dict[str, str]:
-    """The engine's environment plus what npm and go need, their caches the machine's (nothing re-downloaded)."""
+    """The engine's environment plus what npm, go and Maven need, their caches the machine's (nothing
+    re-downloaded)."""
     env = engine.env(root)
-    tools = [shutil.which(t) for t in ("node", "npm", "go")]
-    assert all(tools), f"node, npm and go are needed: {tools}"
+    tools = [shutil.which(t) for t in ("node", "npm", "go", "mvn", "java")]
+    assert all(tools), f"node, npm, go, mvn and java are needed: {tools}"
     env["PATH"] = os.pathsep.join([env["PATH"], *{str(Path(t).parent) for t in tools if t}])
     go_env = subprocess.run(["go", "env", "-json", "GOMODCACHE", "GOCACHE", "GOPROXY"], capture_output=True,
                             text=True, check=True, timeout=60).stdout  # fmt: skip
@@ -192,7 +194,7 @@ def keys_stay_secret(project: Project, component: str, key: str, keys: str) -> d
 def test_typescript_two_teams(languages: Engine, run_example: Any, foreign: dict[str, str]) -> None:
     """From TypeScript: ``package add`` generates and links the SDK (compiled by tsc), the program type-checks
     against it; ``up`` maps team A's user and team B's role (its ``maxSessionDuration`` arriving as the number
-    given) beside the foreign entries; ``destroy`` removes exactly them."""
+    given) beside the foreign entries, team A's keys staying secret; ``destroy`` removes exactly them."""
     project = run_example("typescript", ["team-a", "team-b"])
     sdk = project.directory / "sdks" / "eks-cicd-access"
     assert (sdk / "bin" / "index.d.ts").exists(), "the SDK's postinstall did not compile it"
@@ -220,9 +222,10 @@ def test_typescript_standalone_entry(languages: Engine, run_example: Any, foreig
     assert found["outputs"]["mapped"] == f"{EXAMPLE_ROLE} -> release-bot"
 
 
-def test_go_team_and_entry(languages: Engine, run_example: Any, foreign: dict[str, str]) -> None:
+def test_go_two_teams_and_an_entry(languages: Engine, run_example: Any, foreign: dict[str, str]) -> None:
     """From Go: ``package add`` generates the SDK and points go.mod at it; the program and the SDK build and
-    vet; ``up`` maps the team's role and the entry's beside the foreign ones; ``destroy`` removes exactly them."""
+    vet; ``up`` maps one team's role, the other's user and the entry's role beside the foreign ones, the user's
+    keys stay secret; ``destroy`` removes exactly them."""
     project = run_example("go", ["team-go", "team-go-user"])
     gomod = (project.directory / "go.mod").read_text()
     assert "replace eks-cicd-access.invalid/sdk/go => ./sdks/eks-cicd-access" in gomod, gomod
@@ -238,7 +241,7 @@ def test_go_team_and_entry(languages: Engine, run_example: Any, foreign: dict[st
 
 def test_yaml_two_teams_and_an_entry(languages: Engine, run_example: Any, foreign: dict[str, str]) -> None:
     """From YAML (the plugin named in ``packages:``): ``up`` maps team A's user, team B's role and the release bot
-    beside the foreign entries; ``destroy`` leaves aws-auth exactly as it found it."""
+    beside the foreign entries, team A's keys staying secret; ``destroy`` leaves aws-auth exactly as it found it."""
     project = run_example("yaml", ["team-a", "team-b"])
     found = up_then_destroy(project, "yaml", languages, foreign, TEAM_A_KEYS)
     assert [u["username"] for u in found["entries"]["mapUsers"]] == ["team-a"]
@@ -381,7 +384,7 @@ def ci_deploys_and_rolls_back(engine: Engine, outputs: dict[str, Any], namespace
         found = engine.plane.api("GET", f"/apis/apps/v1/namespaces/{namespace}/deployments/web")
         return str(found["spec"]["template"]["spec"]["containers"][0]["image"])
 
-    engine.plane.api("POST", f"/apis/apps/v1/namespaces/{namespace}/deployments", manifest(1, namespace))
+    engine.plane.api("POST", f"/apis/apps/v1/namespaces/{namespace}/deployments", deployment(1, namespace))
     try:
         # The authenticator reads aws-auth through a watch: CI is admitted once it has the entry.
         wait_for("CI admitted", lambda: kubectl("-n", namespace, "get", "deployment", "web").returncode == 0, 30)
@@ -398,9 +401,9 @@ def ci_deploys_and_rolls_back(engine: Engine, outputs: dict[str, Any], namespace
 def test_java_two_teams_and_an_entry(languages: Engine, run_example: Any, foreign: dict[str, str]) -> None:
     """From Java, under the real pulumi-language-java and Maven: ``gen-sdk`` writes the SDK, which compiles with no
     edit beside the program against the pinned ``com.pulumi:pulumi`` (tests/unit/test_repository.py); ``up`` maps
-    team A's user, team B's role and
-    the entry beside the foreign ones, team A's keys stay secret, and its key deploys and rolls back through real
-    kubectl in its namespace alone; ``destroy`` leaves aws-auth exactly as it found it."""
+    team A's user, team B's role and the entry beside the foreign ones, team A's keys stay secret, and its key
+    deploys and rolls back through real kubectl in its namespace alone; ``destroy`` leaves aws-auth exactly as it
+    found it."""
     project = run_example("java", ["team-a", "team-b"])
     sdk = project.directory / "sdks" / "eks-cicd-access" / "java" / "src" / "main" / "java" / "com" / "pulumi"
     assert (sdk / "ekscicdaccess" / "EksCicdAccess.java").exists(), "no SDK where pom.xml reads it"

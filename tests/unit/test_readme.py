@@ -75,7 +75,8 @@ def test_the_typescript_example_is_the_example_the_languages_tier_runs():
 def test_the_languages_table_gives_the_commands_the_languages_tier_runs():
     """Each example row of the README's languages table names its example's language, and its SDK cell gives
     exactly the SDK commands (``npm``, ``package add``, ``gen-sdk``) the languages tier runs for it, from
-    docs/other-languages.md's block; every example that block serves has a row."""
+    docs/other-languages.md's block; every example that block serves has a row (``typescript-entry`` shares
+    TypeScript's)."""
     section = README[README.index("## Using it from") : README.index("## Limitations")]
     rows = [[cell.strip() for cell in line.strip().strip("|").split("|")] for line in section.splitlines()
             if line.startswith("| ") and not line.startswith("| Language")]  # fmt: skip

@@ -10,7 +10,7 @@ import com.pulumi.ekscicdaccess.EksCicdAccessArgs;
 import com.pulumi.ekscicdaccess.enums.Identity;
 import com.pulumi.ekscicdaccess.enums.MapKey;
 import com.pulumi.ekscicdaccess.outputs.AccessKey;
-import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
@@ -60,14 +60,14 @@ public class App {
         ctx.export("mappedUser", releaseBot.username());
     }
 
-    /** Each key by label as the other languages export it: {"id", "secret", "encrypted_secret"}. */
+    /** Each key by label as the other languages export it: {"id", "secret", "encryptedSecret"}. */
     private static Map<String, Map<String, String>> plainKeys(Optional<Map<String, AccessKey>> keys) {
         var plain = new TreeMap<String, Map<String, String>>();
         keys.orElse(Map.of()).forEach((label, key) -> {
-            var fields = new HashMap<String, String>();
+            var fields = new LinkedHashMap<String, String>();
             fields.put("id", key.id());
             fields.put("secret", key.secret().orElse(null));
-            fields.put("encrypted_secret", key.encryptedSecret().orElse(null));
+            fields.put("encryptedSecret", key.encryptedSecret().orElse(null));
             plain.put(label, fields);
         });
         return plain;
