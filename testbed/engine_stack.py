@@ -490,3 +490,16 @@ def pulumi_cli(root: Path, *args: str, tier: str = "engine") -> subprocess.Compl
     }
     command = [str(found["pulumi"]), *args]
     return subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=300, check=False)
+
+
+def python_sdk(root: Path, tier: str = "engine") -> Path:
+    """``pulumi package gen-sdk ./provider --language python`` in ``root``, then that SDK pip-installed (no
+    dependencies: the running virtualenv has them) into ``root/site``; that directory, for ``PYTHONPATH``."""
+    done = pulumi_cli(root, "package", "gen-sdk", str(REPO / "provider"), "--language", "python", "--out", "sdk",
+                      tier=tier)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(root / "site"),
+           str(root / "sdk" / "python")]  # fmt: skip
+    installed = subprocess.run(pip, cwd=root, capture_output=True, text=True, timeout=300, check=False)
+    assert installed.returncode == 0, installed.stderr
+    return root / "site"

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from eks_cicd_access.plugin.schema import package_schema
-from testbed.engine_stack import REPO, pulumi_cli
+from testbed.engine_stack import REPO, pulumi_cli, python_sdk
 
 PLUGIN = REPO / "provider"
 #: A plugin whose schema gives ``AwsAuthEntry.key`` a type that does not exist.
@@ -54,12 +54,7 @@ def test_a_schema_the_loader_refuses_fails_the_command(tmp_path: Path) -> None:
 def test_gen_sdk_python_makes_an_installable_sdk(tmp_path: Path) -> None:
     """``pulumi package gen-sdk ./provider --language python`` writes ``pulumi_eks_cicd_access``, which installs
     with pip and exposes both resources and the enums."""
-    done = pulumi_cli(tmp_path, "package", "gen-sdk", str(PLUGIN), "--language", "python", "--out", "sdk")
-    assert done.returncode == 0, done.stderr
-    target = tmp_path / "site"
-    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target), "sdk/python"]
-    installed = subprocess.run(pip, cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False)
-    assert installed.returncode == 0, installed.stderr
+    target = python_sdk(tmp_path)
     probe = (
         "import pulumi_eks_cicd_access as m; "
         "print(m.EksCicdAccess.__name__, m.AwsAuthEntry.__name__, "

@@ -18,7 +18,6 @@ import os
 import shlex
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -34,7 +33,7 @@ from testbed.engine_stack import (
     Engine,
     Project,
     delete_namespace,
-    pulumi_cli,
+    python_sdk,
     readme_language_commands,
 )
 from testbed.names import MOTO_ACCOUNT
@@ -175,7 +174,7 @@ def up_then_destroy(
 
 def keys_stay_secret(project: Project, component: str, key: str, keys: str) -> dict[str, Any]:
     """The component ``component``'s key, exported as ``key``, and its keys by label, as ``keys``: ``[secret]`` in
-    ``stack output --json``; with ``--show-secrets``, moto's key and the map holding it; in ``stack export``, the
+    ``stack output --json``; with ``--show-secrets``, the key and the map holding it; in ``stack export``, the
     key's plaintext nowhere, and the component's own ``secretAccessKey`` and ``accessKeys`` encrypted. The stack's
     outputs with their secrets shown."""
     hidden = project.outputs()
@@ -268,17 +267,11 @@ def test_python_sdk_keeps_the_keys_secret(languages: Engine, foreign: dict[str, 
     """From the generated Python SDK (``gen-sdk --language python``, pip-installed): ``up`` maps the team's user
     beside the foreign entries and its keys stay secret though the schema does not mark them; ``destroy`` leaves
     aws-auth exactly as it found it."""
-    generated = pulumi_cli(tmp_path, "package", "gen-sdk", str(REPO / "provider"), "--language", "python", "--out",
-                           "sdk", tier="languages")  # fmt: skip
-    assert generated.returncode == 0, generated.stderr
-    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(tmp_path / "site"),
-           str(tmp_path / "sdk" / "python")]  # fmt: skip
-    installed = subprocess.run(pip, capture_output=True, text=True, timeout=300, check=False)
-    assert installed.returncode == 0, installed.stderr
+    site = python_sdk(tmp_path, tier="languages")
     manifest = {"name": "team-py", "runtime": "python", "packages": {"eks-cicd-access": str(REPO / "provider")}}
     project = Project.make(languages, tmp_path, "team-py", {"Pulumi.yaml": yaml.safe_dump(manifest),
                                                             "__main__.py": PYTHON_SDK_PROGRAM})  # fmt: skip
-    project.env["PYTHONPATH"] = str(tmp_path / "site")
+    project.env["PYTHONPATH"] = str(site)
     project("login", project.backend)
     project("stack", "init", "dev")
     project("config", "set", "aws:region", "us-east-1")
